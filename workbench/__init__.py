@@ -1,0 +1,37 @@
+"""workbench: translate and summarise articles with local Hugging Face models.
+
+The public API is imported lazily so that ``import workbench`` (and ``workbench --help``)
+stays fast and never imports torch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TranslationResult",
+    "Workbench",
+    "WorkbenchError",
+    "__version__",
+]
+
+if TYPE_CHECKING:
+    from workbench.api import Workbench
+    from workbench.errors import WorkbenchError
+    from workbench.translate import TranslationResult
+
+_LAZY = {
+    "Workbench": "workbench.api",
+    "WorkbenchError": "workbench.errors",
+    "TranslationResult": "workbench.translate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")

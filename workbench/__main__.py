@@ -1,0 +1,6 @@
+"""``python -m workbench``."""
+
+from workbench.cli.app import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""The Python API: ``Workbench().translate(text_or_path, to="ko")``.
+
+A Workbench keeps its models loaded and its cache open across calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, overload
+
+from workbench import languages
+from workbench.documents import Document, parse, read_document
+from workbench.errors import WorkbenchError
+from workbench.models.pool import ModelPool
+from workbench.settings import GenerationSettings, RunSettings
+from workbench.store import NullStore, Store, WriteOnlyStore
+from workbench.translate import TranslationResult, translate_documents
+
+
+def open_store(cache: str | Path | bool | None) -> Store:
+    """``False``: no cache; ``None``/``True``: the default database; a path: that database."""
+    if cache is False:
+        return NullStore()
+    from workbench.cache import SqliteStore
+    from workbench.settings import default_cache_path
+
+    path = default_cache_path() if cache in (None, True) else Path(str(cache))
+    return SqliteStore(path)
+
+
+def _is_file(text: str) -> bool:
+    """Whether a string names an existing file (text that merely looks like a name is text)."""
+    if "\n" in text or len(text) > 1024:
+        return False
+    try:
+        return Path(text).is_file()
+    except OSError:  # e.g. a sentence longer than a file name may be
+        return False
+
+
+class Workbench:
+    """Translate (and summarise) documents with local models, keeping them loaded."""
+
+    def __init__(
+        self,
+        *,
+        device: str = "auto",
+        backend: str = "auto",
+        cache: str | Path | bool | None = None,
+        refresh: bool = False,
+        offline: bool = False,
+        beams: int | None = None,
+        run: RunSettings | None = None,
+        generation: GenerationSettings | None = None,
+    ) -> None:
+        self.run = run or RunSettings(device=device, backend=backend, offline=offline)
+        self.generation = generation or GenerationSettings(beams=beams)
+        self.pool = ModelPool(self.run)
+        self._cache_arg = cache
+        self._refresh = refresh
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        """The cache, opened on first use."""
+        if self._store is None:
+            store = open_store(self._cache_arg)
+            opener = getattr(store, "open", None)
+            if opener is not None:
+                opener()  # a damaged cache is reported before any work starts
+            self._store = WriteOnlyStore(store) if self._refresh else store
+        return self._store
+
+    def close(self) -> None:
+        """Close the cache (models are released with the object)."""
+        inner = getattr(self._store, "inner", self._store)
+        closer = getattr(inner, "close", None)
+        if closer is not None:
+            closer()
+        self._store = None
+
+    def __enter__(self) -> Workbench:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def document(text_or_path: str | Path | Document, fmt: str | None = None) -> Document:
+        """A Document from a Document, a path (``Path`` or an existing file name) or text."""
+        if isinstance(text_or_path, Document):
+            return text_or_path
+        if isinstance(text_or_path, Path):
+            return read_document(text_or_path)
+        if _is_file(text_or_path):
+            return read_document(text_or_path)
+        if not text_or_path.strip():
+            raise WorkbenchError("nothing to translate: the text is empty")
+        return parse(text_or_path, fmt or "md")
+
+    @overload
+    def translate(
+        self, source: str | Path | Document, to: str, **kwargs: Any
+    ) -> TranslationResult: ...
+
+    @overload
+    def translate(
+        self, source: str | Path | Document, to: Sequence[str], **kwargs: Any
+    ) -> list[TranslationResult]: ...
+
+    def translate(
+        self,
+        source: str | Path | Document,
+        to: str | Sequence[str],
+        *,
+        src: str | None = None,
+        model: str | None = None,
+        beams: int | None = None,
+        fmt: str | None = None,
+    ) -> TranslationResult | list[TranslationResult]:
+        """Translate one text or file into one language (returns a result) or several (a list).
+
+        Raises WorkbenchError when the document cannot be translated.
+        """
+        doc = self.document(source, fmt)
+        single = isinstance(to, str) and "," not in to
+        targets = (
+            [to] if single else (languages.parse_list(to) if isinstance(to, str) else list(to))
+        )
+        rows = self.translate_documents([doc], targets, src=src, model=model, beams=beams)
+        for result in rows[0]:
+            if result.exception is not None:
+                raise result.exception
+            if result.error:
+                raise WorkbenchError(result.error)
+        return rows[0][0] if single else rows[0]
+
+    def translate_documents(
+        self,
+        docs: Sequence[Document],
+        targets: Sequence[str],
+        *,
+        src: str | None = None,
+        model: str | None = None,
+        beams: int | None = None,
+        on_segments: Callable[[int], None] | None = None,
+    ) -> list[list[TranslationResult]]:
+        """Translate many documents at once (misses of all documents are batched together).
+        Errors are reported per result, never raised for one document."""
+        gen = self.generation if beams is None else replace(self.generation, beams=beams)
+        return translate_documents(
+            docs,
+            targets,
+            pool=self.pool,
+            gen=gen,
+            src=src,
+            model=model,
+            store=self.store,
+            on_segments=on_segments,
+        )

@@ -1,0 +1,24 @@
+"""The ``workbench`` command: a thin typer app over the library's functions."""
+
+from __future__ import annotations
+
+import typer
+
+from workbench.cli import cache_cmd, models_cmd
+from workbench.cli.translate_cmd import translate
+
+app = typer.Typer(
+    name="workbench",
+    help="Translate and summarise articles with local Hugging Face models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("translate")(translate)
+app.add_typer(models_cmd.app, name="models")
+app.add_typer(cache_cmd.app, name="cache")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,243 @@
+"""``workbench cache …``: inspect and manage the cache database (thin over workbench.cache)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from workbench.errors import WorkbenchError
+
+app = typer.Typer(
+    help="Inspect and manage the cache of translated documents and segments.",
+    no_args_is_help=True,
+)
+
+CacheOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache",
+        help="The cache database (default: $WORKBENCH_CACHE, else the per-user cache folder).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@contextlib.contextmanager
+def _reported() -> Iterator[None]:
+    """Errors meant for users become one line on stderr and exit status 1."""
+    try:
+        yield
+    except WorkbenchError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _path(cache: Path | None) -> Path:
+    from workbench.settings import default_cache_path
+
+    return cache.expanduser() if cache is not None else default_cache_path()
+
+
+def _store(cache: Path | None) -> Any:
+    from workbench.cache import SqliteStore
+
+    return SqliteStore(_path(cache))
+
+
+def _when(stamp: float | None) -> str:
+    return "-" if stamp is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
+
+
+def _bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def _table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_edge=False, show_header=any(columns))
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+@app.command()
+def stats(cache: CacheOption = None, as_json: JsonOption = False) -> None:
+    """Size, entries by kind and model, and lifetime hits and misses."""
+    with _reported():
+        store = _store(cache)
+        info = store.stats()
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    if not info["exists"]:
+        typer.echo(f"no cache yet at {info['path']}")
+        return
+    counters = info["counters"]
+    rows = [
+        ["path", info["path"]],
+        ["size", _bytes(info["bytes"])],
+        ["entries", f"{info['entries']} ({_bytes(info['value_bytes'])} of values)"],
+        *([f"  {kind}s", str(n)] for kind, n in info["kinds"].items()),
+        ["oldest", _when(info["oldest"])],
+        ["newest", _when(info["newest"])],
+        ["document hits/misses", f"{counters['document_hits']}/{counters['document_misses']}"],
+        ["segment hits/misses", f"{counters['segment_hits']}/{counters['segment_misses']}"],
+        ["damaged rows read", str(counters["bad_reads"])],
+    ]
+    _table(None, ["", ""], rows)
+    if info["models"]:
+        _table(
+            "by model",
+            ["model", "entries", "size"],
+            [
+                [str(model), str(m["entries"]), _bytes(m["bytes"] or 0)]
+                for model, m in info["models"].items()
+            ],
+        )
+
+
+@app.command("ls")
+def list_entries(
+    cache: CacheOption = None,
+    limit: Annotated[int, typer.Option(help="Most entries to list.")] = 50,
+    model: Annotated[str | None, typer.Option(help="Only entries of this model id.")] = None,
+    kind: Annotated[str | None, typer.Option(help="document or segment.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The newest entries."""
+    with _reported():
+        store = _store(cache)
+        rows = store.ls(limit=limit, model=model, kind=kind)
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    _table(
+        None,
+        ["key", "kind", "created", "size", "model", "path"],
+        [
+            [
+                r["key"][:12],
+                r["kind"],
+                _when(r["created"]),
+                _bytes(r["size"]),
+                r["model"] or "-",
+                r["path"] or "-",
+            ]
+            for r in rows
+        ],
+    )
+
+
+@app.command()
+def show(
+    key: Annotated[str, typer.Argument(help="The key, or a unique prefix of 6+ characters.")],
+    cache: CacheOption = None,
+) -> None:
+    """One entry, with its value, as JSON."""
+    with _reported():
+        store = _store(cache)
+        entry = store.show(key)
+        store.close()
+    typer.echo(json.dumps(entry, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def clear(
+    cache: CacheOption = None,
+    model: Annotated[str | None, typer.Option(help="Only entries of this model id.")] = None,
+    older_than: Annotated[
+        str | None, typer.Option(help="Only entries older than this: 30d, 12h, 90m, 45s.")
+    ] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Every entry.")] = False,
+    vacuum: Annotated[bool, typer.Option(help="Give the freed space back to the disk.")] = False,
+) -> None:
+    """Remove entries by model and/or age, or all of them."""
+    from workbench.cache import parse_age
+
+    with _reported():
+        if not everything and model is None and older_than is None:
+            raise WorkbenchError("say what to clear: --model M, --older-than AGE or --all")
+        age = parse_age(older_than) if older_than is not None else None
+        store = _store(cache)
+        removed = store.clear(
+            model=model, older_than_seconds=age, everything=everything, vacuum=vacuum
+        )
+        store.close()
+    typer.echo(f"removed {removed} entr{'y' if removed == 1 else 'ies'} from {store.path}")
+
+
+@app.command()
+def verify(
+    cache: CacheOption = None,
+    fix: Annotated[bool, typer.Option(help="Delete entries whose checksum fails.")] = False,
+) -> None:
+    """Check the database and every entry's checksum; exit 1 when problems remain."""
+    with _reported():
+        store = _store(cache)
+        report = store.verify(fix=fix)
+        store.close()
+    for problem in report["integrity"][:10]:
+        typer.echo(f"integrity: {problem}", err=True)
+    typer.echo(
+        f"{report['entries']} entries: {report['ok']} ok, {report['bad']} damaged"
+        + (f", {report['removed']} removed" if fix else "")
+    )
+    if report["integrity"]:
+        typer.echo(
+            f"error: cache database {report['path']} is damaged; run `workbench cache repair`",
+            err=True,
+        )
+        raise typer.Exit(1)
+    if report["bad"] > report["removed"]:
+        typer.echo("error: damaged entries remain; run `workbench cache verify --fix`", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def repair(
+    cache: CacheOption = None,
+    force: Annotated[bool, typer.Option(help="Move the database aside even if sound.")] = False,
+) -> None:
+    """Move a damaged cache database aside so the next run starts a new one."""
+    from workbench.cache import CorruptCacheError
+    from workbench.cache import repair as move_aside
+
+    path = _path(cache)
+    with _reported():
+        if not path.exists():
+            typer.echo(f"no cache at {path}; nothing to repair")
+            return
+        if not force:
+            store = _store(cache)
+            try:
+                sound = not store.verify()["integrity"]
+            except CorruptCacheError:
+                sound = False
+            finally:
+                store.close()
+            if sound:
+                typer.echo(
+                    f"cache database {path} is sound; nothing to repair "
+                    "(pass --force to move it aside anyway)"
+                )
+                return
+        target = move_aside(path)
+    typer.echo(f"moved {path} to {target}; the next run starts a new cache")

@@ -1,0 +1,76 @@
+"""``workbench models``: the catalog with licences, what a model is, and downloading one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from workbench.cli.common import user_errors
+
+app = typer.Typer(help="Known models, their licences, and getting them.", no_args_is_help=True)
+
+
+@app.command("list")
+@user_errors
+def list_models(
+    task: Annotated[str | None, typer.Option(help="translate, summarise or chat.")] = None,
+) -> None:
+    """The model catalog: pairs, licence, size and whether each model is in the local cache."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from workbench.models.catalog import Catalog, user_catalog_path
+    from workbench.models.resolve import cached_snapshot
+
+    catalog = Catalog.load()
+    table = Table(title=f"Model catalog (extend it in {user_catalog_path()})")
+    for col in ("model", "task", "family", "languages", "licence", "size", "default for", "local"):
+        table.add_column(col)
+    for e in catalog.entries:
+        if task and e.task != task:
+            continue
+        langs = f"{','.join(e.sources)}→{','.join(e.targets)}"
+        local = "yes" if cached_snapshot(e.id) else "-"
+        size = f"{e.size_mb} MB" if e.size_mb else "?"
+        table.add_row(
+            e.id, e.task, e.family, langs, e.licence, size, ", ".join(e.default_for), local
+        )
+    Console().print(table)
+
+
+@app.command("info")
+@user_errors
+def info(model: Annotated[str, typer.Argument(help="Hub id or model folder.")]) -> None:
+    """Where a model is, its exact revision, family and the languages it serves."""
+    from workbench.models.catalog import Catalog
+    from workbench.models.families import inspect
+    from workbench.models.resolve import resolve
+
+    resolved = resolve(model, offline=True)
+    meta = inspect(resolved.path)
+    entry = Catalog.load().get(resolved.model_id)
+    typer.echo(f"model:    {resolved.model_id}")
+    typer.echo(f"revision: {resolved.revision} ({resolved.source})")
+    typer.echo(f"path:     {resolved.path}")
+    typer.echo(f"family:   {meta.family} ({meta.model_type}), task {meta.task}")
+    targets = ", ".join(sorted(meta.targets)) if meta.targets else "not stated by the model files"
+    typer.echo(f"targets:  {targets}")
+    typer.echo(f"licence:  {entry.licence if entry else 'see the model card'}")
+
+
+@app.command("download")
+@user_errors
+def download(
+    model: Annotated[str, typer.Argument(help="Hub id, e.g. Helsinki-NLP/opus-mt-tc-big-en-zle.")],
+    revision: Annotated[str | None, typer.Option(help="Branch, tag or commit.")] = None,
+) -> None:
+    """Download a model into the Hugging Face cache (needs a network; shows progress)."""
+    from workbench.models.catalog import Catalog
+    from workbench.models.resolve import download as fetch
+
+    entry = Catalog.load().get(model)
+    if entry is not None:
+        typer.echo(f"{model}: licence {entry.licence}", err=True)
+    resolved = fetch(model, revision)
+    typer.echo(f"{resolved.label} → {resolved.path}")

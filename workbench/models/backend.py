@@ -1,0 +1,120 @@
+"""One interface for a translation model; engines plug in behind it.
+
+A backend turns a list of segments into a list of outputs for one language pair. It owns
+over-long splitting (it knows its tokenizer), batching and decoding. Caching and document
+handling wrap it and are never special cases inside it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from workbench.errors import WorkbenchError
+from workbench.models.families import ModelInfo
+from workbench.models.resolve import ResolvedModel
+from workbench.settings import GenerationSettings, RunSettings
+
+#: Families CTranslate2 can convert and run.
+CT2_FAMILIES = {"marian", "nllb", "m2m100", "t5"}
+
+
+@dataclass(frozen=True)
+class Output:
+    """One translated segment and what happened on the way."""
+
+    text: str
+    notes: tuple[str, ...] = ()  # e.g. "split:3" (over-long input), "repeat-guard", "length-bound"
+
+
+@dataclass
+class BackendStats:
+    """Counters a backend keeps across calls, for provenance and benchmarks."""
+
+    segments: int = 0
+    batches: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    seconds: float = 0.0
+    load_seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    """What the pipeline needs from an engine."""
+
+    resolved: ResolvedModel
+    info: ModelInfo
+    stats: BackendStats
+
+    @property
+    def name(self) -> str:
+        """Engine and precision, e.g. ``torch-fp32`` or ``ct2-int8``: part of the signature."""
+        ...
+
+    def translate(
+        self, texts: list[str], src: str, tgt: str, gen: GenerationSettings
+    ) -> list[Output]:
+        """Translate ``texts`` from ``src`` into ``tgt``; one Output per text, in order."""
+        ...
+
+
+def ct2_available() -> bool:
+    return importlib.util.find_spec("ctranslate2") is not None
+
+
+def choose_engine(info: ModelInfo, run: RunSettings) -> str:
+    """``torch`` or ``ctranslate2`` for this model, decided without loading anything."""
+    if run.backend == "torch" or info.family == "chat":
+        return "torch"
+    supported = info.family in CT2_FAMILIES
+    if run.backend == "ctranslate2":
+        if not ct2_available():
+            raise WorkbenchError(
+                "--backend ctranslate2 needs the fast extra: pip install 'workbench[fast]'"
+            )
+        if not supported:
+            raise WorkbenchError(
+                f"--backend ctranslate2 does not run {info.family} models; use --backend torch"
+            )
+        return "ctranslate2"
+    if run.backend != "auto":
+        raise WorkbenchError(f"unknown backend {run.backend!r}; use auto, torch or ctranslate2")
+    return "ctranslate2" if supported and ct2_available() else "torch"
+
+
+def backend_name(info: ModelInfo, run: RunSettings) -> str:
+    """The name a backend will report, decided without loading anything (for cache keys)."""
+    from workbench.models.device import pick_device, pick_precision
+
+    device = pick_device(run.device)
+    if choose_engine(info, run) == "ctranslate2":
+        from workbench.models.ct2_backend import ct2_precision
+
+        return f"ct2-{ct2_precision(device)}"
+    return f"torch-{pick_precision(device)}"
+
+
+def load_backend(resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> Backend:
+    """Create the backend for a model (weights are loaded on first use)."""
+    if info.family == "chat":
+        from workbench.models.chat_backend import ChatTranslator
+
+        return ChatTranslator(resolved, info, run)
+    if choose_engine(info, run) == "ctranslate2":
+        from workbench.models.ct2_backend import CT2Seq2Seq
+
+        return CT2Seq2Seq(resolved, info, run)
+    from workbench.models.torch_backend import TorchSeq2Seq
+
+    return TorchSeq2Seq(resolved, info, run)
+
+
+def recipe_extra(resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> dict[str, Any]:
+    """Backend-specific parts of the cache key (e.g. the prompt template hash of a chat model)."""
+    if info.family == "chat":
+        from workbench.models.chat_backend import translation_recipe_extra
+
+        return translation_recipe_extra(resolved, info, run)
+    return {}

@@ -1,0 +1,268 @@
+"""Seq2seq translation on CTranslate2 (Marian, NLLB, M2M100, T5/MADLAD): int8 on CPU.
+
+The transformers checkpoint is converted once per model revision and precision into
+``<WORKBENCH_HOME>/ct2/<model>@<revision>-<quantization>/``; later runs load the converted
+folder directly. Tokenization uses the model's own tokenizer (ids ↔ tokens for CTranslate2),
+and everything else — language control, splitting, bounds, the repeat guard, notes — is shared
+with the torch backend, so greedy float32 outputs match it token for token.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import ModelError, WorkbenchError
+from workbench.models.device import pick_device, pick_precision
+from workbench.models.families import ModelInfo
+from workbench.models.resolve import ResolvedModel
+from workbench.models.seq2seq_common import PRECISIONS, Decoding, Seq2SeqBase, requested_precision
+from workbench.settings import RunSettings, default_home
+
+#: workbench precision → CTranslate2 quantization written to disk.
+QUANTIZATION = {"int8": "int8", "fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+_COMPLETE = "model.bin"  # written last by the converter; the folder is renamed in after it
+
+
+def ct2_precision(device: str, requested: str = "auto") -> str:
+    """The precision CTranslate2 runs at: int8 on CPU, bf16 (or fp16) on CUDA GPUs.
+
+    CPU builds of CTranslate2 compute int8 and float32 only; on a GPU, bfloat16 needs compute
+    capability 8.0 (what torch's ``is_bf16_supported`` checks), float16 runs on the rest.
+    """
+    if requested not in PRECISIONS:
+        raise WorkbenchError(f"unknown precision {requested!r}; use {', '.join(PRECISIONS)}")
+    gpu = device.startswith("cuda")
+    if requested == "auto":
+        return {"bf16": "bf16", "fp16": "fp16"}.get(pick_precision(device), "fp16") if gpu else "int8"
+    if requested in ("fp16", "bf16") and not gpu:
+        raise WorkbenchError(
+            f"precision {requested} with --backend ctranslate2 needs a CUDA GPU; "
+            "on the CPU use int8 (default) or fp32"
+        )
+    return requested
+
+
+def compute_type(precision: str, device: str) -> str:
+    """The CTranslate2 compute type for a workbench precision."""
+    if precision == "int8" and device.startswith("cuda"):
+        return "int8_float16"  # int8 weights, float16 activations: the GPU int8 mode
+    return QUANTIZATION[precision]
+
+
+def model_slug(model_id: str) -> str:
+    """A folder-safe name for a model id (``org/name`` → ``org--name``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", model_id.replace("/", "--")).strip("-") or "model"
+
+
+def converted_path(resolved: ResolvedModel, precision: str, home: Path | None = None) -> Path:
+    """Where the converted model for this revision and precision lives."""
+    root = (home or default_home()) / "ct2"
+    return root / f"{model_slug(resolved.model_id)}@{resolved.revision}-{QUANTIZATION[precision]}"
+
+
+def ensure_converted(resolved: ResolvedModel, precision: str) -> tuple[Path, bool]:
+    """The converted folder, converting it first when needed; returns (folder, converted now).
+
+    The converter writes into a private scratch folder that is renamed into place, so a
+    concurrent process either sees no folder or a complete one; when two processes convert at
+    once, the first rename wins and the other's copy is discarded.
+    """
+    final = converted_path(resolved, precision)
+    if (final / _COMPLETE).is_file():
+        return final, False
+    final.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        _convert(resolved, scratch, QUANTIZATION[precision])
+        try:
+            os.rename(scratch, final)
+        except OSError:
+            if (final / _COMPLETE).is_file():
+                return final, False  # another process finished first
+            # A stale, incomplete folder (e.g. a file deleted by hand): replace it.
+            shutil.rmtree(final, ignore_errors=True)
+            os.rename(scratch, final)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return final, True
+
+
+def _convert(resolved: ResolvedModel, out: Path, quantization: str) -> None:
+    from ctranslate2.converters import TransformersConverter
+
+    try:
+        converter = TransformersConverter(str(resolved.path), low_cpu_mem_usage=True)
+        converter.convert(str(out), quantization=quantization, force=True)
+    except Exception as exc:  # the converter raises many types (ValueError, KeyError, OSError)
+        raise ModelError(
+            f"model {resolved.label} could not be converted for CTranslate2 "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
+            "use --backend torch",
+            model=resolved.ref,
+        ) from None
+
+
+def read_vocabulary(folder: Path, side: str = "target") -> list[str]:
+    """The converted model's vocabulary: position ``i`` is the token of embedding row ``i``."""
+    for name in ("shared_vocabulary", f"{side}_vocabulary"):
+        path = folder / f"{name}.json"
+        if path.is_file():
+            return list(json.loads(path.read_text("utf-8")))
+        path = folder / f"{name}.txt"
+        if path.is_file():
+            return path.read_text("utf-8").splitlines()
+    raise ModelError(f"{folder} has no vocabulary file; delete the folder to convert it again")
+
+
+#: Most segments per CPU batch: past ~32 rows the per-step logits (rows × vocabulary) fall
+#: out of cache and throughput drops (measured in bench/speed.py on an opus-mt-sized model).
+CPU_BATCH = 32
+
+
+def thread_layout(cores: int) -> tuple[int, int]:
+    """(batches decoded in parallel, threads per batch) for ``cores`` CPU cores.
+
+    Parallel batches scale better than more threads inside one small batch (no per-layer
+    synchronisation), so two workers are used from two cores on, four from sixteen.
+    """
+    if cores < 2:
+        return 1, 1
+    inter = 4 if cores >= 16 else 2
+    return inter, max(1, cores // inter)
+
+
+def cpu_threads() -> int:
+    """Cores this process may use (``OMP_NUM_THREADS`` caps it, as it does for torch)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        cores = min(cores, int(env))
+    return max(1, cores)
+
+
+class CT2Seq2Seq(Seq2SeqBase):
+    """A CTranslate2 translator behind the Backend interface."""
+
+    engine = "ct2"
+
+    def __init__(self, resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> None:
+        super().__init__(resolved, info, run)
+        device = pick_device(run.device)
+        # CTranslate2 runs on CPU or CUDA; Apple GPUs (mps) get its fast CPU path.
+        self.device = device if device.startswith("cuda") else "cpu"
+        self.precision = ct2_precision(self.device, requested_precision(run))
+        self.folder: Path | None = None
+        self._translator: Any = None
+        self._workers = 1
+        self._source_tokens: list[str] = []
+        self._target_ids: dict[str, int] = {}
+
+    def _load(self) -> None:
+        from transformers import AutoTokenizer
+
+        folder, converted = ensure_converted(self.resolved, self.precision)
+        self.folder = folder
+        self.stats.extra["ct2_converted"] = converted
+        self.stats.extra["ct2_folder"] = str(folder)
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(str(self.resolved.path))
+            self._translator = self._open(folder)
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise ModelError(
+                f"model {self.resolved.label} could not be loaded for CTranslate2 "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
+                f"delete {folder} to convert it again, or use --backend torch",
+                model=self.resolved.ref,
+            ) from None
+        # Ids and tokens are mapped through the converted vocabulary, whose positions are the
+        # model's embedding rows, rather than through the tokenizer: ids past the tokenizer's
+        # own vocabulary (M2M100 "madeup" words, T5 extra ids) then map exactly as in torch.
+        self._source_tokens = read_vocabulary(folder, "source")
+        target = read_vocabulary(folder, "target")
+        self._target_ids = {}
+        for i, token in enumerate(target):
+            self._target_ids.setdefault(token, i)
+
+    def _open(self, folder: Path) -> Any:
+        import ctranslate2
+
+        index = 0
+        if self.device.startswith("cuda:"):
+            index = int(self.device.split(":", 1)[1])
+        if self.device == "cpu":
+            inter, intra = thread_layout(cpu_threads())
+        else:
+            inter, intra = 1, 1  # one GPU stream; the GPU parallelises within a batch
+        self._workers = inter
+        self.stats.extra["ct2_threads"] = f"{inter}x{intra}"
+        return ctranslate2.Translator(
+            str(folder),
+            device="cuda" if self.device.startswith("cuda") else "cpu",
+            device_index=index,
+            compute_type=compute_type(self.precision, self.device),
+            inter_threads=inter,
+            intra_threads=intra,
+        )
+
+    def _batch_limit(self, n_units: int) -> int:
+        limit = self.run.max_batch_size
+        if self.device == "cpu":
+            # Enough batches to keep every worker busy, none past the cache-friendly size.
+            limit = min(limit, CPU_BATCH, max(1, -(-n_units // self._workers)))
+        return limit
+
+    def _decode_all(
+        self, batches: list[list[list[int]]], max_new: list[int], dec: Decoding
+    ) -> list[list[list[int]]]:
+        # Every batch is queued at once; CTranslate2 runs them on its parallel workers.
+        pending = [
+            self._submit(b, m, dec, asynchronous=True) for b, m in zip(batches, max_new, strict=True)
+        ]
+        return [self._rows([r.result() for r in p]) for p in pending]
+
+    def _decode(self, ids: list[list[int]], max_new: int, dec: Decoding) -> list[list[int]]:
+        return self._rows(self._submit(ids, max_new, dec, asynchronous=False))
+
+    def _rows(self, results: list[Any]) -> list[list[int]]:
+        unk = self._tokenizer.unk_token_id
+        return [[self._target_ids.get(t, unk) for t in r.hypotheses[0]] for r in results]
+
+    def _submit(self, ids: list[list[int]], max_new: int, dec: Decoding, *, asynchronous: bool) -> Any:
+        vocab, n = self._source_tokens, len(self._source_tokens)
+        source = [[vocab[i] if i < n else self._unk for i in row] for row in ids]
+        prefix = [[dec.forced_bos_token]] * len(ids) if dec.forced_bos_token else None
+        # Ids the model may never generate. One the converter already dropped from the
+        # vocabulary (Marian's <pad>) cannot be generated anyway, and passing it would
+        # suppress <unk> instead.
+        suppress = [[vocab[i]] for i in dec.suppress if i < n]
+        return self._translator.translate_batch(
+            source,
+            target_prefix=prefix,
+            beam_size=dec.beams,
+            length_penalty=dec.length_penalty,
+            max_decoding_length=max_new,
+            min_decoding_length=min(dec.min_new_tokens, max_new),
+            no_repeat_ngram_size=dec.no_repeat_ngram_size,
+            repetition_penalty=dec.repetition_penalty,
+            suppress_sequences=suppress or None,
+            max_input_length=0,  # never truncate: over-long input was split before
+            max_batch_size=0,  # the batch was planned already
+            return_end_token=True,  # so that "ended" vs "length-bound" reads as with torch
+            return_scores=False,
+            asynchronous=asynchronous,
+        )
+
+    @property
+    def _unk(self) -> str:
+        return str(self._tokenizer.unk_token)

@@ -1,0 +1,61 @@
+"""Device and precision choice.
+
+``auto`` picks cuda, then mps, then cpu. On a machine with no accelerator at all this is decided
+without importing torch, so fully cached runs stay fast.
+"""
+
+from __future__ import annotations
+
+import glob
+import platform
+from functools import lru_cache
+
+from workbench.errors import WorkbenchError
+
+
+def _maybe_accelerated() -> bool:
+    if glob.glob("/dev/nvidia[0-9]*") or glob.glob("/dev/dxg"):
+        return True
+    return platform.system() == "Darwin" and platform.machine() == "arm64"
+
+
+@lru_cache(maxsize=8)
+def pick_device(requested: str = "auto") -> str:
+    """Resolve ``auto`` to cuda, mps or cpu; check that an explicit device exists."""
+    if requested not in ("auto", "cpu", "cuda", "mps") and not requested.startswith("cuda:"):
+        raise WorkbenchError(f"unknown device {requested!r}; use auto, cpu, cuda, cuda:N or mps")
+    if requested == "cpu" or (requested == "auto" and not _maybe_accelerated()):
+        return "cpu"
+    import torch
+
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if requested == "auto":
+        return "cuda" if cuda else "mps" if mps else "cpu"
+    if requested.startswith("cuda") and not cuda:
+        raise WorkbenchError(
+            "--device cuda was asked for but torch sees no CUDA GPU; use --device cpu"
+        )
+    if requested == "mps" and not mps:
+        raise WorkbenchError(
+            "--device mps was asked for but this machine has no MPS; use --device cpu"
+        )
+    return requested
+
+
+@lru_cache(maxsize=8)
+def pick_precision(device: str) -> str:
+    """float32 on CPU (fast and exact there); bfloat16 on GPUs that have it, else float16."""
+    if device == "cpu":
+        return "fp32"
+    if device == "mps":
+        return "fp16"
+    import torch
+
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def torch_dtype(precision: str):  # -> torch.dtype
+    import torch
+
+    return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]

@@ -1,0 +1,65 @@
+"""Models resolved and loaded once per process, shared by every call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.errors import ModelError
+from workbench.models.backend import Backend, backend_name, load_backend, recipe_extra
+from workbench.models.catalog import Catalog
+from workbench.models.families import ModelInfo, inspect
+from workbench.models.resolve import ResolvedModel, resolve
+from workbench.settings import RunSettings, env_offline
+
+
+class ModelPool:
+    """Memoises resolution (cheap, no weights) and backends (loaded on first use)."""
+
+    def __init__(self, run: RunSettings, catalog: Catalog | None = None) -> None:
+        self.run = run
+        self._catalog = catalog
+        self._resolved: dict[str, ResolvedModel | ModelError] = {}
+        self._info: dict[str, ModelInfo] = {}
+        self._backends: dict[str, Backend] = {}
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = Catalog.load()
+        return self._catalog
+
+    def resolve(self, ref: str) -> ResolvedModel:
+        """Locate a model once; a failure is remembered so each document reports it quickly."""
+        if ref not in self._resolved:
+            try:
+                self._resolved[ref] = resolve(ref, offline=self.run.offline or env_offline())
+            except ModelError as exc:
+                self._resolved[ref] = exc
+        found = self._resolved[ref]
+        if isinstance(found, ModelError):
+            raise found
+        return found
+
+    def info(self, resolved: ResolvedModel) -> ModelInfo:
+        key = str(resolved.path)
+        if key not in self._info:
+            self._info[key] = inspect(resolved.path)
+        return self._info[key]
+
+    def backend_name(self, resolved: ResolvedModel) -> str:
+        """The engine that would run this model, decided without loading it."""
+        return backend_name(self.info(resolved), self.run)
+
+    def recipe_extra(self, resolved: ResolvedModel) -> dict[str, Any]:
+        """Backend-specific parts of the cache key."""
+        return recipe_extra(resolved, self.info(resolved), self.run)
+
+    def backend(self, resolved: ResolvedModel) -> Backend:
+        key = str(resolved.path)
+        if key not in self._backends:
+            self._backends[key] = load_backend(resolved, self.info(resolved), self.run)
+        return self._backends[key]
+
+    @property
+    def loaded(self) -> list[Backend]:
+        return list(self._backends.values())

@@ -1,0 +1,255 @@
+"""Resolve a model reference (hub id or local folder) to files on disk and an exact revision.
+
+Nothing here loads weights or imports torch/transformers: a fully cached run needs only the
+revision to build its cache key. A hub id resolves through the Hugging Face cache (offline
+first); a plain folder has no revision, so its contents are fingerprinted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.errors import ModelError
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+# Files worth downloading for inference; other formats (TF, Flax, ONNX) are skipped.
+DOWNLOAD_PATTERNS = (
+    "*.json",
+    "*.model",
+    "*.spm",
+    "*.txt",
+    "*.tiktoken",
+    "*.safetensors",
+    "*.py",
+)
+_WEIGHTS = ("*.safetensors", "pytorch_model*.bin")
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model located on disk with the exact revision that will run."""
+
+    ref: str  # what the user gave
+    model_id: str  # hub id, or the folder's name
+    path: Path
+    revision: str  # commit sha (hub) or content fingerprint (folder)
+    source: str  # "hub" or "folder"
+
+    @property
+    def short_revision(self) -> str:
+        return self.revision[:7]
+
+    @property
+    def label(self) -> str:
+        """``org/name@3f2a9c1``: what ran, in one token."""
+        return f"{self.model_id}@{self.short_revision}"
+
+
+def hub_cache_dir() -> Path:
+    """The Hugging Face hub cache folder, honouring HF_HUB_CACHE and HF_HOME."""
+    env = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE")
+    if env:
+        return Path(env).expanduser()
+    home = os.environ.get("HF_HOME")
+    base = Path(home).expanduser() if home else Path.home() / ".cache" / "huggingface"
+    return base / "hub"
+
+
+def looks_like_path(ref: str) -> bool:
+    """True when ``ref`` names a folder rather than a hub id."""
+    if ref.startswith((".", "/", "~")) or os.sep in ref.strip("/").replace("/", "", 1):
+        return True
+    try:
+        return Path(ref).expanduser().exists()
+    except OSError:
+        return False
+
+
+def resolve(ref: str, *, revision: str | None = None, offline: bool = False) -> ResolvedModel:
+    """Locate ``ref`` (a hub id or a folder) and its exact revision.
+
+    Hub models come from the local cache when present; otherwise they are downloaded unless
+    ``offline`` (or HF_HUB_OFFLINE) is set, in which case a clear ModelError says how to get them.
+    """
+    if looks_like_path(ref):
+        return _resolve_folder(ref)
+    if not _HUB_ID.match(ref):
+        raise ModelError(
+            f"{ref!r} is neither a folder nor a hub id like 'Helsinki-NLP/opus-mt-en-uk'", model=ref
+        )
+    found = cached_snapshot(ref, revision)
+    if found is not None:
+        return found
+    if offline or _env_offline():
+        raise ModelError(
+            f"model {ref} is not in the local Hugging Face cache ({hub_cache_dir()}) and offline "
+            f"mode is on; run `workbench models download {ref}` on a machine that is online and "
+            "copy the cache over, or pass a local folder with --model DIR",
+            model=ref,
+        )
+    return download(ref, revision)
+
+
+def cached_snapshot(repo_id: str, revision: str | None = None) -> ResolvedModel | None:
+    """The complete cached snapshot of a hub model, read straight from the cache layout."""
+    repo_dir = hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))
+    if not repo_dir.is_dir():
+        return None
+    rev = revision or "main"
+    if _SHA.match(rev):
+        sha = rev
+    else:
+        ref_file = repo_dir / "refs" / rev
+        if not ref_file.is_file():
+            return None
+        sha = ref_file.read_text().strip()
+    snap = repo_dir / "snapshots" / sha
+    if not (snap / "config.json").is_file() or not _has_weights(snap):
+        return None
+    return ResolvedModel(ref=repo_id, model_id=repo_id, path=snap, revision=sha, source="hub")
+
+
+def _has_weights(folder: Path) -> bool:
+    return any(next(folder.glob(pattern), None) is not None for pattern in _WEIGHTS)
+
+
+def _env_offline() -> bool:
+    from workbench.settings import env_offline
+
+    return env_offline()
+
+
+def download(repo_id: str, revision: str | None) -> ResolvedModel:
+    # Imported here: the download machinery is only needed on a cache miss.
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    try:
+        path = Path(
+            snapshot_download(
+                repo_id,
+                revision=revision,
+                allow_patterns=list(DOWNLOAD_PATTERNS),
+                cache_dir=hub_cache_dir(),
+            )
+        )
+    except (RepositoryNotFoundError, GatedRepoError):
+        raise ModelError(
+            f"model {repo_id} was not found on the hub (or needs access: log in with `hf auth login`)",
+            model=repo_id,
+        ) from None
+    except RevisionNotFoundError:
+        raise ModelError(f"model {repo_id} has no revision {revision!r}", model=repo_id) from None
+    except (LocalEntryNotFoundError, OSError) as exc:
+        raise ModelError(
+            f"model {repo_id} could not be downloaded ({type(exc).__name__}); check the network, "
+            "or download it on a machine that is online and copy the Hugging Face cache, or pass "
+            "a local folder with --model DIR",
+            model=repo_id,
+        ) from None
+    if not _has_weights(path):
+        raise ModelError(
+            f"model {repo_id} has no safetensors weights; convert it or pass a folder",
+            model=repo_id,
+        )
+    return ResolvedModel(ref=repo_id, model_id=repo_id, path=path, revision=path.name, source="hub")
+
+
+def _resolve_folder(ref: str) -> ResolvedModel:
+    path = Path(ref).expanduser().resolve()
+    if not path.exists():
+        raise ModelError(f"model folder {ref} does not exist", model=ref)
+    if not path.is_dir():
+        raise ModelError(f"{ref} is a file; --model takes a hub id or a model folder", model=ref)
+    if not (path / "config.json").is_file():
+        raise ModelError(
+            f"model folder {ref} has no config.json; it is not a saved Hugging Face model "
+            "(save one with save_pretrained, or pass the snapshot folder)",
+            model=ref,
+        )
+    if not _has_weights(path):
+        raise ModelError(
+            f"model folder {ref} has no weights (*.safetensors or pytorch_model.bin)", model=ref
+        )
+    # A snapshot inside a Hugging Face cache already carries its commit sha.
+    parts = path.parts
+    in_cache = len(parts) >= 3 and parts[-2] == "snapshots" and parts[-3].startswith("models--")
+    if in_cache and _SHA.match(parts[-1]):
+        repo_id = parts[-3][len("models--") :].replace("--", "/")
+        return ResolvedModel(ref=ref, model_id=repo_id, path=path, revision=parts[-1], source="hub")
+    return ResolvedModel(
+        ref=ref, model_id=path.name, path=path, revision=fingerprint(path), source="folder"
+    )
+
+
+def _memo_path() -> Path:
+    from workbench.settings import default_home
+
+    return default_home() / "fingerprints.json"
+
+
+def fingerprint(folder: Path) -> str:
+    """A sha256 over every file's name and contents in a model folder.
+
+    Hashing weights in full is the only way a re-saved model with new values but the same shapes
+    gets a new revision; per-file digests are memoised by (size, mtime, inode), so only the first
+    run after a change pays for reading the files.
+    """
+    memo_file = _memo_path()
+    try:
+        memo: dict[str, dict[str, object]] = json.loads(memo_file.read_text("utf-8"))
+    except (OSError, ValueError):
+        memo = {}
+    changed = False
+    outer = hashlib.sha256()
+    for file in sorted(p for p in folder.rglob("*") if p.is_file() and not _hidden(p, folder)):
+        st = file.stat()
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        key = str(file)
+        entry = memo.get(key)
+        if entry and entry.get("stamp") == stamp:
+            digest = str(entry["sha256"])
+        else:
+            digest = _file_sha256(file)
+            memo[key] = {"stamp": stamp, "sha256": digest}
+            changed = True
+        outer.update(file.relative_to(folder).as_posix().encode() + b"\0" + digest.encode())
+    if changed:
+        _write_json_atomic(memo_file, memo)
+    return outer.hexdigest()
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _write_json_atomic(path: Path, data: object) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
+    except OSError:
+        # The memo only saves time; failing to write it must not fail a run.
+        pass

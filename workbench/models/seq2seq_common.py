@@ -1,0 +1,310 @@
+"""What every seq2seq engine shares: language control, splitting, batching, bounds and guards.
+
+An engine (torch, CTranslate2) only loads its model and decodes one batch of token ids; the
+rest lives here once, so every engine splits, bounds, guards and annotates segments the same
+way and greedy outputs match token for token across engines.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+from workbench import segment
+from workbench.errors import LanguageError
+from workbench.models.backend import BackendStats, Output
+from workbench.models.batching import plan_batches, repeated_run
+from workbench.models.families import Control, ModelInfo, control, read_json
+from workbench.models.generation import effective
+from workbench.models.resolve import ResolvedModel
+from workbench.settings import GenerationSettings, RunSettings
+
+# Targets written without spaces between words: split chunks are joined without one.
+UNSPACED = {"zh", "ja", "th"}
+
+#: Precisions a user may ask for; ``auto`` lets the engine pick for the device.
+PRECISIONS = ("auto", "fp32", "int8", "fp16", "bf16")
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """Engine-neutral decoding request for one language pair (the bound is set per batch).
+
+    ``min_new_tokens``, ``no_repeat_ngram_size``, ``repetition_penalty`` and ``suppress`` come
+    from the model's ``generation_config.json``: torch inherits them from the loaded
+    generation config, and CTranslate2 is given the same values so that both decode alike.
+    """
+
+    beams: int = 1
+    length_penalty: float = 1.0
+    forced_bos: int | None = None  # first generated token (NLLB, M2M100: target language)
+    forced_bos_token: str | None = None
+    min_new_tokens: int = 0
+    no_repeat_ngram_size: int = 0
+    repetition_penalty: float = 1.0
+    suppress: tuple[int, ...] = ()  # token ids never generated (bad_words_ids of length 1)
+    eos_ids: frozenset[int] = frozenset()
+
+
+def requested_precision(run: RunSettings) -> str:
+    """``run.precision`` when the settings have it (``auto`` otherwise)."""
+    value = str(getattr(run, "precision", "auto") or "auto")
+    return value
+
+
+def model_decoding_defaults(folder: Any) -> dict[str, Any]:
+    """Decoding constraints a model ships in ``generation_config.json`` (plain JSON, cheap)."""
+    cfg = read_json(folder / "generation_config.json")
+    min_new = int(cfg.get("min_new_tokens") or 0)
+    # min_length counts the decoder start token for encoder-decoder models.
+    min_len = int(cfg.get("min_length") or 0)
+    suppress: list[int] = []
+    for seq in cfg.get("bad_words_ids") or []:
+        if isinstance(seq, list) and len(seq) == 1 and isinstance(seq[0], int):
+            suppress.append(seq[0])
+    return {
+        "min_new_tokens": max(min_new, min_len - 1, 0),
+        "no_repeat_ngram_size": int(cfg.get("no_repeat_ngram_size") or 0),
+        "repetition_penalty": float(cfg.get("repetition_penalty") or 1.0),
+        "suppress": tuple(suppress),
+        "eos_token_id": cfg.get("eos_token_id"),
+    }
+
+
+class Seq2SeqBase:
+    """A translation model behind the Backend interface; subclasses add an engine.
+
+    Subclasses set ``engine`` and ``precision`` and implement ``_load`` (tokenizer and model)
+    and ``_decode`` (one batch of source ids → generated ids, decoder start excluded).
+    """
+
+    engine: ClassVar[str] = ""
+
+    def __init__(self, resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> None:
+        self.resolved = resolved
+        self.info = info
+        self.run = run
+        self.precision = ""
+        self.stats = BackendStats()
+        self._tokenizer: Any = None
+        self._loaded = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.engine}-{self.precision}"
+
+    # --- engine hooks -----------------------------------------------------------------------
+
+    def _load(self) -> None:
+        """Load ``self._tokenizer`` and the engine's model."""
+        raise NotImplementedError
+
+    def _decode(self, ids: list[list[int]], max_new: int, dec: Decoding) -> list[list[int]]:
+        """Decode one batch greedily (or with beams) for at most ``max_new`` tokens per row.
+
+        Rows hold generated ids only (no decoder start token); a row that ended keeps its EOS,
+        anything after it is ignored.
+        """
+        raise NotImplementedError
+
+    def _decode_all(
+        self, batches: list[list[list[int]]], max_new: list[int], dec: Decoding
+    ) -> list[list[list[int]]]:
+        """Decode several batches; an engine that runs batches in parallel overrides this."""
+        return [self._decode(b, m, dec) for b, m in zip(batches, max_new, strict=True)]
+
+    def _batch_limit(self, n_units: int) -> int:
+        """Most units in one batch (the run's limit unless the engine knows better)."""
+        return self.run.max_batch_size
+
+    def _model_eos(self) -> Any:
+        """The model's EOS id(s) when its generation config does not say."""
+        return self._tokenizer.eos_token_id
+
+    # --- shared -------------------------------------------------------------------------------
+
+    def _ensure_loaded(self) -> None:
+        if not self._loaded:
+            start = time.perf_counter()
+            self._load()
+            self._loaded = True
+            self.stats.load_seconds += time.perf_counter() - start
+
+    @property
+    def tokenizer(self) -> Any:
+        self._ensure_loaded()
+        return self._tokenizer
+
+    @property
+    def max_input_tokens(self) -> int:
+        """The run's limit, capped by what the model accepts."""
+        self._ensure_loaded()
+        limits = [self.run.max_input_tokens]
+        tok_limit = getattr(self._tokenizer, "model_max_length", None)
+        if isinstance(tok_limit, int) and 0 < tok_limit < 100_000:
+            limits.append(tok_limit)
+        pos = self.info.max_input_tokens  # max_position_embeddings from config.json
+        if isinstance(pos, int) and pos > 0:
+            limits.append(pos)
+        return max(8, min(limits))
+
+    def _control(self, src: str, tgt: str) -> tuple[Control, int | None]:
+        ctl = control(self.info, src, tgt)
+        tok = self._tokenizer
+        if ctl.src_lang is not None:
+            tok.src_lang = ctl.src_lang
+        forced = None
+        if ctl.forced_bos_token is not None:
+            forced = tok.convert_tokens_to_ids(ctl.forced_bos_token)
+            if forced is None or forced == tok.unk_token_id:
+                raise LanguageError(
+                    f"model {self.resolved.label} has no language token {ctl.forced_bos_token} "
+                    f"for {tgt}",
+                    code=tgt,
+                )
+        if ctl.prefix:
+            ids = tok(ctl.prefix.strip(), add_special_tokens=False).input_ids
+            if len(ids) != 1 or ids[0] == tok.unk_token_id:
+                raise LanguageError(
+                    f"model {self.resolved.label} has no target token {ctl.prefix.strip()} for {tgt}",
+                    code=tgt,
+                )
+        return ctl, forced
+
+    def _encode(self, texts: list[str]) -> list[list[int]]:
+        if not texts:
+            return []
+        return self._tokenizer(texts, add_special_tokens=True).input_ids
+
+    def _decoding(self, ctl: Control, forced: int | None, settings: dict[str, Any]) -> Decoding:
+        model = model_decoding_defaults(self.resolved.path)
+        eos = model["eos_token_id"]
+        if eos is None:
+            eos = self._model_eos()
+        eos_ids = frozenset(eos) if isinstance(eos, list) else frozenset({eos})
+        return Decoding(
+            beams=int(settings["beams"]),
+            length_penalty=float(settings["length_penalty"]),
+            forced_bos=forced,
+            forced_bos_token=ctl.forced_bos_token,
+            min_new_tokens=model["min_new_tokens"],
+            no_repeat_ngram_size=model["no_repeat_ngram_size"],
+            repetition_penalty=model["repetition_penalty"],
+            suppress=model["suppress"],
+            eos_ids=eos_ids,
+        )
+
+    def translate(
+        self, texts: list[str], src: str, tgt: str, gen: GenerationSettings
+    ) -> list[Output]:
+        """Translate whole segments: over-long ones are split, translated and rejoined."""
+        if not texts:
+            return []
+        self._ensure_loaded()
+        ctl, forced = self._control(src, tgt)
+        limit = self.max_input_tokens
+        settings = effective(self.resolved.path, gen)
+
+        def count(text: str) -> int:
+            return len(self._encode([ctl.prefix + text])[0])
+
+        # One batched tokenizer call measures every text; only over-long ones are split
+        # (split_long would return [text] for the others after the same count).
+        whole = self._encode([ctl.prefix + t for t in texts])
+        owner: list[int] = []
+        units: list[str] = []
+        known: dict[int, list[int]] = {}  # unit index -> ids already computed
+        for i, text in enumerate(texts):
+            chunks = (
+                [text] if len(whole[i]) <= limit or not text else segment.split_long(text, limit, count)
+            )
+            for chunk in chunks:
+                if len(chunks) == 1 and chunk == chunk.strip():
+                    known[len(units)] = whole[i]
+                owner.append(i)
+                units.append(chunk.strip())
+        missing = [k for k in range(len(units)) if k not in known]
+        for k, ids in zip(missing, self._encode([ctl.prefix + units[k] for k in missing]), strict=True):
+            known[k] = ids
+        start = time.perf_counter()
+        unit_out = self._generate_units([known[k] for k in range(len(units))], ctl, forced, settings)
+        self.stats.seconds += time.perf_counter() - start
+        self.stats.segments += len(texts)
+
+        joiner = "" if tgt in UNSPACED else " "
+        parts_of: list[list[tuple[str, tuple[str, ...]]]] = [[] for _ in texts]
+        for k, o in enumerate(owner):
+            parts_of[o].append(unit_out[k])
+        results: list[Output] = []
+        for parts in parts_of:
+            notes = tuple(sorted({n for p in parts for n in p[1]}))
+            if len(parts) > 1:
+                notes = (f"split:{len(parts)}", *notes)
+            results.append(Output(joiner.join(p[0] for p in parts), notes))
+        return results
+
+    @staticmethod
+    def _bound(n_input: int, settings: dict[str, Any]) -> int:
+        return math.ceil(n_input * settings["max_new_tokens_ratio"]) + int(
+            settings["max_new_tokens_extra"]
+        )
+
+    def _generate_units(
+        self,
+        ids: list[list[int]],
+        ctl: Control,
+        forced: int | None,
+        settings: dict[str, Any],
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        self.stats.input_tokens += sum(len(x) for x in ids)
+        bounds = [max(1, self._bound(len(x), settings)) for x in ids]
+        dec = self._decoding(ctl, forced, settings)
+        batches = plan_batches(
+            [len(x) for x in ids], self.run.batch_tokens, self._batch_limit(len(ids))
+        )
+        # Each batch decodes up to its longest bound; every row is then cut at its own.
+        decoded = self._decode_all(
+            [[ids[i] for i in batch] for batch in batches],
+            [max(bounds[i] for i in batch) for batch in batches],
+            dec,
+        )
+        self.stats.batches += len(batches)
+        out: list[tuple[str, tuple[str, ...]]] = [("", ())] * len(ids)
+        for batch, rows in zip(batches, decoded, strict=True):
+            for i, row in zip(batch, rows, strict=True):
+                out[i] = self._finish(row, bounds[i], ids[i], dec, settings)
+        return out
+
+    def _finish(
+        self,
+        generated: list[int],
+        bound: int,
+        source_ids: list[int],
+        dec: Decoding,
+        settings: dict[str, Any],
+        retried: bool = False,
+    ) -> tuple[str, tuple[str, ...]]:
+        # Greedy decoding is prefix-stable, so cutting each row at its own bound gives exactly
+        # what decoding it alone would have given.
+        generated = generated[:bound]
+        notes: list[str] = []
+        ended = False
+        for k, token in enumerate(generated):
+            if token in dec.eos_ids:
+                generated = generated[:k]
+                ended = True
+                break
+        guard = int(settings["repeat_guard"])
+        if not retried and guard and repeated_run(generated, guard):
+            # Runaway repetition: decode this segment alone with repeats forbidden.
+            retry = replace(dec, no_repeat_ngram_size=3)
+            rows = self._decode([source_ids], bound, retry)
+            text, more = self._finish(rows[0], bound, source_ids, retry, settings, True)
+            return text, ("repeat-guard", *more)
+        if not ended:
+            notes.append("length-bound")
+        self.stats.output_tokens += len(generated)
+        text = self._tokenizer.decode(generated, skip_special_tokens=True)
+        return text.strip(), tuple(notes)

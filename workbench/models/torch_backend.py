@@ -1,0 +1,130 @@
+"""Seq2seq translation on torch + transformers (Marian, NLLB, M2M100, mBART-50, T5/MADLAD)."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from typing import Any
+
+from workbench.errors import ModelError, WorkbenchError
+from workbench.models.device import pick_device, pick_precision, torch_dtype
+from workbench.models.families import ModelInfo
+from workbench.models.resolve import ResolvedModel
+from workbench.models.seq2seq_common import (
+    PRECISIONS,
+    UNSPACED,
+    Decoding,
+    Seq2SeqBase,
+    requested_precision,
+)
+from workbench.settings import RunSettings
+
+__all__ = ["UNSPACED", "TorchSeq2Seq", "load_seq2seq", "torch_precision"]
+
+
+def torch_precision(device: str, requested: str = "auto") -> str:
+    """The precision torch runs at: ``auto`` is fp32 on CPU, bf16/fp16 on GPUs.
+
+    ``int8`` (dynamic int8 quantization of the linear layers) exists for CPUs without
+    CTranslate2; it changes outputs, so it is part of the backend name and the cache key.
+    """
+    if requested not in PRECISIONS:
+        raise WorkbenchError(
+            f"unknown precision {requested!r}; use {', '.join(PRECISIONS)}"
+        )
+    if requested == "auto":
+        return pick_precision(device)
+    if requested == "int8" and device != "cpu":
+        raise WorkbenchError(
+            "precision int8 on torch runs on the CPU only; use --device cpu, or fp16/bf16 "
+            "on a GPU (or --backend ctranslate2 for int8 on a GPU)"
+        )
+    return requested
+
+
+def load_seq2seq(resolved: ResolvedModel, device: str, precision: str) -> tuple[Any, Any]:
+    """Load tokenizer and model from a resolved folder; a broken folder is a ModelError."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    dtype = torch_dtype("fp32" if precision == "int8" else precision)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(resolved.path))
+        model = AutoModelForSeq2SeqLM.from_pretrained(str(resolved.path), dtype=dtype)
+    except Exception as exc:  # transformers raises many types for a broken folder
+        raise ModelError(
+            f"model {resolved.label} in {resolved.path} could not be loaded "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+            "the folder is incomplete or corrupt: download or save it again",
+            model=resolved.ref,
+        ) from None
+    model.eval()
+    model.to(device)
+    if precision == "int8":
+        model = quantize_int8(model)
+    return tokenizer, model
+
+
+def quantize_int8(model: Any) -> Any:
+    """Dynamic int8 quantization of every nn.Linear (weights int8, activations per batch)."""
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    # torch 2.13 warns that the torch.ao quantization API moves to torchao; it still works
+    # and torch is pinned, so the warning is not the user's concern.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (DeprecationWarning, UserWarning, FutureWarning))
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+class TorchSeq2Seq(Seq2SeqBase):
+    """A transformers encoder-decoder model behind the Backend interface."""
+
+    engine = "torch"
+
+    def __init__(self, resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> None:
+        super().__init__(resolved, info, run)
+        self.device = pick_device(run.device)
+        self.precision = torch_precision(self.device, requested_precision(run))
+        self._model: Any = None
+        self._base: Any = None
+
+    def _load(self) -> None:
+        self._tokenizer, self._model = load_seq2seq(self.resolved, self.device, self.precision)
+        base = copy.deepcopy(self._model.generation_config)
+        # Sampling settings shipped with a model are switched off: outputs must be reproducible.
+        base.do_sample = False
+        base.temperature = None
+        base.top_p = None
+        base.top_k = None
+        base.max_length = None
+        base.num_return_sequences = 1
+        # A forced EOS lands on the last step of the *batch's* bound, so a row would differ
+        # from decoding it alone; rows are cut at their own bound instead (and CTranslate2
+        # has no forced EOS either).
+        base.forced_eos_token_id = None
+        # generate() fills every unset (None) value from the model's own generation config, so
+        # the cleaned config replaces it: otherwise max_length and forced_eos come back.
+        self._model.generation_config = base
+        self._base = base
+
+    def _model_eos(self) -> Any:
+        eos = self._model.generation_config.eos_token_id
+        return eos if eos is not None else self._tokenizer.eos_token_id
+
+    def _decode(self, ids: list[list[int]], max_new: int, dec: Decoding) -> list[list[int]]:
+        import torch
+
+        tok, model = self._tokenizer, self._model
+        config = copy.copy(self._base)
+        config.num_beams = dec.beams
+        config.length_penalty = dec.length_penalty
+        config.max_new_tokens = max_new
+        config.no_repeat_ngram_size = dec.no_repeat_ngram_size
+        if dec.forced_bos is not None:
+            config.forced_bos_token_id = dec.forced_bos
+        batch = tok.pad({"input_ids": ids}, return_tensors="pt", padding=True)
+        batch = {k: v.to(model.device) for k, v in batch.items()}
+        with torch.inference_mode():
+            sequences = model.generate(**batch, generation_config=config)
+        # Column 0 is the decoder start token.
+        return [row[1:] for row in sequences.tolist()]

@@ -1,0 +1,130 @@
+"""Every setting, defined once.
+
+CLI options read their defaults and help from these dataclasses, and the cache key and printed
+signature are built from the same objects, so what is printed is what ran.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+#: Bumped whenever the meaning of a stored output changes (it is part of every cache key).
+SCHEMA_VERSION = 1
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+BACKENDS = ("auto", "torch", "ctranslate2")
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Decoding settings; defaults are greedy and bounded, so outputs are reproducible."""
+
+    beams: int | None = field(
+        default=None,
+        metadata={
+            "help": "Beam size; default: the model's own (generation_config.json). "
+            "1 is greedy and fastest. Decoding is deterministic either way."
+        },
+    )
+    max_new_tokens_ratio: float = field(
+        default=2.0, metadata={"help": "Bound on generated tokens per input token."}
+    )
+    max_new_tokens_extra: int = field(
+        default=16, metadata={"help": "Generated tokens allowed beyond the ratio bound."}
+    )
+    repeat_guard: int = field(
+        default=4,
+        metadata={
+            "help": "Treat an n-gram repeated this many times in a row as runaway repetition "
+            "and decode that segment again with repeats forbidden (0 disables)."
+        },
+    )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a run executes: device, batching and input limits."""
+
+    device: str = field(default="auto", metadata={"help": "auto, cpu, cuda or mps."})
+    backend: str = field(
+        default="auto",
+        metadata={
+            "help": "auto (CTranslate2 when installed and supported, else torch), torch or ctranslate2."
+        },
+    )
+    batch_tokens: int = field(
+        default=4096, metadata={"help": "Token budget of one batch (padded source tokens)."}
+    )
+    max_batch_size: int = field(default=64, metadata={"help": "Most segments in one batch."})
+    max_input_tokens: int = field(
+        default=256,
+        metadata={
+            "help": "Longer sentences are split at clause boundaries before translation "
+            "(never truncated); capped by the model's own input limit."
+        },
+    )
+    offline: bool = field(
+        default=False,
+        metadata={"help": "Never contact the Hugging Face hub (also set by HF_HUB_OFFLINE=1)."},
+    )
+
+
+def default_home() -> Path:
+    """Per-user folder for the cache database and derived files (``WORKBENCH_HOME`` overrides)."""
+    env = os.environ.get("WORKBENCH_HOME")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "workbench"
+
+
+def default_cache_path() -> Path:
+    """The cache database (``WORKBENCH_CACHE`` overrides)."""
+    env = os.environ.get("WORKBENCH_CACHE")
+    if env:
+        return Path(env).expanduser()
+    return default_home() / "cache.sqlite3"
+
+
+def env_offline() -> bool:
+    """True when the user asked huggingface_hub to stay offline."""
+    value = os.environ.get("HF_HUB_OFFLINE", "") or os.environ.get("TRANSFORMERS_OFFLINE", "")
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def help_for(cls: type, name: str) -> str:
+    """The help text of one settings field, for CLI options."""
+    for f in fields(cls):
+        if f.name == name:
+            return str(f.metadata.get("help", ""))
+    raise KeyError(name)
+
+
+def default_for(cls: type, name: str) -> Any:
+    """The default of one settings field, for CLI options."""
+    for f in fields(cls):
+        if f.name == name:
+            return f.default
+    raise KeyError(name)
+
+
+__all__ = [
+    "BACKENDS",
+    "DEVICES",
+    "SCHEMA_VERSION",
+    "GenerationSettings",
+    "RunSettings",
+    "default_cache_path",
+    "default_for",
+    "default_home",
+    "env_offline",
+    "help_for",
+    "replace",
+]

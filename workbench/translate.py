@@ -1,0 +1,425 @@
+"""The translation pipeline: documents in, translated documents out, through the cache.
+
+For each (document, target language) it picks and resolves a model (no weights), answers what
+it can from the cache, sends the misses of *all* documents to each model together, stores
+results as each chunk finishes, and reassembles every document block by block.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from workbench import languages, segment, signature
+from workbench.documents import Document, content_hash
+from workbench.engines import Engine, LocalEngine
+from workbench.errors import CacheError, WorkbenchError
+from workbench.models import families
+from workbench.models.backend import Output
+from workbench.models.pool import ModelPool
+from workbench.models.resolve import ResolvedModel
+from workbench.settings import GenerationSettings
+from workbench.store import NullStore, Store
+
+# Misses are translated and stored in chunks of this many segments, so an interrupted run
+# loses at most one chunk of work.
+CHUNK_SEGMENTS = 64
+
+
+@dataclass(frozen=True)
+class SegmentPair:
+    """One source segment and its translation."""
+
+    source: str
+    target: str
+    cached: bool
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class TranslationResult:
+    """The translation of one document into one language, with what ran to produce it."""
+
+    target_lang: str
+    text: str | None = None
+    source_lang: str | None = None
+    detected: bool = False
+    model: str | None = None
+    revision: str | None = None
+    backend: str | None = None
+    signature: str | None = None
+    key: str | None = None
+    segments: list[SegmentPair] = field(default_factory=list)
+    cache: str = "miss"  # "document" (whole hit), "partial", "miss", "off"
+    hits: int = 0
+    misses: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    path: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
+
+    def fail(self, exc: WorkbenchError) -> None:
+        """Record a problem; the result keeps the exception for API callers to re-raise."""
+        self.error, self.exception = str(exc), exc
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def provenance(self) -> dict[str, Any]:
+        """A JSON-ready record of what produced this output."""
+        data = asdict(self)
+        data.pop("text")
+        data.pop("exception")
+        data["segments"] = len(self.segments)
+        return data
+
+
+@dataclass
+class _Job:
+    """One (document, target) in flight."""
+
+    index: int
+    doc: Document
+    result: TranslationResult
+    rec: dict[str, Any] | None = None
+    resolved: ResolvedModel | None = None
+    block_pieces: list[list[segment.Piece]] = field(default_factory=list)
+    seg_keys: list[str] = field(default_factory=list)
+    seg_texts: list[str] = field(default_factory=list)
+    found: dict[str, str] = field(default_factory=dict)
+    fresh_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # computed this run
+    start: float = 0.0
+
+
+def _detect(doc: Document, targets: Sequence[str]) -> str:
+    among = sorted(set(languages.DETECT_AMONG) | set(targets))
+    found = languages.detect(doc.prose() or doc.render(), among)
+    if found is None:
+        raise WorkbenchError(
+            f"{doc.source or 'input'}: cannot tell the source language; pass --from CODE"
+        )
+    return found
+
+
+def translate_documents(
+    docs: Sequence[Document],
+    targets: Sequence[str],
+    *,
+    pool: ModelPool,
+    gen: GenerationSettings,
+    src: str | None = None,
+    model: str | None = None,
+    store: Store | None = None,
+    engine: Engine | None = None,
+    on_segments: Callable[[int], None] | None = None,
+    on_planned: Callable[[int], None] | None = None,
+    on_result: Callable[[int, TranslationResult], None] | None = None,
+    skip: Callable[[int, TranslationResult], bool] | None = None,
+    plan_only: bool = False,
+) -> list[list[TranslationResult]]:
+    """Translate every document into every target; returns results[doc][target].
+
+    A problem with one document or one model becomes that result's ``error``; the others
+    still complete. ``on_result(doc_index, result)`` is called as soon as each result is final
+    (cache hits before any model work), so callers can write outputs while the run goes on;
+    ``on_planned(n)`` gives the number of segments that will go to models. ``skip`` is asked
+    once the signature is known; a result it accepts gets ``cache="skipped"`` and no text.
+    ``plan_only`` stops after the cache look-ups: results carry hits, misses and ``cache``
+    (``miss``, ``partial`` or ``segments`` where a model run would be needed) and no model is
+    loaded.
+    """
+    store = store or NullStore()
+    targets = [languages.normalize(t) for t in targets]
+    src = languages.normalize(src) if src else None
+    results: list[list[TranslationResult]] = []
+    jobs: list[_Job] = []
+    for d, doc in enumerate(docs):
+        row = [TranslationResult(target_lang=t, path=doc.source) for t in targets]
+        results.append(row)
+        for result in row:
+            job = _Job(d, doc, result, start=time.perf_counter())
+            try:
+                _plan(job, src, targets, model, pool, gen, store)
+            except CacheError:
+                raise  # an unusable cache stops the run: continuing would lose the work
+            except WorkbenchError as exc:
+                result.fail(exc)
+            if result.error is None and skip is not None and skip(d, result):
+                result.cache, result.text = "skipped", None
+            elif result.error is None and result.text is None:
+                jobs.append(job)
+                continue
+            if on_result:
+                on_result(d, result)
+    if plan_only:
+        for job in jobs:
+            r = job.result
+            r.hits = sum(1 for k in job.seg_keys if k in job.found)
+            r.misses = len(job.seg_keys) - r.hits
+            r.cache = "partial" if r.hits and r.misses else "miss" if r.misses else "segments"
+        return results
+
+    def finish(job: _Job) -> None:
+        if on_result:
+            on_result(job.index, job.result)
+
+    _run_misses(jobs, pool, gen, store, engine or LocalEngine(), on_segments, on_planned, finish)
+    return results
+
+
+def _plan(
+    job: _Job,
+    src: str | None,
+    targets: Sequence[str],
+    model: str | None,
+    pool: ModelPool,
+    gen: GenerationSettings,
+    store: Store,
+) -> None:
+    result = job.result
+    source = src or _detect(job.doc, targets)
+    result.source_lang, result.detected = source, src is None
+    if source == result.target_lang:
+        result.text = job.doc.render()
+        result.cache = "off"
+        result.notes.append(f"already in {source}: copied unchanged")
+        result.seconds = time.perf_counter() - job.start
+        return
+    if model is None:
+        entry = pool.catalog.choose_translation(source, result.target_lang)
+        ref = entry.id
+    else:
+        ref = model
+    result.model = ref  # named even when it cannot be resolved (dry runs list it)
+    resolved = pool.resolve(ref)
+    info = pool.info(resolved)
+    families.check_target(info, resolved.label, result.target_lang)
+    families.control(info, source, result.target_lang)  # fails early on an unsupported code
+    from workbench.models.generation import effective
+
+    settings = {**effective(resolved.path, gen), "max_input_tokens": pool.run.max_input_tokens}
+    rec = signature.recipe(
+        "translate",
+        model_id=resolved.model_id,
+        revision=resolved.revision,
+        backend=pool.backend_name(resolved),
+        src=source,
+        tgt=result.target_lang,
+        settings=settings,
+        seg_version=segment.SEGMENTATION_VERSION,
+        extra=pool.recipe_extra(resolved),
+    )
+    job.rec, job.resolved = rec, resolved
+    result.model, result.revision, result.backend = (
+        resolved.model_id,
+        resolved.revision,
+        rec["backend"],
+    )
+    result.signature, result.key = signature.signature(rec), signature.key(rec)
+    result.settings = settings
+
+    doc_key = signature.digest(result.key, content_hash(job.doc.render()))
+    hit = store.get_document(doc_key)
+    if hit is not None and _valid_doc_entry(hit):
+        result.text = hit["text"]
+        result.segments = [SegmentPair(s, t, True) for s, t in hit["segments"]]
+        result.cache, result.hits = "document", len(result.segments)
+        result.seconds = time.perf_counter() - job.start
+        return
+
+    markdown = job.doc.fmt == "md"
+    for text in job.doc.translatable_texts():
+        pieces = segment.pieces(text, source, markdown=markdown)
+        job.block_pieces.append(pieces)
+        for piece in pieces:
+            if piece.translate:
+                job.seg_texts.append(piece.text)
+                job.seg_keys.append(signature.digest(result.key, piece.text))
+    job.found = store.get_segments(job.seg_keys) if job.seg_keys else {}
+
+
+def _valid_doc_entry(entry: dict[str, Any]) -> bool:
+    return isinstance(entry.get("text"), str) and isinstance(entry.get("segments"), list)
+
+
+def _run_misses(
+    jobs: list[_Job],
+    pool: ModelPool,
+    gen: GenerationSettings,
+    store: Store,
+    engine: Engine,
+    on_segments: Callable[[int], None] | None,
+    on_planned: Callable[[int], None] | None = None,
+    on_done: Callable[[_Job], None] | None = None,
+) -> None:
+    """Translate the segments no cache entry answered, grouped per model and language pair.
+
+    The chunks of every group go to the engine as one stream, so an engine that fans out
+    (Ray) loads each model once per worker per run. Each chunk is stored as it finishes, and
+    a group's documents are assembled (and ``on_done`` called) as soon as its last chunk is in.
+    """
+    groups: dict[str, list[_Job]] = {}
+    for job in jobs:
+        assert job.result.key is not None
+        groups.setdefault(job.result.key, []).append(job)
+    group_list = list(groups.values())
+    chunks: list[Chunk] = []
+    remaining = [0] * len(group_list)
+    for g, group in enumerate(group_list):
+        first = group[0]
+        assert first.resolved is not None and first.rec is not None
+        wanted: dict[str, str] = {}  # key -> text, in first-seen order, deduplicated
+        for job in group:
+            for k, text in zip(job.seg_keys, job.seg_texts, strict=True):
+                if k not in job.found and k not in wanted:
+                    wanted[k] = text
+        # Length-sorted chunks keep each chunk's batches tight.
+        items = sorted(wanted.items(), key=lambda kv: (len(kv[1]), kv[0]))
+        for start in range(0, len(items), CHUNK_SEGMENTS):
+            part = items[start : start + CHUNK_SEGMENTS]
+            chunks.append(
+                Chunk(
+                    g,
+                    first.resolved,
+                    first.rec["backend"],
+                    first.rec["src"],
+                    first.rec["tgt"],
+                    tuple(k for k, _ in part),
+                    tuple(t for _, t in part),
+                )
+            )
+            remaining[g] += 1
+    if on_planned:
+        on_planned(sum(len(c.texts) for c in chunks))
+    done: list[dict[str, tuple[str, tuple[str, ...]]]] = [{} for _ in group_list]
+    failed: set[int] = set()
+
+    def finish(g: int) -> None:
+        if g not in failed:
+            _settle(group_list[g], done[g])
+        for job in group_list[g]:
+            if job.result.error is None:
+                _assemble(job, store)
+            if on_done:
+                on_done(job)
+
+    for g in range(len(group_list)):
+        if remaining[g] == 0:
+            finish(g)
+    if not chunks:
+        return
+    streaming = getattr(engine, "translate_chunks", None)
+    stream = (
+        streaming(pool, chunks, gen)
+        if streaming is not None
+        else _chunk_by_chunk(engine, pool, chunks, gen, failed)
+    )
+    for i, outs in stream:
+        chunk = chunks[i]
+        g = chunk.group
+        if g in failed:
+            continue
+        if isinstance(outs, WorkbenchError):
+            failed.add(g)
+            for job in group_list[g]:
+                job.result.fail(outs)
+            finish(g)
+            continue
+        for k, out in zip(chunk.keys, outs, strict=True):
+            done[g][k] = (out.text, out.notes)
+        first = group_list[g][0]
+        meta = {"signature": first.result.signature, "model": chunk.resolved.model_id}
+        store.put_segments([(k, done[g][k][0]) for k in chunk.keys], meta)
+        if on_segments:
+            on_segments(len(chunk.keys))
+        remaining[g] -= 1
+        if remaining[g] == 0:
+            finish(g)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One engine call: up to CHUNK_SEGMENTS cache misses for one model and language pair.
+
+    An engine may offer ``translate_chunks(pool, chunks, gen)``, yielding ``(index, outputs)``
+    per chunk in any order (a WorkbenchError in place of the outputs fails that chunk's group);
+    otherwise its ``translate`` is called chunk by chunk. ``backend`` is the backend name the
+    cache key was built with: whatever runs the chunk must run exactly that.
+    """
+
+    group: int
+    resolved: ResolvedModel
+    backend: str
+    src: str
+    tgt: str
+    keys: tuple[str, ...]
+    texts: tuple[str, ...]
+
+
+def _chunk_by_chunk(
+    engine: Engine,
+    pool: ModelPool,
+    chunks: list[Chunk],
+    gen: GenerationSettings,
+    failed: set[int],
+) -> Iterator[tuple[int, list[Output] | WorkbenchError]]:
+    for i, chunk in enumerate(chunks):
+        if chunk.group in failed:
+            continue  # the group's model already failed: do not try it again
+        try:
+            outs = engine.translate(
+                pool, chunk.resolved, list(chunk.texts), chunk.src, chunk.tgt, gen
+            )
+        except CacheError:
+            raise
+        except WorkbenchError as exc:
+            yield i, exc
+        else:
+            yield i, outs
+
+
+def _settle(group: list[_Job], done: dict[str, tuple[str, tuple[str, ...]]]) -> None:
+    """Merge a group's fresh translations into each of its jobs, counting hits and misses."""
+    for job in group:
+        job.result.hits = sum(1 for k in job.seg_keys if k in job.found)
+        job.result.misses = len(job.seg_keys) - job.result.hits
+        for k in job.seg_keys:
+            if k in done and k not in job.found:
+                job.found[k] = done[k][0]
+        job.result.notes.extend(sorted({n for k in job.seg_keys if k in done for n in done[k][1]}))
+        job.fresh_notes = {k: done[k][1] for k in job.seg_keys if k in done}
+
+
+def _assemble(job: _Job, store: Store) -> None:
+    result = job.result
+    notes = job.fresh_notes
+    it = iter(zip(job.seg_keys, job.seg_texts, strict=True))
+    texts: list[str] = []
+    pairs: list[SegmentPair] = []
+    for pieces in job.block_pieces:
+        translations = []
+        for piece in pieces:
+            if piece.translate:
+                k, text = next(it)
+                target = job.found[k]
+                translations.append(target)
+                pairs.append(SegmentPair(text, target, k not in notes, notes.get(k, ())))
+        texts.append(segment.reassemble(pieces, translations))
+    result.text = job.doc.render(texts)
+    result.segments = pairs
+    if result.misses:
+        result.cache = "partial" if result.hits else "miss"
+    else:
+        result.cache = "segments"
+    result.seconds = time.perf_counter() - job.start
+    doc_key = signature.digest(result.key, content_hash(job.doc.render()))
+    store.put_document(
+        doc_key,
+        {"text": result.text, "segments": [[p.source, p.target] for p in pairs]},
+        {"signature": result.signature, "model": result.model, "path": result.path},
+    )
