@@ -74,6 +74,20 @@ class RunSettings:
         metadata={"help": "Never contact the Hugging Face hub (also set by HF_HUB_OFFLINE=1)."},
     )
 
+    def __post_init__(self) -> None:
+        # Checked here so a typo fails before any document or model is touched.
+        from workbench.errors import WorkbenchError
+
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
+            raise WorkbenchError(
+                f"unknown device {self.device!r}; use {', '.join(DEVICES)} or cuda:N"
+            )
+        if self.backend not in BACKENDS:
+            raise WorkbenchError(f"unknown backend {self.backend!r}; use {', '.join(BACKENDS)}")
+        for name in ("batch_tokens", "max_batch_size", "max_input_tokens"):
+            if getattr(self, name) < 1:
+                raise WorkbenchError(f"{name} must be at least 1, not {getattr(self, name)}")
+
 
 def default_home() -> Path:
     """Per-user folder for the cache database and derived files (``WORKBENCH_HOME`` overrides)."""
