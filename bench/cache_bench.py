@@ -25,7 +25,9 @@ from report import REPO, machine, write_section  # noqa: E402
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run(
+        cmd, check=True, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     return time.perf_counter() - start
 
 
@@ -44,16 +46,33 @@ def main() -> None:
         model = build_opus_mt(root / "opus-mt-base", forced_tokens=0)
         env = {**os.environ, "WORKBENCH_HOME": str(root / "home"), "HF_HUB_OFFLINE": "1"}
         cache = root / "cache.sqlite3"
-        base = [sys.executable, "-m", "workbench", "translate", args.folder, "--to", "uk", "--from", "en",
-                "--model", str(model), "--cache", str(cache)]
-        startup = statistics.median(timed([sys.executable, "-c", "pass"]) for _ in range(args.repeats))
-        help_time = statistics.median(timed([sys.executable, "-m", "workbench", "--help"], env) for _ in range(args.repeats))
+        base = [
+            sys.executable,
+            "-m",
+            "workbench",
+            "translate",
+            args.folder,
+            "--to",
+            "uk",
+            "--from",
+            "en",
+            "--model",
+            str(model),
+            "--cache",
+            str(cache),
+        ]
+        startup = statistics.median(
+            timed([sys.executable, "-c", "pass"]) for _ in range(args.repeats)
+        )
+        help_time = statistics.median(
+            timed([sys.executable, "-m", "workbench", "--help"], env) for _ in range(args.repeats)
+        )
         cold = timed([*base, "--out", str(root / "cold")], env)
         cached = [timed([*base, "--out", str(root / f"hot{i}")], env) for i in range(args.repeats)]
         hot = statistics.median(cached)
         no_cache = timed([*base, "--out", str(root / "nocache"), "--no-cache"], env)
         for i in range(args.repeats):
-            cold_files = sorted((root / "cold").rglob("*.uk.*"))
+            cold_files = sorted(p for p in (root / "cold").rglob("*.uk.*") if p.suffix != ".json")
             assert [f.read_bytes() for f in cold_files] == [
                 (root / f"hot{i}" / f.relative_to(root / "cold")).read_bytes() for f in cold_files
             ], "a cached run wrote different bytes"

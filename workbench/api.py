@@ -8,15 +8,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from workbench import languages
 from workbench.documents import Document, parse, read_document
+from workbench.engines import Engine, LocalEngine
 from workbench.errors import WorkbenchError
 from workbench.models.pool import ModelPool
 from workbench.settings import GenerationSettings, RunSettings
 from workbench.store import NullStore, Store, WriteOnlyStore
 from workbench.translate import TranslationResult, translate_documents
+
+if TYPE_CHECKING:
+    from workbench.summarise import SummaryResult
 
 
 def open_store(cache: str | Path | bool | None) -> Store:
@@ -54,6 +58,8 @@ class Workbench:
         beams: int | None = None,
         run: RunSettings | None = None,
         generation: GenerationSettings | None = None,
+        engine: str | Engine = "local",
+        ray_address: str | None = None,
     ) -> None:
         self.run = run or RunSettings(device=device, backend=backend, offline=offline)
         self.generation = generation or GenerationSettings(beams=beams)
@@ -61,6 +67,25 @@ class Workbench:
         self._cache_arg = cache
         self._refresh = refresh
         self._store: Store | None = None
+        if isinstance(engine, str) and engine not in ("local", "ray"):
+            raise WorkbenchError(f"unknown engine {engine!r}; use local or ray")
+        self._engine_arg = engine
+        self._ray_address = ray_address
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """Where model work runs: ``local`` (this process) or ``ray``; created on first use."""
+        if self._engine is None:
+            if self._engine_arg == "ray":
+                from workbench.engines.ray_engine import RayEngine
+
+                self._engine = RayEngine(address=self._ray_address)
+            elif self._engine_arg == "local":
+                self._engine = LocalEngine()
+            else:
+                self._engine = self._engine_arg  # type: ignore[assignment]
+        return self._engine
 
     @property
     def store(self) -> Store:
@@ -74,12 +99,16 @@ class Workbench:
         return self._store
 
     def close(self) -> None:
-        """Close the cache (models are released with the object)."""
+        """Close the cache and the engine (models are released with the object)."""
         inner = getattr(self._store, "inner", self._store)
         closer = getattr(inner, "close", None)
         if closer is not None:
             closer()
         self._store = None
+        engine_closer = getattr(self._engine, "close", None)
+        if engine_closer is not None:
+            engine_closer()  # e.g. stops the Ray instance the engine started
+        self._engine = None
 
     def __enter__(self) -> Workbench:
         return self
@@ -146,9 +175,14 @@ class Workbench:
         model: str | None = None,
         beams: int | None = None,
         on_segments: Callable[[int], None] | None = None,
+        on_planned: Callable[[int], None] | None = None,
+        on_result: Callable[[int, TranslationResult], None] | None = None,
+        skip: Callable[[int, TranslationResult], bool] | None = None,
+        plan_only: bool = False,
     ) -> list[list[TranslationResult]]:
         """Translate many documents at once (misses of all documents are batched together).
-        Errors are reported per result, never raised for one document."""
+        Errors are reported per result, never raised for one document. The callbacks and
+        ``plan_only`` are those of ``workbench.translate.translate_documents``."""
         gen = self.generation if beams is None else replace(self.generation, beams=beams)
         return translate_documents(
             docs,
@@ -158,5 +192,67 @@ class Workbench:
             src=src,
             model=model,
             store=self.store,
+            engine=self.engine,
             on_segments=on_segments,
+            on_planned=on_planned,
+            on_result=on_result,
+            skip=skip,
+            plan_only=plan_only,
+        )
+
+    def summarise(
+        self,
+        source: str | Path | Document,
+        *,
+        lang: str | None = None,
+        model: str | None = None,
+        sentences: int | None = None,
+        words: int | None = None,
+        prompt: str | None = None,
+        fmt: str | None = None,
+        **options: Any,
+    ) -> SummaryResult:
+        """Summarise one text or file, in its language or ``lang``; ``model="lead"`` is the
+        lead-N baseline. More ``options``: see ``workbench.summarise.SummaryOptions``.
+
+        Raises WorkbenchError when the document cannot be summarised.
+        """
+        doc = self.document(source, fmt)
+        result = self.summarise_documents(
+            [doc],
+            lang=lang,
+            model=model,
+            sentences=sentences,
+            words=words,
+            prompt=prompt,
+            **options,
+        )[0]
+        if result.exception is not None:
+            raise result.exception
+        if result.error:
+            raise WorkbenchError(result.error)
+        return result
+
+    def summarise_documents(
+        self,
+        docs: Sequence[Document],
+        *,
+        lang: str | None = None,
+        model: str | None = None,
+        sentences: int | None = None,
+        words: int | None = None,
+        prompt: str | None = None,
+        beams: int | None = None,
+        **options: Any,
+    ) -> list[SummaryResult]:
+        """Summarise many documents. Errors are reported per result, never raised for one
+        document (invalid options and an unusable cache are raised)."""
+        from workbench.summarise import SummaryOptions, summarise_documents
+
+        opts = SummaryOptions(
+            lang=lang, model=model, sentences=sentences, words=words, prompt=prompt, **options
+        )
+        gen = self.generation if beams is None else replace(self.generation, beams=beams)
+        return summarise_documents(
+            docs, opts, pool=self.pool, gen=gen, store=self.store, engine=self.engine
         )

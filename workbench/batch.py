@@ -1,27 +1,62 @@
-"""Folder runs: discover documents, translate them together, write outputs and provenance."""
+"""Folder runs: discover documents, run steps over all of them together, write outputs,
+provenance and a manifest.
+
+Semantics, shared by ``workbench translate``, ``workbench run`` (job files) and the API:
+
+- Inputs: files and folders; folders are walked recursively in sorted order and contribute
+  their ``.txt``/``.md``/``.markdown`` files. Other files are ignored and counted in the report
+  (hidden files are skipped silently). Outputs mirror the input tree under ``out``; an output
+  folder inside an input folder is never read as input.
+- Existing outputs: by default every output is written again (from the cache, so cheaply) and
+  an output whose bytes would not change is left untouched. With ``skip_existing`` an output
+  is skipped, and its model work avoided, when its provenance records the same cache key
+  (model, revision, settings) and the same input text: hand edits to such outputs survive.
+- Failures: one document's problem is one failed row; the others complete.
+- Manifest: one JSON row per (document, task, language) in ``<out>/manifest.jsonl``, rewritten
+  atomically at the end of each run in a deterministic order (input, step, language). An
+  interrupted run writes the rows it finished and re-raises the interrupt.
+- Interrupts: outputs are written as soon as each is final and cache entries as each chunk
+  finishes, so a rerun continues from there and writes exactly what an uninterrupted run would.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from workbench.api import Workbench
-from workbench.documents import Document, read_document
-from workbench.errors import WorkbenchError
+from workbench import languages
+from workbench.documents import Document, content_hash, parse, read_document
+from workbench.errors import InputError, WorkbenchError
 from workbench.outputs import (
+    MANIFEST_NAME,
     Source,
-    discover,
+    discover_all,
     output_name,
     provenance_path,
+    read_json,
     safe_join,
     write_json_atomic,
-    write_text_atomic,
+    write_jsonl_atomic,
+    write_text_if_changed,
 )
-from workbench.translate import TranslationResult
+
+if TYPE_CHECKING:
+    from workbench.api import Workbench
+
+TASKS = ("translate", "summarise")
+#: A summary language meaning "the language the article is in" (detected, or ``src``).
+OWN = "own"
+#: Keys of every manifest row, in order.
+MANIFEST_FIELDS = ("input", "task", "lang", "output", "signature", "cache", "seconds", "error")
+#: Cache states that mean "nothing was computed": a whole-document hit, or every part a hit.
+CACHED_STATES = ("document", "segments", "chunks")
+# Summaries are requested a few documents at a time, so each is written (and counted) soon
+# after it is made rather than when the whole step ends.
+_SUMMARY_SLICE = 8
 
 
 @dataclass
@@ -37,12 +72,14 @@ class Row:
     seconds: float = 0.0
     error: str | None = None
     result: Any = field(default=None, repr=False)
+    order: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)  # (step, lang)
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
     def manifest(self) -> dict[str, Any]:
+        """The row as written to the manifest and printed by ``--json``."""
         return {
             "input": self.input,
             "task": self.task,
@@ -57,32 +94,110 @@ class Row:
 
 @dataclass
 class RunReport:
+    """Every row of a run, with what the summary line needs."""
+
     rows: list[Row] = field(default_factory=list)
     seconds: float = 0.0
+    ignored: list[str] = field(default_factory=list)  # files in input folders that are not articles
+    manifest: str | None = None  # where the manifest was written
+    interrupted: bool = False
 
     @property
     def failed(self) -> int:
         return sum(not r.ok for r in self.rows)
 
     @property
+    def skipped(self) -> int:
+        return sum(r.ok and r.cache == "skipped" for r in self.rows)
+
+    @property
     def cached(self) -> int:
-        return sum(r.ok and r.cache in ("document", "segments") for r in self.rows)
+        return sum(r.ok and r.cache in CACHED_STATES for r in self.rows)
 
     @property
     def done(self) -> int:
-        return sum(r.ok for r in self.rows)
+        return sum(r.ok and r.cache != "skipped" for r in self.rows)
+
+    def sort(self) -> None:
+        """Deterministic order: by input, then step, then language as given."""
+        self.rows.sort(key=lambda r: (r.input, r.order))
 
     def summary(self) -> str:
-        return (
-            f"{self.done} done ({self.cached} from cache), {self.failed} failed "
-            f"in {self.seconds:.2f} s"
+        """``12 done (8 from cache), 2 skipped, 1 failed, 3 other files ignored in 4.21 s``."""
+        parts = [f"{self.done} done ({self.cached} from cache)"]
+        if self.skipped:
+            parts.append(f"{self.skipped} skipped (up to date)")
+        parts.append(f"{self.failed} failed")
+        if self.ignored:
+            parts.append(f"{len(self.ignored)} other files ignored")
+        return ", ".join(parts) + f" in {self.seconds:.2f} s"
+
+
+@dataclass
+class Step:
+    """One task over every document: translate into ``langs``, or summarise in each of them.
+
+    A summary in language L is made from the document's text in L: the translation from an
+    earlier step when there is one, otherwise the original (which the summariser takes into L
+    by its own strategy when L is not the article's language). ``own`` is the article's own
+    language, whatever it is.
+    """
+
+    task: str
+    langs: tuple[str, ...]
+    model: str | None = None
+    beams: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # summarise options (sentences, ...)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise WorkbenchError(f"unknown task {self.task!r}; use translate or summarise")
+        if not self.langs:
+            raise WorkbenchError(f"a {self.task} step needs at least one language")
+        if OWN in self.langs and self.task != "summarise":
+            raise WorkbenchError(f"{OWN!r} names a summary language; translate needs real codes")
+        self.langs = tuple(
+            dict.fromkeys(lang if lang == OWN else languages.normalize(lang) for lang in self.langs)
         )
+
+
+class Listener(Protocol):
+    """What a run reports while it goes (the CLI's progress display implements it)."""
+
+    def documents(self, total: int) -> None: ...
+
+    def document_done(self) -> None: ...
+
+    def segments(self, total: int) -> None: ...
+
+    def segments_done(self, count: int) -> None: ...
+
+    def row(self, row: Row) -> None: ...
+
+
+class NullListener:
+    """Reports nothing."""
+
+    def documents(self, total: int) -> None:
+        return None
+
+    def document_done(self) -> None:
+        return None
+
+    def segments(self, total: int) -> None:
+        return None
+
+    def segments_done(self, count: int) -> None:
+        return None
+
+    def row(self, row: Row) -> None:
+        return None
 
 
 def versions() -> dict[str, str]:
     """Library versions for provenance (read from metadata: no imports)."""
     out = {}
-    for name in ("workbench", "torch", "transformers", "tokenizers", "ctranslate2"):
+    for name in ("workbench", "torch", "transformers", "tokenizers", "ctranslate2", "ray"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -91,6 +206,7 @@ def versions() -> dict[str, str]:
 
 
 def read_sources(sources: list[Source]) -> tuple[list[tuple[Source, Document]], list[Row]]:
+    """Read every source; an unreadable one becomes a failed row instead."""
     docs: list[tuple[Source, Document]] = []
     failed: list[Row] = []
     for src in sources:
@@ -101,6 +217,18 @@ def read_sources(sources: list[Source]) -> tuple[list[tuple[Source, Document]], 
     return docs, failed
 
 
+def check_out(paths: Sequence[str], out: Path) -> None:
+    """Refuse an output folder that is one of the input folders (outputs would become inputs)."""
+    target = out.resolve()
+    for raw in paths:
+        if Path(raw).is_dir() and Path(raw).resolve() == target:
+            raise InputError(
+                str(out),
+                "is also an input folder; outputs would be read as inputs on the next run: "
+                "choose another --out",
+            )
+
+
 def translate_paths(
     wb: Workbench,
     paths: list[str],
@@ -109,53 +237,340 @@ def translate_paths(
     out: Path,
     src: str | None = None,
     model: str | None = None,
-    on_segments: Callable[[int], None] | None = None,
+    skip_existing: bool = False,
+    manifest: Path | None = None,
+    listener: Listener | None = None,
 ) -> RunReport:
-    """Translate files and folders into ``out``, mirroring the input tree.
+    """Translate files and folders into ``out``, mirroring the input tree (see the module doc).
 
     Unreadable documents become failed rows; the rest still complete.
     """
-    start = time.perf_counter()
-    report = RunReport()
-    sources, missing = discover(paths)
-    report.rows.extend(Row(e.path, "translate", "-", error=str(e)) for e in missing)
-    docs, unreadable = read_sources(sources)
-    report.rows.extend(unreadable)
-    results = wb.translate_documents(
-        [d for _, d in docs], targets, src=src, model=model, on_segments=on_segments
+    step = Step("translate", tuple(targets), model=model)
+    return run_steps(
+        wb,
+        paths,
+        [step],
+        out=out,
+        src=src,
+        skip_existing=skip_existing,
+        manifest=manifest,
+        listener=listener,
     )
-    lib_versions = versions()
-    for (source, _), per_target in zip(docs, results, strict=True):
-        for result in per_target:
-            report.rows.append(_write(source, result, out, lib_versions))
-    report.seconds = time.perf_counter() - start
-    return report
 
 
-def _write(source: Source, result: TranslationResult, out: Path, lib: dict[str, str]) -> Row:
-    row = Row(
-        str(source.path),
-        "translate",
-        result.target_lang,
-        signature=result.signature,
-        cache=result.cache,
-        seconds=result.seconds,
-        error=result.error,
-        result=result,
+def summarise_folder(
+    wb: Workbench,
+    paths: Sequence[str],
+    *,
+    out: Path,
+    lang: str | None = None,
+    src: str | None = None,
+    model: str | None = None,
+    beams: int | None = None,
+    skip_existing: bool = False,
+    manifest: Path | None = None,
+    listener: Listener | None = None,
+    **options: Any,
+) -> RunReport:
+    """Summarise files and folders into ``out`` (``a.summary.ko.md``) with the same semantics
+    as translation runs; ``lang=None`` summarises each article in its own language.
+    ``options`` are the other summarising options (sentences, words, strategy, ...)."""
+    step = Step("summarise", (lang or OWN,), model=model, beams=beams, options=options)
+    return run_steps(
+        wb,
+        paths,
+        [step],
+        out=out,
+        src=src,
+        skip_existing=skip_existing,
+        manifest=manifest,
+        listener=listener,
     )
-    if result.error is not None or result.text is None:
-        return row
+
+
+def run_steps(
+    wb: Workbench,
+    paths: Sequence[str],
+    steps: Sequence[Step],
+    *,
+    out: Path,
+    src: str | None = None,
+    skip_existing: bool = False,
+    manifest: Path | None = None,
+    listener: Listener | None = None,
+) -> RunReport:
+    """Run ``steps`` in order over every document found in ``paths``, writing into ``out``.
+
+    ``manifest`` defaults to ``out/manifest.jsonl``. Raises WorkbenchError only when the run
+    cannot start (or the cache becomes unusable); document problems are failed rows.
+    """
+    if not steps:
+        raise WorkbenchError("nothing to do: no steps were given")
+    check_out(paths, out)
+    run = _Run(wb, out, skip_existing, listener or NullListener(), src)
+    found = discover_all(list(paths), exclude=[out])
+    run.report.ignored = [str(p) for p in found.ignored]
+    first_task = steps[0].task
+    missing = [Row(exc.path, first_task, "-", error=str(exc)) for exc in found.errors]
+    docs, unreadable = read_sources(found.sources)
+    for row in unreadable:
+        row.task = first_task
+    run.start(docs, steps, extra=len(unreadable))
+    for row in missing + unreadable:
+        run.report.rows.append(row)
+        run.listener.row(row)
+    for _ in unreadable:
+        run.listener.document_done()
+    manifest_path = manifest or out / MANIFEST_NAME
     try:
-        target = safe_join(out, output_name(source.rel, result.target_lang))
-        write_text_atomic(target, result.text)
-        prov = {
-            **result.provenance(),
-            "input": str(source.path),
-            "output": str(target),
-            "versions": lib,
-        }
-        write_json_atomic(provenance_path(target), prov)
-        row.output = str(target)
-    except (OSError, WorkbenchError) as exc:
-        row.error = f"{source.path}: could not write output ({exc})"
-    return row
+        for s, step in enumerate(steps):
+            if step.task == "translate":
+                run.translate(s, step)
+            else:
+                run.summarise(s, step)
+    except KeyboardInterrupt:
+        run.report.interrupted = True
+        run.finish(manifest_path)
+        raise
+    run.finish(manifest_path)
+    return run.report
+
+
+def up_to_date(output: Path, key: str | None, input_sha256: str) -> bool:
+    """Whether ``output`` exists and its provenance says it was made with ``key`` from this input."""
+    if key is None or not output.is_file():
+        return False
+    prov = read_json(provenance_path(output))
+    return (
+        isinstance(prov, dict)
+        and prov.get("key") == key
+        and prov.get("input_sha256") == input_sha256
+    )
+
+
+class _Run:
+    """The state of one folder run: documents, texts made so far, rows and progress."""
+
+    def __init__(
+        self, wb: Workbench, out: Path, skip_existing: bool, listener: Listener, src: str | None
+    ) -> None:
+        self.wb, self.out, self.skip_existing = wb, out, skip_existing
+        self.listener, self.src = listener, src
+        self.report = RunReport()
+        self.started = time.perf_counter()
+        self.lib = versions()
+        self.sources: list[Source] = []
+        self.docs: list[Document] = []
+        self.hashes: list[str] = []
+        self.clash: dict[int, str] = {}  # doc index -> why its outputs cannot be written
+        self.remaining: list[int] = []
+        # texts[d][lang] = (text, output path) of each translation made (or kept) this run
+        self.texts: list[dict[str, tuple[str, Path]]] = []
+        self.failed_langs: list[dict[str, str]] = []
+
+    def start(self, docs: list[tuple[Source, Document]], steps: Sequence[Step], extra: int) -> None:
+        """Take the readable documents; ``extra`` unreadable ones also count in the progress."""
+        self.sources = [s for s, _ in docs]
+        self.docs = [d for _, d in docs]
+        self.hashes = [content_hash(d.render()) for d in self.docs]
+        self.texts = [{} for _ in docs]
+        self.failed_langs = [{} for _ in docs]
+        per_doc = sum(len(step.langs) for step in steps)
+        self.remaining = [per_doc] * len(docs)
+        seen: dict[Path, Source] = {}
+        for d, source in enumerate(self.sources):
+            other = seen.setdefault(source.rel, source)
+            if other is not source:
+                self.clash[d] = (
+                    f"{source.path}: its outputs would overwrite those of {other.path} "
+                    f"(both are {source.rel} under --out); run them into separate folders"
+                )
+        self.listener.documents(len(docs) + extra)
+
+    def finish(self, manifest: Path) -> None:
+        self.report.sort()
+        self.report.seconds = time.perf_counter() - self.started
+        try:
+            write_jsonl_atomic(manifest, [r.manifest() for r in self.report.rows])
+            self.report.manifest = str(manifest)
+        except OSError as exc:
+            raise WorkbenchError(
+                f"{manifest}: could not write the manifest ({exc}); check --out"
+            ) from None
+
+    def add(self, d: int, row: Row) -> None:
+        self.report.rows.append(row)
+        self.listener.row(row)
+        self.remaining[d] -= 1
+        if self.remaining[d] == 0:
+            self.listener.document_done()
+
+    def target(self, d: int, task: str, lang: str) -> Path:
+        return safe_join(self.out, output_name(self.sources[d].rel, lang, task))
+
+    # --- translate -------------------------------------------------------------------------
+
+    def translate(self, s: int, step: Step) -> None:
+        langs = list(step.langs)
+        index = {lang: i for i, lang in enumerate(langs)}
+        todo = [d for d in range(len(self.docs)) if d not in self.clash]
+        for d in self.clash:
+            for lang in langs:
+                self.add(d, self._row(d, s, index[lang], "translate", lang, error=self.clash[d]))
+
+        def skip(i: int, result: Any) -> bool:
+            if not self.skip_existing:
+                return False
+            d = todo[i]
+            target = self.target(d, "translate", result.target_lang)
+            return up_to_date(target, result.key, self.hashes[d])
+
+        def on_result(i: int, result: Any) -> None:
+            d = todo[i]
+            lang = result.target_lang
+            row = self._write(d, s, index.get(lang, 0), "translate", lang, result, result.text)
+            if row.ok and row.output is not None:
+                text = result.text
+                if text is None:  # skipped: the output on disk is the up-to-date translation
+                    try:
+                        text = Path(row.output).read_text("utf-8")
+                    except (OSError, UnicodeError) as exc:
+                        row.error = f"{row.output}: cannot be read back ({exc})"
+                if text is not None:
+                    self.texts[d][lang] = (text, Path(row.output))
+            if not row.ok:
+                self.failed_langs[d][lang] = row.error or "failed"
+            self.add(d, row)
+
+        self.wb.translate_documents(
+            [self.docs[d] for d in todo],
+            langs,
+            src=self.src,
+            model=step.model,
+            beams=step.beams,
+            on_segments=self.listener.segments_done,
+            on_planned=self.listener.segments,
+            on_result=on_result,
+            skip=skip,
+        )
+
+    # --- summarise -------------------------------------------------------------------------
+
+    def summarise(self, s: int, step: Step) -> None:
+        for li, lang in enumerate(step.langs):
+            originals: list[int] = []
+            translated: list[int] = []
+            for d in range(len(self.docs)):
+                if d in self.clash:
+                    self.add(d, self._row(d, s, li, "summarise", lang, error=self.clash[d]))
+                elif lang in self.texts[d]:
+                    translated.append(d)
+                elif lang in self.failed_langs[d]:
+                    error = f"{self.sources[d].path}: no {lang} text to summarise (its translation failed)"
+                    self.add(d, self._row(d, s, li, "summarise", lang, error=error))
+                else:
+                    originals.append(d)
+            want = None if lang == OWN else lang
+            self._summaries(s, li, step, want, originals, from_translation=False)
+            self._summaries(s, li, step, want, translated, from_translation=True)
+
+    def _summaries(
+        self,
+        s: int,
+        li: int,
+        step: Step,
+        lang: str | None,
+        docs: list[int],
+        *,
+        from_translation: bool,
+    ) -> None:
+        for start in range(0, len(docs), _SUMMARY_SLICE):
+            part = docs[start : start + _SUMMARY_SLICE]
+            inputs: list[Document] = []
+            for d in part:
+                if from_translation and lang is not None:
+                    text, path = self.texts[d][lang]
+                    doc = parse(text, self.docs[d].fmt)
+                    doc.source = str(path)
+                    inputs.append(doc)
+                else:
+                    inputs.append(self.docs[d])
+            options = dict(step.options)
+            # A translation is known to be in its language; detection on it is only a risk.
+            src = lang if from_translation else self.src
+            results = self.wb.summarise_documents(
+                inputs, lang=lang, model=step.model, beams=step.beams, src=src, **options
+            )
+            for d, doc, result in zip(part, inputs, results, strict=True):
+                out_lang = lang or result.lang or "-"  # "own": the language the article is in
+                input_sha = content_hash(doc.render()) if from_translation else self.hashes[d]
+                if (
+                    self.skip_existing
+                    and result.error is None
+                    and out_lang != "-"
+                    and up_to_date(self.target(d, "summarise", out_lang), result.key, input_sha)
+                ):
+                    result.cache = "skipped"
+                extra = {"summarised_from": doc.source} if from_translation else {}
+                text = None if result.text is None else result.text + "\n"
+                row = self._write(
+                    d, s, li, "summarise", out_lang, result, text, input_sha=input_sha, extra=extra
+                )
+                self.add(d, row)
+
+    # --- rows and outputs --------------------------------------------------------------------
+
+    def _row(self, d: int, s: int, li: int, task: str, lang: str, **kw: Any) -> Row:
+        return Row(str(self.sources[d].path), task, lang, order=(s, li), **kw)
+
+    def _write(
+        self,
+        d: int,
+        s: int,
+        li: int,
+        task: str,
+        lang: str,
+        result: Any,
+        text: str | None,
+        *,
+        input_sha: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Row:
+        source = self.sources[d]
+        row = self._row(
+            d,
+            s,
+            li,
+            task,
+            lang,
+            signature=result.signature,
+            cache=result.cache,
+            seconds=result.seconds,
+            error=result.error,
+            result=result,
+        )
+        if result.error is not None:
+            return row
+        try:
+            target = self.target(d, task, lang)
+            if result.cache == "skipped":
+                row.output = str(target)
+                return row
+            if text is None:
+                row.error = f"{source.path}: no {lang} output was produced"
+                return row
+            write_text_if_changed(target, text)
+            prov = {
+                **result.provenance(),
+                "task": task,
+                "input": str(source.path),
+                "input_sha256": input_sha or self.hashes[d],
+                "output": str(target),
+                "versions": self.lib,
+                **(extra or {}),
+            }
+            write_json_atomic(provenance_path(target), prov)
+            row.output = str(target)
+        except (OSError, WorkbenchError) as exc:
+            row.error = f"{source.path}: could not write its {lang} output ({exc})"
+        return row

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from workbench.cli import cache_cmd, models_cmd
+from workbench.cli import cache_cmd, models_cmd, prompts_cmd
+from workbench.cli.run_cmd import run
+from workbench.cli.summarise_cmd import summarise
 from workbench.cli.translate_cmd import translate
 
 app = typer.Typer(
@@ -17,6 +19,9 @@ app = typer.Typer(
 app.command("translate")(translate)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(cache_cmd.app, name="cache")
+app.command("summarise")(summarise)
+app.add_typer(prompts_cmd.app, name="prompts")
+app.command("run")(run)
 
 
 def main() -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from workbench.cli.common import (
-    EXIT_FAILED_DOCS,
     eprint,
     fail,
     gen_help,
@@ -17,6 +15,15 @@ from workbench.cli.common import (
     run_help,
     stdin_text,
     user_errors,
+)
+from workbench.cli.run_cmd import (
+    ADDRESS_HELP,
+    ENGINE_HELP,
+    MANIFEST_HELP,
+    SKIP_HELP,
+    finish,
+    row_line,
+    stopping_cleanly,
 )
 
 
@@ -46,8 +53,16 @@ def translate(
         bool, typer.Option("--refresh", help="Recompute and overwrite cached outputs.")
     ] = False,
     offline: Annotated[bool, typer.Option("--offline", help=run_help("offline"))] = False,
+    skip_existing: Annotated[
+        bool, typer.Option("--skip-existing/--overwrite", help=SKIP_HELP)
+    ] = False,
+    manifest: Annotated[Path | None, typer.Option(help=MANIFEST_HELP)] = None,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
+    address: Annotated[str | None, typer.Option(help=ADDRESS_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON row per output.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print errors only (no progress bars).")
+    ] = False,
 ) -> None:
     """Translate articles into one or more languages."""
     from workbench import languages
@@ -62,6 +77,8 @@ def translate(
         refresh=refresh,
         offline=offline,
         beams=beams,
+        engine=engine,
+        ray_address=address,
     )
     if paths == ["-"]:
         if len(targets) != 1:
@@ -72,14 +89,22 @@ def translate(
         return
     if "-" in paths:
         raise fail("- (stdin) cannot be mixed with files")
-    report = translate_paths(wb, paths, targets, out=out, src=src, model=model)
-    for row in report.rows:
-        if as_json:
-            typer.echo(json.dumps(row.manifest(), ensure_ascii=False))
-        elif row.error:
-            typer.echo(f"workbench: error: {row.error}", err=True)
-        else:
-            eprint(f"{row.input} → {row.output}  [{row.signature}] ({row.cache})", quiet)
-    eprint(report.summary(), quiet)
-    if report.failed:
-        raise typer.Exit(EXIT_FAILED_DOCS)
+    from workbench.progress import RunProgress
+
+    with (
+        wb,
+        stopping_cleanly(),
+        RunProgress(quiet=quiet or as_json, line=row_line(quiet, as_json)) as progress,
+    ):
+        report = translate_paths(
+            wb,
+            paths,
+            targets,
+            out=out,
+            src=src,
+            model=model,
+            skip_existing=skip_existing,
+            manifest=manifest,
+            listener=progress,
+        )
+    finish(report, quiet=quiet, as_json=as_json)

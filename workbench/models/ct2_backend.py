@@ -26,7 +26,8 @@ from workbench.settings import RunSettings, default_home
 
 #: workbench precision → CTranslate2 quantization written to disk.
 QUANTIZATION = {"int8": "int8", "fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
-_COMPLETE = "model.bin"  # written last by the converter; the folder is renamed in after it
+# Present only in a complete folder: conversions are renamed into place once finished.
+_COMPLETE = "model.bin"
 
 
 def ct2_precision(device: str, requested: str = "auto") -> str:
@@ -39,7 +40,7 @@ def ct2_precision(device: str, requested: str = "auto") -> str:
         raise WorkbenchError(f"unknown precision {requested!r}; use {', '.join(PRECISIONS)}")
     gpu = device.startswith("cuda")
     if requested == "auto":
-        return {"bf16": "bf16", "fp16": "fp16"}.get(pick_precision(device), "fp16") if gpu else "int8"
+        return pick_precision(device) if gpu else "int8"
     if requested in ("fp16", "bf16") and not gpu:
         raise WorkbenchError(
             f"precision {requested} with --backend ctranslate2 needs a CUDA GPU; "
@@ -120,9 +121,10 @@ def read_vocabulary(folder: Path, side: str = "target") -> list[str]:
     raise ModelError(f"{folder} has no vocabulary file; delete the folder to convert it again")
 
 
-#: Most segments per CPU batch: past ~32 rows the per-step logits (rows × vocabulary) fall
-#: out of cache and throughput drops (measured in bench/speed.py on an opus-mt-sized model).
-CPU_BATCH = 32
+#: Most segments per CPU batch. On an opus-mt-sized model (bench/speed.py) 16 rows per worker
+#: are as fast as 32 or 64, and CTranslate2's working memory grows with the batch (about
+#: +110 MB per worker from 16 to 32 rows of long sentences), so the smaller batch is kept.
+CPU_BATCH = 16
 
 
 def thread_layout(cores: int) -> tuple[int, int]:
@@ -167,14 +169,12 @@ class CT2Seq2Seq(Seq2SeqBase):
         self._target_ids: dict[str, int] = {}
 
     def _load(self) -> None:
-        from transformers import AutoTokenizer
-
         folder, converted = ensure_converted(self.resolved, self.precision)
         self.folder = folder
         self.stats.extra["ct2_converted"] = converted
         self.stats.extra["ct2_folder"] = str(folder)
         try:
-            self._tokenizer = AutoTokenizer.from_pretrained(str(self.resolved.path))
+            self._tokenizer = self._load_tokenizer()
             self._translator = self._open(folder)
         except ModelError:
             raise
@@ -193,6 +193,21 @@ class CT2Seq2Seq(Seq2SeqBase):
         self._target_ids = {}
         for i, token in enumerate(target):
             self._target_ids.setdefault(token, i)
+
+    def _load_tokenizer(self) -> Any:
+        # Marian folders are tokenized on sentencepiece directly (identical output): this
+        # keeps transformers, and with it torch, out of the process.
+        if self.info.family == "marian":
+            from workbench.models.marian_spm import MarianSpm
+
+            fast = MarianSpm.load(self.resolved.path)
+            if fast is not None:
+                self.stats.extra["tokenizer"] = "sentencepiece"
+                return fast
+        from transformers import AutoTokenizer
+
+        self.stats.extra["tokenizer"] = "transformers"
+        return AutoTokenizer.from_pretrained(str(self.resolved.path))
 
     def _open(self, folder: Path) -> Any:
         import ctranslate2
@@ -227,7 +242,8 @@ class CT2Seq2Seq(Seq2SeqBase):
     ) -> list[list[list[int]]]:
         # Every batch is queued at once; CTranslate2 runs them on its parallel workers.
         pending = [
-            self._submit(b, m, dec, asynchronous=True) for b, m in zip(batches, max_new, strict=True)
+            self._submit(b, m, dec, asynchronous=True)
+            for b, m in zip(batches, max_new, strict=True)
         ]
         return [self._rows([r.result() for r in p]) for p in pending]
 
@@ -238,7 +254,9 @@ class CT2Seq2Seq(Seq2SeqBase):
         unk = self._tokenizer.unk_token_id
         return [[self._target_ids.get(t, unk) for t in r.hypotheses[0]] for r in results]
 
-    def _submit(self, ids: list[list[int]], max_new: int, dec: Decoding, *, asynchronous: bool) -> Any:
+    def _submit(
+        self, ids: list[list[int]], max_new: int, dec: Decoding, *, asynchronous: bool
+    ) -> Any:
         vocab, n = self._source_tokens, len(self._source_tokens)
         source = [[vocab[i] if i < n else self._unk for i in row] for row in ids]
         prefix = [[dec.forced_bos_token]] * len(ids) if dec.forced_bos_token else None

@@ -204,32 +204,11 @@ class Seq2SeqBase:
             return []
         self._ensure_loaded()
         ctl, forced = self._control(src, tgt)
-        limit = self.max_input_tokens
         settings = effective(self.resolved.path, gen)
 
-        def count(text: str) -> int:
-            return len(self._encode([ctl.prefix + text])[0])
-
-        # One batched tokenizer call measures every text; only over-long ones are split
-        # (split_long would return [text] for the others after the same count).
-        whole = self._encode([ctl.prefix + t for t in texts])
-        owner: list[int] = []
-        units: list[str] = []
-        known: dict[int, list[int]] = {}  # unit index -> ids already computed
-        for i, text in enumerate(texts):
-            chunks = (
-                [text] if len(whole[i]) <= limit or not text else segment.split_long(text, limit, count)
-            )
-            for chunk in chunks:
-                if len(chunks) == 1 and chunk == chunk.strip():
-                    known[len(units)] = whole[i]
-                owner.append(i)
-                units.append(chunk.strip())
-        missing = [k for k in range(len(units)) if k not in known]
-        for k, ids in zip(missing, self._encode([ctl.prefix + units[k] for k in missing]), strict=True):
-            known[k] = ids
+        owner, unit_ids = self._units(texts, ctl)
         start = time.perf_counter()
-        unit_out = self._generate_units([known[k] for k in range(len(units))], ctl, forced, settings)
+        unit_out = self._generate_units(unit_ids, ctl, forced, settings)
         self.stats.seconds += time.perf_counter() - start
         self.stats.segments += len(texts)
 
@@ -244,6 +223,34 @@ class Seq2SeqBase:
                 notes = (f"split:{len(parts)}", *notes)
             results.append(Output(joiner.join(p[0] for p in parts), notes))
         return results
+
+    def _units(self, texts: list[str], ctl: Control) -> tuple[list[int], list[list[int]]]:
+        """Split over-long texts; returns the owning text and the token ids of every unit."""
+        limit = self.max_input_tokens
+
+        def count(text: str) -> int:
+            return len(self._encode([ctl.prefix + text])[0])
+
+        # One batched tokenizer call measures every text; only over-long ones are split
+        # (split_long would return [text] for the others after the same count).
+        whole = self._encode([ctl.prefix + t for t in texts])
+        owner: list[int] = []
+        units: list[str] = []
+        known: dict[int, list[int]] = {}  # unit index -> ids already computed
+        for i, text in enumerate(texts):
+            if len(whole[i]) <= limit or not text:
+                chunks = [text]
+            else:
+                chunks = segment.split_long(text, limit, count)
+            for chunk in chunks:
+                if len(chunks) == 1 and chunk == chunk.strip():
+                    known[len(units)] = whole[i]
+                owner.append(i)
+                units.append(chunk.strip())
+        missing = [k for k in range(len(units)) if k not in known]
+        encoded = self._encode([ctl.prefix + units[k] for k in missing])
+        known.update(zip(missing, encoded, strict=True))
+        return owner, [known[k] for k in range(len(units))]
 
     @staticmethod
     def _bound(n_input: int, settings: dict[str, Any]) -> int:

@@ -29,9 +29,7 @@ def torch_precision(device: str, requested: str = "auto") -> str:
     CTranslate2; it changes outputs, so it is part of the backend name and the cache key.
     """
     if requested not in PRECISIONS:
-        raise WorkbenchError(
-            f"unknown precision {requested!r}; use {', '.join(PRECISIONS)}"
-        )
+        raise WorkbenchError(f"unknown precision {requested!r}; use {', '.join(PRECISIONS)}")
     if requested == "auto":
         return pick_precision(device)
     if requested == "int8" and device != "cpu":

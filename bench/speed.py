@@ -1,0 +1,790 @@
+"""Translation speed benchmark: naive transformers, batched transformers, raw CTranslate2, workbench.
+
+    python bench/speed.py [--sentences 500] [--threads 2] [--out BENCHMARKS.md]
+
+Every engine generates exactly ``--tokens`` tokens per sentence (the model folder's
+``generation_config.json`` sets ``min_new_tokens``, and every row bounds the output at the same
+number), so tokens/s compare like with like even though the weights are random. Each row runs
+in its own subprocess, so its peak RSS (VmHWM) is its own. See BENCHMARKS.md for the results
+and bench/model.py for the model.
+
+``--device cuda`` adds GPU rows on an NLLB-600M-shaped model (skipped with a note when torch
+sees no CUDA GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench import corpus  # noqa: E402
+from bench.model import build_nllb_600m, build_opus_mt, folder_bytes  # noqa: E402
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+SRC, TGT = "en", "uk"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (VmHWM), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def busy_seconds() -> float:
+    """CPU-seconds spent by the whole machine (all processes) since boot."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def set_torch_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def run_settings(precision: str, **kwargs: Any) -> Any:
+    """RunSettings with a precision, also before RunSettings has a ``precision`` field."""
+    from dataclasses import fields
+
+    from workbench.settings import RunSettings
+
+    if any(f.name == "precision" for f in fields(RunSettings)):
+        return RunSettings(precision=precision, **kwargs)
+    run = RunSettings(**kwargs)
+    object.__setattr__(run, "precision", precision)  # the backends read it with getattr
+    return run
+
+
+def bench_generation(tokens: int) -> Any:
+    """Every segment is bounded at exactly ``tokens`` (min_new_tokens in the model folder
+    stops it ending earlier); the repeat guard is off so that no segment is decoded twice."""
+    from workbench.settings import GenerationSettings
+
+    return GenerationSettings(
+        beams=1, max_new_tokens_ratio=0.0, max_new_tokens_extra=tokens, repeat_guard=0
+    )
+
+
+# --------------------------------------------------------------------------- rows (children)
+
+
+def row_naive(cfg: dict[str, Any]) -> dict[str, Any]:
+    """(a) transformers fp32, one sentence per ``generate`` call."""
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    set_torch_threads(cfg["threads"])
+    texts = cfg["texts"][: cfg["naive_sentences"]]
+    tok = AutoTokenizer.from_pretrained(cfg["model"])
+    model = AutoModelForSeq2SeqLM.from_pretrained(cfg["model"]).eval().to(cfg["device"])
+    n = cfg["tokens"]
+    start = time.perf_counter()
+    produced = 0
+    with torch.inference_mode():
+        for text in texts:
+            batch = tok(text, return_tensors="pt").to(cfg["device"])
+            out = model.generate(
+                **batch, num_beams=1, do_sample=False, min_new_tokens=n, max_new_tokens=n
+            )
+            tok.decode(out[0], skip_special_tokens=True)
+            produced += out.shape[1] - 1
+    return {"seconds": time.perf_counter() - start, "sentences": len(texts), "tokens": produced}
+
+
+def row_batched(cfg: dict[str, Any]) -> dict[str, Any]:
+    """(b) transformers fp32 (or ``dtype``), ``generate`` over unsorted batches."""
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    set_torch_threads(cfg["threads"])
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[
+        cfg.get("dtype", "fp32")
+    ]
+    texts, size, n = cfg["texts"], cfg["batch"], cfg["tokens"]
+    tok = AutoTokenizer.from_pretrained(cfg["model"])
+    model = AutoModelForSeq2SeqLM.from_pretrained(cfg["model"], dtype=dtype)
+    model = model.eval().to(cfg["device"])
+    start = time.perf_counter()
+    produced = 0
+    with torch.inference_mode():
+        for k in range(0, len(texts), size):
+            batch = tok(texts[k : k + size], return_tensors="pt", padding=True).to(cfg["device"])
+            out = model.generate(
+                **batch, num_beams=1, do_sample=False, min_new_tokens=n, max_new_tokens=n
+            )
+            tok.batch_decode(out, skip_special_tokens=True)
+            produced += (out.shape[1] - 1) * out.shape[0]
+    if cfg["device"].startswith("cuda"):
+        torch.cuda.synchronize()
+    return {"seconds": time.perf_counter() - start, "sentences": len(texts), "tokens": produced}
+
+
+def row_ct2_raw(cfg: dict[str, Any]) -> dict[str, Any]:
+    """(c) CTranslate2 ``translate_batch`` on pre-tokenised, length-sorted input: a sweep of
+    thread layouts and batch sizes; the best one is the engine's ceiling."""
+    import ctranslate2
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(cfg["model"])
+    source = [tok.convert_ids_to_tokens(ids) for ids in tok(cfg["texts"]).input_ids]
+    source.sort(key=len, reverse=True)
+    n = cfg["tokens"]
+    sweep: list[dict[str, Any]] = []
+    for inter, intra, size in cfg["layouts"]:
+        translator = ctranslate2.Translator(
+            cfg["ct2_folder"],
+            device="cuda" if cfg["device"].startswith("cuda") else "cpu",
+            compute_type=cfg["compute_type"],
+            inter_threads=inter,
+            intra_threads=intra,
+        )
+        translator.translate_batch(source[:4], max_decoding_length=4)  # warm-up
+        start = time.perf_counter()
+        # One call: CTranslate2 cuts it into batches of ``size`` and runs ``inter`` at once.
+        results = translator.translate_batch(
+            source,
+            beam_size=1,
+            max_batch_size=size,
+            min_decoding_length=n,
+            max_decoding_length=n,
+            return_scores=False,
+        )
+        seconds = time.perf_counter() - start
+        produced = sum(len(r.hypotheses[0]) for r in results)
+        sweep.append(
+            {"layout": f"{inter}x{intra}", "batch": size, "seconds": seconds, "tokens": produced}
+        )
+        del translator
+    best = min(sweep, key=lambda r: r["seconds"] / r["tokens"])
+    return {
+        "seconds": best["seconds"],
+        "sentences": len(source),
+        "tokens": best["tokens"],
+        "config": f"threads {best['layout']}, batch {best['batch']}",
+        "sweep": sweep,
+    }
+
+
+def row_workbench(cfg: dict[str, Any]) -> dict[str, Any]:
+    """(d)/(e) workbench end to end: article files in, translated files out, cache off."""
+    from workbench.api import Workbench
+    from workbench.batch import translate_paths
+
+    if cfg["backend"] == "torch":
+        set_torch_threads(cfg["threads"])
+    run = run_settings(cfg["precision"], device=cfg["device"], backend=cfg["backend"])
+    gen = bench_generation(cfg["tokens"])
+    wb = Workbench(run=run, generation=gen, cache=False)
+    # Warm-up: loads the model (the CTranslate2 conversion was cached beforehand).
+    load_start = time.perf_counter()
+    wb.translate("The council met on Monday.", TGT, src=SRC, model=cfg["model"])
+    load = time.perf_counter() - load_start
+    backend = wb.pool.loaded[0]
+    before = (backend.stats.output_tokens, backend.stats.seconds)
+    profiler = None
+    if cfg.get("profile"):
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    start = time.perf_counter()
+    report = translate_paths(
+        wb, [cfg["articles"]], [TGT], out=Path(cfg["out_dir"]), src=SRC, model=cfg["model"]
+    )
+    seconds = time.perf_counter() - start
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(cfg["profile"])
+    failed = [row.error for row in report.rows if row.error]
+    if failed:
+        raise RuntimeError(f"workbench failed: {failed[:3]}")
+    segments = sum(len(row.result.segments) for row in report.rows)
+    tokens = backend.stats.output_tokens - before[0]
+    return {
+        "seconds": seconds,
+        "sentences": segments,
+        "tokens": tokens,
+        "engine_seconds": backend.stats.seconds - before[1],
+        "load_seconds": load,
+        "backend": backend.name,
+        "config": ", ".join(
+            f"{k} {v}" for k, v in backend.stats.extra.items() if k == "ct2_threads"
+        ),
+        "segment_texts": sorted(p.source for row in report.rows for p in row.result.segments),
+    }
+
+
+def row_convert(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Convert (or find) the CTranslate2 model exactly where workbench keeps it."""
+    from workbench.models.ct2_backend import ensure_converted
+    from workbench.models.resolve import resolve
+
+    start = time.perf_counter()
+    folder, converted = ensure_converted(resolve(cfg["model"]), cfg["precision"])
+    return {"seconds": time.perf_counter() - start, "folder": str(folder), "converted": converted}
+
+
+def row_parity(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Greedy agreement of CTranslate2 (float32, int8) and torch int8 with torch fp32 on the
+    tiny test models: identical segments, and identical tokens before the first difference."""
+    from tests.tinymodels import corpus_lines, default_tiny_folder
+    from workbench.models.ct2_backend import CT2Seq2Seq
+    from workbench.models.families import inspect
+    from workbench.models.resolve import resolve
+    from workbench.models.torch_backend import TorchSeq2Seq
+    from workbench.settings import GenerationSettings
+
+    set_torch_threads(cfg["threads"])
+    pairs = {"marian": "uk", "marian-multi": "uk", "nllb": "ko", "m2m100": "ko", "t5": "ko"}
+    texts = list(corpus_lines("en"))[:40]
+    gen = GenerationSettings(beams=1)
+    out: dict[str, Any] = {}
+    for family, tgt in pairs.items():
+        resolved = resolve(str(default_tiny_folder(family, Path(cfg["tiny_root"]))))
+        info = inspect(resolved.path)
+        reference = TorchSeq2Seq(resolved, info, run_settings("fp32", device="cpu"))
+        expected = [o.text for o in reference.translate(texts, SRC, tgt, gen)]
+        row: dict[str, Any] = {}
+        for name, backend in (
+            ("ct2-fp32", CT2Seq2Seq(resolved, info, run_settings("fp32", device="cpu"))),
+            ("ct2-int8", CT2Seq2Seq(resolved, info, run_settings("int8", device="cpu"))),
+            ("torch-int8", TorchSeq2Seq(resolved, info, run_settings("int8", device="cpu"))),
+        ):
+            got = [o.text for o in backend.translate(texts, SRC, tgt, gen)]
+            row[name] = sum(a == b for a, b in zip(expected, got, strict=True))
+        out[family] = row
+    return {"segments": len(texts), "families": out}
+
+
+ROWS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "naive": row_naive,
+    "batched": row_batched,
+    "ct2_raw": row_ct2_raw,
+    "workbench": row_workbench,
+    "convert": row_convert,
+    "parity": row_parity,
+}
+
+
+def child(row: str, cfg_path: str, result_path: str) -> None:
+    cfg = json.loads(Path(cfg_path).read_text("utf-8"))
+    result = ROWS[row](cfg)
+    result["peak_rss_mb"] = peak_rss_mb()
+    result["cpu_seconds"] = cpu_seconds()
+    Path(result_path).write_text(json.dumps(result), "utf-8")
+
+
+# --------------------------------------------------------------------------- parent
+
+
+def others_load(window: float = 2.0) -> float:
+    """Share of the machine's CPU time used over ``window`` seconds (call while idle)."""
+    start = busy_seconds()
+    time.sleep(window)
+    return (busy_seconds() - start) / (window * (os.cpu_count() or 1))
+
+
+class Runner:
+    """Runs each row in a fresh interpreter with the same thread limits.
+
+    The machine may be shared: before each row it waits (a bounded time) for other processes
+    to go quiet, and a row during which others took more than ``threshold`` of the CPU is run
+    again (up to ``attempts`` times); the fastest attempt is kept and its load reported.
+    """
+
+    def __init__(
+        self, work: Path, threads: int, log: Path, attempts: int = 3, threshold: float = 0.15
+    ) -> None:
+        self.work, self.threads, self.log = work, threads, log
+        self.attempts, self.threshold = attempts, threshold
+        self.count = 0
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        n = str(self.threads)
+        env.update(
+            OMP_NUM_THREADS=n,
+            MKL_NUM_THREADS=n,
+            TOKENIZERS_PARALLELISM="false",
+            HF_HUB_OFFLINE="1",
+            WORKBENCH_HOME=str(self.work / "home"),
+            WORKBENCH_CACHE=str(self.work / "home" / "cache.sqlite3"),
+            PYTHONPATH=str(REPO),
+        )
+        return env
+
+    def wait_quiet(self, limit: float = 180.0) -> float:
+        start = time.perf_counter()
+        load = others_load()
+        while load > self.threshold / 2 and time.perf_counter() - start < limit:
+            print(f"[bench] waiting: other processes use {load:.0%} of the CPU", file=sys.stderr)
+            time.sleep(5)
+            load = others_load()
+        return load
+
+    def row(self, row: str, cfg: dict[str, Any], label: str, retry: bool = True) -> dict[str, Any]:
+        """Run a row (again while others loaded the machine); the fastest run is kept."""
+        runs: list[dict[str, Any]] = []
+        for _ in range(self.attempts if retry else 1):
+            self.wait_quiet()
+            runs.append(self.once(row, cfg, label))
+            if runs[-1]["contention"] <= self.threshold:
+                break
+        best = min(runs, key=lambda r: r.get("seconds", 0.0) / max(1, r.get("tokens", 1)))
+        return {**best, "attempts": len(runs)}
+
+    def once(self, row: str, cfg: dict[str, Any], label: str) -> dict[str, Any]:
+        self.count += 1
+        cfg_path = self.work / f"row-{self.count}.json"
+        result_path = self.work / f"row-{self.count}.result.json"
+        cfg_path.write_text(json.dumps(cfg), "utf-8")
+        result_path.unlink(missing_ok=True)
+        print(f"[bench] {label} ...", file=sys.stderr, flush=True)
+        busy0, wall0 = busy_seconds(), time.perf_counter()
+        with self.log.open("a", encoding="utf-8") as log:
+            log.write(f"\n=== {label}\n")
+            log.flush()
+            done = subprocess.run(
+                [sys.executable, __file__, "--row", row, str(cfg_path), str(result_path)],
+                env=self.env(),
+                stdout=log,
+                stderr=log,
+                check=False,
+            )
+        wall = time.perf_counter() - wall0
+        if done.returncode != 0 or not result_path.is_file():
+            raise SystemExit(f"[bench] {label} failed (exit {done.returncode}); see {self.log}")
+        result = json.loads(result_path.read_text("utf-8"))
+        # CPU time other processes took while this row ran: how contended the machine was.
+        others = max(0.0, busy_seconds() - busy0 - result["cpu_seconds"])
+        result["process_seconds"] = wall
+        result["contention"] = others / (wall * (os.cpu_count() or 1))
+        result["label"] = label
+        print(
+            f"[bench] {label}: {result.get('seconds', 0):.1f} s, "
+            f"peak {result['peak_rss_mb']:.0f} MB, others {result['contention']:.0%}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return result
+
+
+def help_seconds(env: dict[str, str], runs: int = 7) -> tuple[float, float]:
+    """Median wall time of ``workbench --help`` (console script, and ``python -m workbench``)."""
+
+    def median(cmd: list[str]) -> float:
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run(cmd, env=env, capture_output=True, check=True)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    script = Path(sys.executable).with_name("workbench")
+    console = median([str(script), "--help"]) if script.exists() else float("nan")
+    return console, median([sys.executable, "-m", "workbench", "--help"])
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    flags = Path("/proc/cpuinfo").read_text()
+    isa = [f for f in ("avx2", "avx512f", "avx512_vnni", "amx_int8", "amx_bf16") if f in flags]
+    mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    versions = {}
+    for name in ("torch", "transformers", "ctranslate2", "tokenizers", "sentencepiece"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "-"
+    return {
+        "cpu": cpu,
+        "isa": " ".join(isa),
+        "cores": str(len(os.sched_getaffinity(0))),
+        "memory": f"{int(mem) / 1024 / 1024:.0f} GiB",
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        **versions,
+    }
+
+
+def prepare(work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Corpus files and the model (rebuilt only when the settings change)."""
+    texts = corpus.sentences(args.sentences, seed=args.seed)
+    articles = work / "articles"
+    if articles.exists():
+        for old in articles.glob("*.txt"):
+            old.unlink()
+    corpus.write_articles(texts, articles, seed=args.seed)
+    model = work / "opus-mt-base"
+    stamp = {"tokens": args.tokens, "seed": args.seed, "v": 1}
+    marker = model / "bench-stamp.json"
+    if not marker.is_file() or json.loads(marker.read_text()) != stamp:
+        print("[bench] building the opus-mt-sized model ...", file=sys.stderr, flush=True)
+        build_opus_mt(model, forced_tokens=args.tokens, seed=args.seed)
+        marker.write_text(json.dumps(stamp))
+    return {"texts": texts, "articles": str(articles), "model": str(model)}
+
+
+def _tps(r: dict[str, Any]) -> float:
+    return r["tokens"] / r["seconds"]
+
+
+def _row_line(name: str, r: dict[str, Any], refs: dict[str, float], size_mb: float) -> str:
+    tps = _tps(r)
+    ratios = " | ".join(f"{tps / ref:.1f}×" if ref else "-" for ref in refs.values())
+    budget = 1.5 * size_mb + 300
+    rss = r["peak_rss_mb"]
+    return (
+        f"| {name} | {r['sentences']} | {r['seconds']:.1f} | {tps:.0f} | "
+        f"{r['sentences'] / r['seconds']:.2f} | {ratios} | {rss:.0f} "
+        f"({'≤' if rss <= budget else '>'} {budget:.0f}) | {size_mb:.0f} | "
+        f"{r['contention']:.0%} ({r.get('attempts', 1)}) |"
+    )
+
+
+def report(results: dict[str, Any], args: argparse.Namespace, info: dict[str, Any]) -> str:
+    m = info["machine"]
+    a, b, c = results["naive"], results["batched"], results["ct2_raw"]
+    refs = {"a": _tps(a), "b": _tps(b), "c": _tps(c)}
+    hf_mb, ct2_mb = info["hf_mb"], info["ct2_mb"]
+    lines = [
+        BEGIN,
+        "## Measured",
+        "",
+        f"Command: `{info['command']}`  ",
+        f"Date: {info['date']}  ",
+        f"Machine: {m['cpu']} ({m['isa']}), {m['cores']} cores, {m['memory']}, "
+        f"Linux {m['kernel']}, Python {m['python']}  ",
+        f"Versions: torch {m['torch']}, transformers {m['transformers']}, "
+        f"ctranslate2 {m['ctranslate2']}, tokenizers {m['tokenizers']}, "
+        f"sentencepiece {m['sentencepiece']}  ",
+        f"Model: random-weight Marian, opus-mt base shape (d_model 512, 6+6 layers, 8 heads, "
+        f"FFN 2048, 60000-row shared embeddings): {hf_mb:.0f} MB safetensors fp32, "
+        f"{ct2_mb:.0f} MB CTranslate2 int8 (conversion {info['convert_s']:.1f} s, once)  ",
+        f"Work: {len(info['texts'])} sentences ({info['words_mean']:.1f} words, "
+        f"{info['src_tokens_mean']:.1f} source tokens on average, {info['words_min']}–"
+        f"{info['words_max']} words) in {info['articles']} article files, "
+        f"exactly {args.tokens} generated tokens per sentence, greedy, {args.threads} threads",
+        "",
+        "| row | sentences | seconds | tokens/s | sentences/s | vs (a) | vs (b) | vs (c) | "
+        "peak RSS MB (budget) | model MB | others' load (runs) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        _row_line(
+            f"(a) transformers fp32, one sentence per call (first {a['sentences']})", a, refs, hf_mb
+        ),
+        _row_line(f"(b) transformers fp32, unsorted batches of {args.batch}", b, refs, hf_mb),
+        _row_line(
+            f"(c) CTranslate2 int8 raw, pre-tokenised, sorted ({c['config']})", c, refs, ct2_mb
+        ),
+    ]
+    for key, label, size in (
+        ("wb_ct2", "(d) workbench, ctranslate2 int8, files in → files out", ct2_mb),
+        ("wb_torch", "(e) workbench, torch fp32, files in → files out", hf_mb),
+        ("wb_torch_int8", "(e) workbench, torch int8 (dynamic), files in → files out", hf_mb),
+    ):
+        if key in results:
+            lines.append(_row_line(label, results[key], refs, size))
+    lines += [
+        "",
+        "Workbench rows in detail (warm: model loaded by a one-sentence warm-up first):",
+        "",
+    ]
+    lines += [
+        "| row | backend | run s | engine s | pipeline overhead | model load s | process s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key in ("wb_ct2", "wb_torch", "wb_torch_int8"):
+        if key in results:
+            r = results[key]
+            over = r["seconds"] - r["engine_seconds"]
+            lines.append(
+                f"| {r['label']} | {r['backend']} {r['config']} | {r['seconds']:.2f} | "
+                f"{r['engine_seconds']:.2f} | {over:.2f} s ({over / r['seconds']:.1%}) | "
+                f"{r['load_seconds']:.2f} | {r['process_seconds']:.1f} |"
+            )
+    lines += ["", "CTranslate2 raw sweep (c):", "", "| threads (inter×intra) | batch | tokens/s |"]
+    lines += ["|---|---|---|"]
+    for s in c["sweep"]:
+        lines.append(f"| {s['layout']} | {s['batch']} | {s['tokens'] / s['seconds']:.0f} |")
+    console, module = info["help"]
+    lines += [
+        "",
+        f"`workbench --help`: median {console:.3f} s (console script), "
+        f"`python -m workbench --help`: {module:.3f} s (7 runs each)",
+    ]
+    if "parity" in results:
+        p = results["parity"]
+        lines += [
+            "",
+            f"Greedy agreement with torch fp32 on the tiny test models ({p['segments']} "
+            "English corpus sentences each; identical output segments):",
+            "",
+            "| family | ct2 fp32 | ct2 int8 | torch int8 |",
+            "|---|---|---|---|",
+        ]
+        for family, row in p["families"].items():
+            lines.append(
+                f"| {family} | {row['ct2-fp32']}/{p['segments']} | {row['ct2-int8']}/{p['segments']} "
+                f"| {row['torch-int8']}/{p['segments']} |"
+            )
+    if "same_outputs" in info:
+        lines += ["", info["same_outputs"]]
+    if info.get("gpu"):
+        lines += ["", info["gpu"]]
+    lines.append(END)
+    return "\n".join(lines) + "\n"
+
+
+def write_report(out: Path, section: str) -> None:
+    """Replace the measured section of ``out``, keeping any text around it."""
+    text = out.read_text("utf-8") if out.is_file() else "# Benchmarks\n\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + section.rstrip("\n") + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    out.write_text(text, "utf-8")
+
+
+def compare_outputs(out_a: Path, out_b: Path) -> tuple[int, int]:
+    """(identical lines, non-empty lines) between two output trees of the same articles."""
+    same = total = 0
+    for path in sorted(out_a.rglob("*.txt")):
+        other = out_b / path.relative_to(out_a)
+        for x, y in zip(
+            path.read_text("utf-8").splitlines(),
+            other.read_text("utf-8").splitlines(),
+            strict=False,
+        ):
+            if x.strip():
+                total += 1
+                same += x == y
+    return same, total
+
+
+def gpu_rows(runner: Runner, work: Path, args: argparse.Namespace, texts: list[str]) -> str:
+    """NLLB-600M-shaped rows on CUDA: raw CTranslate2 and transformers, batch sweep."""
+    try:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    except ImportError:
+        has_cuda = False
+    if not has_cuda:
+        return "GPU rows: not measured (torch sees no CUDA GPU on this machine)."
+    model = work / "nllb-600m"
+    if not (model / "config.json").is_file():
+        build_nllb_600m(model, forced_tokens=args.tokens, seed=args.seed)
+    lines = ["GPU rows (NLLB-200-distilled-600M shape, random weights):", ""]
+    lines += ["| row | batch | tokens/s | peak RSS MB |", "|---|---|---|---|"]
+    for precision in ("bf16", "fp16"):
+        conv = runner.row(
+            "convert", {"model": str(model), "precision": precision}, f"convert {precision}"
+        )
+        raw = runner.row(
+            "ct2_raw",
+            {
+                "model": str(model),
+                "texts": texts,
+                "tokens": args.tokens,
+                "device": "cuda",
+                "ct2_folder": conv["folder"],
+                "compute_type": {"bf16": "bfloat16", "fp16": "float16"}[precision],
+                "layouts": [[1, 1, size] for size in (16, 32, 64, 128)],
+            },
+            f"CTranslate2 {precision} raw (cuda)",
+        )
+        for s in raw["sweep"]:
+            lines.append(
+                f"| CTranslate2 {precision} raw | {s['batch']} | {s['tokens'] / s['seconds']:.0f} | "
+                f"{raw['peak_rss_mb']:.0f} |"
+            )
+        for size in (16, 32, 64, 128):
+            r = runner.row(
+                "batched",
+                {
+                    "model": str(model),
+                    "texts": texts,
+                    "tokens": args.tokens,
+                    "threads": args.threads,
+                    "device": "cuda",
+                    "batch": size,
+                    "dtype": precision,
+                },
+                f"transformers {precision} batch {size} (cuda)",
+            )
+            lines.append(
+                f"| transformers {precision} | {size} | {_tps(r):.0f} | {r['peak_rss_mb']:.0f} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if len(sys.argv) >= 2 and sys.argv[1] == "--row":
+        child(sys.argv[2], sys.argv[3], sys.argv[4])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sentences", type=int, default=500)
+    parser.add_argument("--naive-sentences", type=int, default=100, help="subset for row (a)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tokens", type=int, default=48, help="generated tokens per sentence")
+    parser.add_argument("--batch", type=int, default=32, help="batch size of row (b)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--work", type=Path, default=Path("/tmp/workbench-bench"))
+    parser.add_argument("--out", type=Path, default=None, help="write the results into this file")
+    parser.add_argument("--profile", action="store_true", help="cProfile the workbench rows")
+    parser.add_argument("--skip-torch-int8", action="store_true")
+    parser.add_argument("--attempts", type=int, default=3, help="runs of a row on a busy machine")
+    parser.add_argument(
+        "--threshold", type=float, default=0.15, help="others' CPU share that makes a row rerun"
+    )
+    args = parser.parse_args()
+
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "bench.log"
+    log.write_text("", "utf-8")
+    runner = Runner(work, args.threads, log, args.attempts, args.threshold)
+    data = prepare(work, args)
+    texts = data["texts"]
+    common = {
+        "model": data["model"],
+        "tokens": args.tokens,
+        "threads": args.threads,
+        "device": "cpu",
+    }
+
+    conv = runner.row(
+        "convert", {**common, "precision": "int8"}, "CTranslate2 conversion", retry=False
+    )
+    results: dict[str, Any] = {}
+    results["naive"] = runner.row(
+        "naive", {**common, "texts": texts, "naive_sentences": args.naive_sentences}, "(a) naive"
+    )
+    results["batched"] = runner.row(
+        "batched", {**common, "texts": texts, "batch": args.batch}, "(b) batched"
+    )
+    results["ct2_raw"] = runner.row(
+        "ct2_raw",
+        {
+            **common,
+            "texts": texts,
+            "ct2_folder": conv["folder"],
+            "compute_type": "int8",
+            "layouts": [
+                *(
+                    [[2, args.threads // 2, size] for size in (8, 16, 32, 64)]
+                    if args.threads > 1
+                    else []
+                ),
+                *[[1, args.threads, size] for size in (16, 32)],
+            ],
+        },
+        "(c) CTranslate2 raw",
+    )
+    workbench_rows = [("wb_ct2", "ctranslate2", "int8"), ("wb_torch", "torch", "fp32")]
+    if not args.skip_torch_int8:
+        workbench_rows.append(("wb_torch_int8", "torch", "int8"))
+    for key, backend, precision in workbench_rows:
+        cfg = {
+            **common,
+            "articles": data["articles"],
+            "out_dir": str(work / f"out-{key}"),
+            "backend": backend,
+            "precision": precision,
+        }
+        if args.profile:
+            cfg["profile"] = str(work / f"{key}.prof")
+        results[key] = runner.row("workbench", cfg, f"workbench {backend} {precision}")
+    results["parity"] = runner.row(
+        "parity",
+        {"threads": args.threads, "tiny_root": str(work / "tiny")},
+        "parity (tiny models)",
+        retry=False,
+    )
+
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(data["model"])
+    words = [len(t.split()) for t in texts]
+    info: dict[str, Any] = {
+        "command": "python bench/speed.py " + " ".join(sys.argv[1:]),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "texts": texts,
+        "articles": len(list(Path(data["articles"]).glob("*.txt"))),
+        "words_mean": statistics.mean(words),
+        "words_min": min(words),
+        "words_max": max(words),
+        "src_tokens_mean": statistics.mean(len(x) for x in tok(texts).input_ids),
+        "hf_mb": folder_bytes(Path(data["model"]), "*.safetensors") / 1e6,
+        "ct2_mb": folder_bytes(Path(conv["folder"]), "model.bin") / 1e6,
+        "convert_s": conv["seconds"],
+        "help": help_seconds(runner.env()),
+    }
+    expected = sorted(texts)
+    for key in ("wb_ct2", "wb_torch", "wb_torch_int8"):
+        if key in results and results[key].pop("segment_texts") != expected:
+            print(f"[bench] warning: {key} segmented the corpus differently", file=sys.stderr)
+            info.setdefault("same_outputs", "")
+            info["same_outputs"] += f"Note: {key} did not see exactly the corpus sentences. "
+    if "wb_torch" in results:
+        notes = []
+        for key, name in (("wb_ct2", "ctranslate2 int8"), ("wb_torch_int8", "torch int8")):
+            if key in results:
+                same, total = compare_outputs(work / "out-wb_torch", work / f"out-{key}")
+                notes.append(f"{name} {same}/{total}")
+        info["same_outputs"] = (
+            info.get("same_outputs", "")
+            + "Output paragraphs identical to workbench torch fp32 on the benchmark model: "
+            + ", ".join(notes)
+            + "."
+        )
+    if args.device == "cuda":
+        info["gpu"] = gpu_rows(runner, work, args, texts)
+    else:
+        info["gpu"] = "GPU rows: not measured (run with `--device cuda` on a machine with a GPU)."
+    section = report(results, args, info)
+    (work / "results.json").write_text(
+        json.dumps({"results": results, "info": {**info, "texts": len(texts)}}, indent=2), "utf-8"
+    )
+    print(section)
+    if args.out:
+        write_report(args.out, section)
+
+
+if __name__ == "__main__":
+    main()

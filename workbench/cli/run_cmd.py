@@ -1,0 +1,154 @@
+"""``workbench run JOB.toml``, and what every folder-running command shares: progress,
+row lines, the summary line, ``--json`` rows and a clean stop on Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from workbench.cli.common import EXIT_FAILED_DOCS, eprint, user_errors
+
+if TYPE_CHECKING:
+    from workbench.batch import Row, RunReport
+
+#: Exit code after SIGTERM (128 + 15), as a shell reports a process it terminated.
+EXIT_TERMINATED = 143
+
+ENGINE_HELP = "local (this process) or ray (a Ray cluster; needs the ray extra)."
+ADDRESS_HELP = "Ray cluster address with --engine ray (default: RAY_ADDRESS, else a local Ray)."
+SKIP_HELP = (
+    "--overwrite (default) writes every output again from the cache, leaving unchanged files "
+    "untouched; --skip-existing leaves an output alone when its provenance shows the same model, "
+    "settings and input."
+)
+MANIFEST_HELP = "Manifest file (default: OUT/manifest.jsonl)."
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered as an interrupt so that it stops a run the same clean way as Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def stopping_cleanly() -> Iterator[None]:
+    """Run a folder job so that Ctrl-C and SIGTERM both stop it cleanly.
+
+    Outputs are written as they finish and the cache commits every chunk, so nothing more is
+    needed than turning SIGTERM into an interrupt; exits 130 (Ctrl-C) or 143 (SIGTERM).
+    """
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        why = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        typer.echo(
+            f"workbench: {why}; finished outputs and cache entries are kept: run the same "
+            "command again to continue",
+            err=True,
+        )
+        raise typer.Exit(EXIT_TERMINATED if isinstance(exc, Terminated) else 130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def row_line(quiet: bool, as_json: bool) -> Callable[[Row], str | None]:
+    """The stderr line for a finished row: errors always (unless --json), others unless quiet."""
+
+    def line(row: Row) -> str | None:
+        if as_json:
+            return None
+        if row.error:
+            return f"workbench: error: {row.error}"
+        if quiet:
+            return None
+        return f"{row.input} → {row.output}  [{row.signature}] ({row.cache})"
+
+    return line
+
+
+def finish(report: RunReport, *, quiet: bool, as_json: bool) -> None:
+    """Print the ``--json`` rows, ignored files and the summary line; exit 1 if any failed."""
+    if as_json:
+        for row in report.rows:
+            typer.echo(json.dumps(row.manifest(), ensure_ascii=False))
+    elif not quiet:
+        for path in report.ignored:
+            eprint(f"workbench: ignored {path} (not .txt or .md)")
+    eprint(report.summary(), quiet)
+    if report.failed:
+        raise typer.Exit(EXIT_FAILED_DOCS)
+
+
+@user_errors
+def run(
+    job_file: Annotated[Path, typer.Argument(help="Job file (TOML): inputs, out and steps.")],
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the plan (documents, steps, cached counts, models needed) and stop.",
+        ),
+    ] = False,
+    skip_existing: Annotated[
+        bool | None,
+        typer.Option(
+            "--skip-existing/--overwrite",
+            help="As for translate; default: the job file's skip_existing (else --overwrite).",
+        ),
+    ] = None,
+    engine: Annotated[str | None, typer.Option(help=ENGINE_HELP)] = None,
+    address: Annotated[str | None, typer.Option(help=ADDRESS_HELP)] = None,
+    cache: Annotated[
+        Path | None, typer.Option(help="Cache database (default: WORKBENCH_CACHE or per-user).")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
+    ] = False,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Recompute and overwrite cached outputs.")
+    ] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Never contact the Hugging Face hub.")
+    ] = False,
+    manifest: Annotated[Path | None, typer.Option(help=MANIFEST_HELP)] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON row per output (or the plan).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
+) -> None:
+    """Run a job file: translate and summarise folders of articles in one command."""
+    from workbench.jobs import load_job, plan_job, run_job
+
+    job = load_job(job_file)
+    overrides: dict[str, Any] = {
+        "skip_existing": skip_existing,
+        "engine": engine,
+        "address": address,
+    }
+    job = job.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
+    wb = job.workbench(cache=False if no_cache else cache, refresh=refresh, offline=offline)
+    with wb:
+        if dry_run:
+            plan = plan_job(job, wb)
+            if as_json:
+                typer.echo(json.dumps(plan.as_dict(), ensure_ascii=False, indent=2))
+            else:
+                typer.echo("\n".join(plan.lines()))
+            return
+        from workbench.progress import RunProgress
+
+        with (
+            stopping_cleanly(),
+            RunProgress(quiet=quiet or as_json, line=row_line(quiet, as_json)) as progress,
+        ):
+            report = run_job(job, wb, listener=progress, manifest=manifest)
+    finish(report, quiet=quiet, as_json=as_json)

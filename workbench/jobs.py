@@ -1,0 +1,462 @@
+"""Job files: a recurring batch run written once in TOML and run with one command.
+
+::
+
+    # news.toml: translate the inbox into Korean and Ukrainian, then summarise every
+    # version in its own language (English from the original).
+    inputs = ["incoming/"]      # files or folders; relative to this file
+    out = "published"           # relative to this file
+    from = "en"                 # optional: the articles' language (default: detected)
+
+    [[steps]]
+    task = "translate"
+    to = ["ko", "uk"]
+
+    [[steps]]
+    task = "summarise"
+    to = ["ko", "uk", "en"]     # each summary is made from the text in that language
+    model = "lead"
+    sentences = 3
+
+Optional top-level keys: ``skip_existing``, ``engine`` (local or ray), ``address``, ``device``,
+``backend`` and ``beams``. A step takes ``task``, ``to``, ``model`` and ``beams``; a summarise
+step's ``to`` may include ``"own"`` (the article's own language) and the step also takes the
+summarising options (``sentences``, ``words``, ``tokens``, ``strategy``,
+``prompt``, ``variables``, ``translation_model``, ``chunk_tokens``, ``max_rounds``, ``retry``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench import languages
+from workbench.batch import (
+    OWN,
+    Listener,
+    RunReport,
+    Step,
+    check_out,
+    read_sources,
+    run_steps,
+    up_to_date,
+)
+from workbench.documents import content_hash
+from workbench.errors import JobError, ModelError, WorkbenchError
+from workbench.outputs import discover_all, output_name, safe_join
+
+if TYPE_CHECKING:
+    from workbench.api import Workbench
+
+TOP_KEYS = (
+    "inputs",
+    "out",
+    "from",
+    "steps",
+    "skip_existing",
+    "engine",
+    "address",
+    "device",
+    "backend",
+    "beams",
+)
+STEP_KEYS = ("task", "to", "model", "beams")
+#: Summarise options a step may set; ``lang``, ``src`` and ``model`` come from the step itself.
+_NOT_STEP_OPTIONS = ("lang", "src", "model")
+_TASK_ALIASES = {"translate": "translate", "summarise": "summarise", "summarize": "summarise"}
+_KIND = {str: "text", bool: "true or false", dict: "a table"}
+# TOML types of the summarise options that SummaryOptions.checked() does not check itself.
+_OPTION_TYPES: dict[str, type] = {
+    "variables": dict,
+    "retry": bool,
+    "strategy": str,
+    "prompt": str,
+    "translation_model": str,
+}
+
+
+def summarise_option_names() -> tuple[str, ...]:
+    """The summarising options a summarise step accepts (read from SummaryOptions)."""
+    from workbench.summary_options import SummaryOptions
+
+    return tuple(f.name for f in fields(SummaryOptions) if f.name not in _NOT_STEP_OPTIONS)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A validated job file; paths are resolved against the file's folder."""
+
+    path: Path
+    inputs: tuple[str, ...]
+    out: Path
+    steps: tuple[Step, ...]
+    src: str | None = None
+    skip_existing: bool = False
+    engine: str = "local"
+    address: str | None = None
+    device: str = "auto"
+    backend: str = "auto"
+    beams: int | None = None
+
+    def with_overrides(self, **changes: Any) -> Job:
+        """A copy with command-line choices taking precedence over the file's."""
+        return replace(self, **changes)
+
+    def workbench(
+        self,
+        *,
+        cache: str | Path | bool | None = None,
+        refresh: bool = False,
+        offline: bool = False,
+    ) -> Workbench:
+        """A Workbench with the job's run settings."""
+        from workbench.api import Workbench
+
+        return Workbench(
+            device=self.device,
+            backend=self.backend,
+            beams=self.beams,
+            cache=cache,
+            refresh=refresh,
+            offline=offline,
+            engine=self.engine,
+            ray_address=self.address,
+        )
+
+
+def load_job(path: str | Path) -> Job:
+    """Read and validate a job file; JobError names the file, the key and what to do."""
+    path = Path(path)
+    name = str(path)
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise JobError(f"{name}: no such job file; check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JobError(f"{name}: cannot be read ({exc}); check the file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise JobError(f"{name}: not valid TOML ({exc}); fix the file") from None
+    return parse_job(data, path)
+
+
+def parse_job(data: dict[str, Any], path: Path) -> Job:
+    """Validate the parsed TOML of a job file (``path`` names it and anchors relative paths)."""
+    name = str(path)
+    base = path.parent
+
+    def fail(key: str, problem: str) -> JobError:
+        return JobError(f"{name}: {key}: {problem}")
+
+    _unknown(data, TOP_KEYS, name, "")
+    inputs = data.get("inputs")
+    if isinstance(inputs, str):
+        inputs = [inputs]
+    if not inputs or not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+        raise fail("inputs", 'give the files or folders to read, e.g. inputs = ["incoming/"]')
+    out = data.get("out")
+    if not isinstance(out, str) or not out.strip():
+        raise fail("out", 'give the output folder, e.g. out = "published"')
+    src = _optional(data, "from", str, name)
+    if src is not None:
+        src = _lang(src, "from", name)
+    steps_data = data.get("steps")
+    if not isinstance(steps_data, list) or not steps_data:
+        raise fail(
+            "steps", 'add at least one [[steps]] table with task = "translate" or "summarise"'
+        )
+    steps = tuple(_step(s, i, name) for i, s in enumerate(steps_data, start=1))
+    engine = _optional(data, "engine", str, name) or "local"
+    if engine not in ("local", "ray"):
+        raise fail("engine", f"unknown engine {engine!r}; use local or ray")
+    return Job(
+        path=path,
+        inputs=tuple(str(base / i) for i in inputs),
+        out=base / out,
+        steps=steps,
+        src=src,
+        skip_existing=bool(_optional(data, "skip_existing", bool, name) or False),
+        engine=engine,
+        address=_optional(data, "address", str, name),
+        device=_optional(data, "device", str, name) or "auto",
+        backend=_optional(data, "backend", str, name) or "auto",
+        beams=_positive(data, "beams", name),
+    )
+
+
+def _unknown(table: dict[str, Any], allowed: tuple[str, ...], name: str, where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise JobError(
+                f"{name}: {where}{key}: unknown key; expected one of {', '.join(allowed)}"
+            )
+
+
+def _optional(table: dict[str, Any], key: str, kind: type, name: str, where: str = "") -> Any:
+    value = table.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise JobError(f"{name}: {where}{key}: expected {_KIND[kind]}, got {value!r}")
+    return value
+
+
+def _positive(table: dict[str, Any], key: str, name: str, where: str = "") -> int | None:
+    value = table.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise JobError(f"{name}: {where}{key}: expected a whole number of 1 or more, got {value!r}")
+    return value
+
+
+def _lang(code: str, key: str, name: str) -> str:
+    try:
+        return languages.normalize(code)
+    except WorkbenchError as exc:
+        raise JobError(f"{name}: {key}: {exc}") from None
+
+
+def _step(data: Any, index: int, name: str) -> Step:
+    where = f"steps[{index}]."
+    if not isinstance(data, dict):
+        raise JobError(f"{name}: steps[{index}]: expected a table ([[steps]]), got {data!r}")
+    task = _TASK_ALIASES.get(str(data.get("task", "")))
+    if task is None:
+        raise JobError(
+            f'{name}: {where}task: use "translate" or "summarise", got {data.get("task")!r}'
+        )
+    option_names = summarise_option_names() if task == "summarise" else ()
+    _unknown(data, STEP_KEYS + option_names, name, where)
+    to = data.get("to")
+    if isinstance(to, str):
+        to = [part for part in to.split(",") if part.strip()]
+    if not to or not isinstance(to, list) or not all(isinstance(t, str) for t in to):
+        raise JobError(f'{name}: {where}to: give the languages, e.g. to = ["ko", "uk"]')
+    langs = tuple(
+        dict.fromkeys(
+            t if t == OWN and task == "summarise" else _lang(t, f"{where}to", name) for t in to
+        )
+    )
+    options = {k: data[k] for k in option_names if k in data}
+    if options:
+        _check_summary_options(options, name, where)
+    return Step(
+        task,
+        langs,
+        model=_optional(data, "model", str, name, where),
+        beams=_positive(data, "beams", name, where),
+        options=options,
+    )
+
+
+def _check_summary_options(options: dict[str, Any], name: str, where: str) -> None:
+    from workbench.summary_options import SummaryOptions
+
+    for key, value in options.items():
+        kind = _OPTION_TYPES.get(key)
+        if kind is not None and not isinstance(value, kind):
+            raise JobError(f"{name}: {where}{key}: expected {_KIND[kind]}, got {value!r}")
+    variables = options.get("variables", {})
+    if not all(isinstance(v, str) for v in variables.values()):
+        raise JobError(f'{name}: {where}variables: give text values, e.g. {{ desk = "world" }}')
+    try:
+        SummaryOptions(**options).checked()
+    except (TypeError, ValueError) as exc:
+        raise JobError(f"{name}: {where.rstrip('.')}: invalid summarise options ({exc})") from None
+    except WorkbenchError as exc:
+        raise JobError(f"{name}: {where.rstrip('.')}: {exc}") from None
+
+
+def run_job(
+    job: Job, wb: Workbench, *, listener: Listener | None = None, manifest: Path | None = None
+) -> RunReport:
+    """Run every step of ``job`` (see ``workbench.batch.run_steps``)."""
+    return run_steps(
+        wb,
+        list(job.inputs),
+        list(job.steps),
+        out=job.out,
+        src=job.src,
+        skip_existing=job.skip_existing,
+        manifest=manifest,
+        listener=listener,
+    )
+
+
+# --- dry runs ------------------------------------------------------------------------------
+
+
+@dataclass
+class StepPlan:
+    """What one step would do."""
+
+    step: int
+    task: str
+    langs: list[str]
+    outputs: int = 0
+    cached: int | None = 0  # None: cannot be told without running (summaries)
+    skipped: int = 0
+    to_compute: int | None = 0
+    failing: int = 0
+    segments: int = 0  # translatable segments of the outputs still to compute
+    segments_cached: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ModelNeed:
+    """A model the run would load, and whether it is on this machine."""
+
+    model: str
+    available: bool
+    steps: list[int]
+    detail: str = ""
+
+
+@dataclass
+class JobPlan:
+    """The dry run of a job: documents, steps, cached counts and models."""
+
+    job: str
+    out: str
+    documents: list[str]
+    ignored: list[str]
+    input_errors: list[str]
+    steps: list[StepPlan]
+    models: list[ModelNeed]
+
+    def as_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+    def lines(self, max_documents: int = 20) -> list[str]:
+        """The plan as text for people."""
+        ignored = f" ({len(self.ignored)} other files ignored)" if self.ignored else ""
+        out = [f"job {self.job}: {len(self.documents)} documents → {self.out}{ignored}"]
+        shown = self.documents if len(self.documents) <= max_documents else self.documents[:10]
+        out += [f"  {d}" for d in shown]
+        if len(shown) < len(self.documents):
+            out.append(f"  ... and {len(self.documents) - len(shown)} more")
+        out += [f"  error: {e}" for e in self.input_errors]
+        for s in self.steps:
+            head = f"step {s.step}: {s.task} → {', '.join(s.langs)}: {s.outputs} outputs"
+            if s.cached is None:
+                out.append(f"{head}; cached count unknown until run (summaries have no dry run)")
+            else:
+                detail = f"{s.cached} cached, {s.to_compute} to compute"
+                if s.skipped:
+                    detail += f", {s.skipped} skipped (up to date)"
+                if s.failing:
+                    detail += f", {s.failing} would fail"
+                if s.segments:
+                    detail += f" ({s.segments_cached} of {s.segments} segments cached)"
+                out.append(f"{head}: {detail}")
+            out += [f"  error: {e}" for e in s.errors]
+        if self.models:
+            out.append("models:")
+            for m in self.models:
+                state = "available locally" if m.available else f"NOT available: {m.detail}"
+                steps = ", ".join(str(i) for i in m.steps)
+                out.append(f"  {m.model}: {state} (step {steps})")
+        else:
+            out.append("models: none needed (everything is cached or needs no model)")
+        return out
+
+
+def plan_job(job: Job, wb: Workbench, max_errors: int = 5) -> JobPlan:
+    """What running ``job`` would do, without loading or downloading any model.
+
+    Translation steps are planned through the translation pipeline's ``plan_only`` mode
+    (signatures and cache look-ups); models are resolved offline, so "available" means on this
+    machine now.
+    """
+    from workbench.models.pool import ModelPool
+    from workbench.translate import translate_documents
+
+    check_out(list(job.inputs), job.out)
+    found = discover_all(list(job.inputs), exclude=[job.out])
+    docs, unreadable = read_sources(found.sources)
+    plan = JobPlan(
+        job=str(job.path),
+        out=str(job.out),
+        documents=[str(s.path) for s, _ in docs],
+        ignored=[str(p) for p in found.ignored],
+        input_errors=[str(e) for e in found.errors] + [r.error or "" for r in unreadable],
+        steps=[],
+        models=[],
+    )
+    pool = ModelPool(replace(wb.run, offline=True))  # never download during a dry run
+    needs: dict[str, ModelNeed] = {}
+
+    def need(model: str, step: int, available: bool, detail: str = "") -> None:
+        entry = needs.setdefault(model, ModelNeed(model, available, [], detail))
+        if step not in entry.steps:
+            entry.steps.append(step)
+
+    for number, step in enumerate(job.steps, start=1):
+        sp = StepPlan(number, step.task, list(step.langs), outputs=len(docs) * len(step.langs))
+        plan.steps.append(sp)
+        if step.task == "summarise":
+            sp.cached = sp.to_compute = None
+            _summariser_need(step, pool, number, need)
+            continue
+        gen = wb.generation if step.beams is None else replace(wb.generation, beams=step.beams)
+
+        def skip(d: int, result: Any) -> bool:
+            if not job.skip_existing:
+                return False
+            source, doc = docs[d]
+            target = safe_join(job.out, output_name(source.rel, result.target_lang))
+            return up_to_date(target, result.key, content_hash(doc.render()))
+
+        results = translate_documents(
+            [doc for _, doc in docs],
+            list(step.langs),
+            pool=pool,
+            gen=gen,
+            src=job.src,
+            model=step.model,
+            store=wb.store,
+            skip=skip,
+            plan_only=True,
+        )
+        for row in results:
+            for r in row:
+                if r.error is not None:
+                    sp.failing += 1
+                    if isinstance(r.exception, ModelError):
+                        need(r.model or r.exception.model or "?", number, False, r.error)
+                    elif len(sp.errors) < max_errors:
+                        sp.errors.append(r.error)
+                elif r.cache == "skipped":
+                    sp.skipped += 1
+                elif r.cache in ("document", "segments", "off"):
+                    sp.cached = (sp.cached or 0) + 1
+                else:
+                    sp.to_compute = (sp.to_compute or 0) + 1
+                    sp.segments += r.hits + r.misses
+                    sp.segments_cached += r.hits
+                    need(r.model or "?", number, True)
+    plan.models = sorted(needs.values(), key=lambda m: m.model)
+    return plan
+
+
+def _summariser_need(step: Step, pool: Any, number: int, need: Any) -> None:
+    """Record the summariser a step would load (the lead baseline needs none)."""
+    from workbench.summarise import LEAD
+
+    ref = step.model
+    if ref == LEAD:
+        return
+    if ref is None:
+        entries = pool.catalog.for_task("summarise")
+        defaults = [e for e in entries if "summarise" in e.default_for] or entries
+        if not defaults:
+            need("(no summariser in the catalog)", number, False, 'pass model = "lead"')
+            return
+        ref = defaults[0].id
+    try:
+        pool.resolve(ref)
+    except ModelError as exc:
+        need(ref, number, False, str(exc))
+    else:
+        need(ref, number, True)

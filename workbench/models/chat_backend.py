@@ -1,0 +1,345 @@
+"""Instruction-tuned chat models (Qwen2.5-Instruct style) on torch + transformers.
+
+Prompts are rendered from templates (``workbench.prompts``) into chat messages, then through
+the tokenizer's own chat template with the generation prompt added. Decoding is greedy (or
+beam search) whatever the model's ``generation_config.json`` says: chat models ship sampling
+defaults (``do_sample``, ``temperature``, ``top_p``, ``top_k``), and sampled outputs could not
+be cached or reproduced. Every call is bounded in new tokens.
+
+``ChatTranslator`` is the translation backend for chat models; the summariser uses its
+``generate`` and ``count`` so that one loaded model serves both tasks.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from workbench import languages, segment
+from workbench.errors import ModelError
+from workbench.models.backend import BackendStats, Output
+from workbench.models.batching import plan_batches, repeated_run
+from workbench.models.families import ModelInfo, read_json
+from workbench.models.resolve import ResolvedModel
+from workbench.settings import GenerationSettings, RunSettings
+
+#: The template `workbench translate --model <chat model>` renders for every segment.
+TRANSLATE_PROMPT = "translate-chat"
+#: Most tokens one chat call may generate unless the catalog says otherwise.
+DEFAULT_MAX_NEW_TOKENS = 512
+#: Context used for summarising unless the catalog says otherwise: long contexts are slow and
+#: memory-hungry on a CPU, and news articles rarely need more.
+DEFAULT_CONTEXT_TOKENS = 4096
+# Sampling switches in generation_config.json that are always turned off.
+_SAMPLING_KEYS = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "typical_p",
+    "epsilon_cutoff",
+    "eta_cutoff",
+)
+
+
+def catalog_generation(resolved: ResolvedModel) -> dict[str, Any]:
+    """The catalog's ``[model.generation]`` table for this model (empty when not catalogued)."""
+    from workbench.models.catalog import Catalog
+
+    entry = Catalog.load().get(resolved.model_id)
+    return dict(entry.generation) if entry is not None else {}
+
+
+def chat_settings(resolved: ResolvedModel, info: ModelInfo) -> dict[str, Any]:
+    """Decoding and context settings of a chat model, from JSON and the catalog only.
+
+    They go into cache keys, so they are decided without loading anything.
+    """
+    over = catalog_generation(resolved)
+    if over.get("do_sample"):
+        raise ModelError(
+            f"catalog entry {resolved.model_id} asks for do_sample = true; workbench decodes "
+            "greedily (or with --beams) so that outputs are reproducible: remove it",
+            model=resolved.ref,
+        )
+    shipped = read_json(resolved.path / "generation_config.json")
+    tok_limit = read_json(resolved.path / "tokenizer_config.json").get("model_max_length")
+    limits = [int(over.get("max_input_tokens", DEFAULT_CONTEXT_TOKENS))]
+    for value in (info.max_input_tokens, tok_limit):
+        if isinstance(value, int) and 0 < value < 10_000_000:
+            limits.append(value)
+    return {
+        "sampling": False,
+        "repetition_penalty": float(
+            over.get("repetition_penalty", shipped.get("repetition_penalty") or 1.0)
+        ),
+        "max_new_tokens": int(over.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS)),
+        "context_tokens": min(limits),
+    }
+
+
+def translation_recipe_extra(
+    resolved: ResolvedModel, info: ModelInfo, run: RunSettings
+) -> dict[str, Any]:
+    """Cache-key parts of chat translation: the template's hash and the chat decoding settings."""
+    from workbench import prompts
+
+    prompt = prompts.load(TRANSLATE_PROMPT, task="translate")
+    return {"prompt": prompt.sha256, "chat": chat_settings(resolved, info)}
+
+
+@dataclass(frozen=True)
+class ChatOutput:
+    """One generated reply."""
+
+    text: str
+    notes: tuple[str, ...] = ()
+    tokens: int = 0
+
+
+class ChatTranslator:
+    """A chat model behind the Backend interface (translation), plus raw chat generation."""
+
+    def __init__(self, resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> None:
+        from workbench.models.device import pick_device
+        from workbench.models.seq2seq_common import requested_precision
+        from workbench.models.torch_backend import torch_precision
+
+        self.resolved = resolved
+        self.info = info
+        self.run = run
+        self.stats = BackendStats()
+        self.device = pick_device(run.device)
+        self.precision = torch_precision(self.device, requested_precision(run))
+        self.settings = chat_settings(resolved, info)
+        self._tokenizer: Any = None
+        self._model: Any = None
+        self._base: Any = None
+        self._eos: frozenset[int] = frozenset()
+        self._prompt: Any = None
+
+    @property
+    def name(self) -> str:
+        return f"torch-{self.precision}"
+
+    # --- loading ---------------------------------------------------------------------------
+
+    @property
+    def tokenizer(self) -> Any:
+        """The tokenizer alone (cheap): enough to count tokens for chunking and cache lookups."""
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            try:
+                tok = AutoTokenizer.from_pretrained(str(self.resolved.path), padding_side="left")
+            except Exception as exc:  # transformers raises many types for a broken folder
+                raise self._load_error(exc) from None
+            if getattr(tok, "chat_template", None) is None:
+                raise ModelError(
+                    f"model {self.resolved.label} has no chat template in its tokenizer files; "
+                    "use an instruction-tuned (chat) model",
+                    model=self.resolved.ref,
+                )
+            if tok.pad_token is None:
+                tok.pad_token = tok.eos_token  # left padding needs some pad id; it is masked
+            self._tokenizer = tok
+        return self._tokenizer
+
+    def _load_error(self, exc: Exception) -> ModelError:
+        return ModelError(
+            f"model {self.resolved.label} in {self.resolved.path} could not be loaded "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
+            "the folder is incomplete or corrupt: download or save it again",
+            model=self.resolved.ref,
+        )
+
+    def _ensure_model(self) -> None:
+        if self._model is not None:
+            return
+        from transformers import AutoModelForCausalLM
+
+        from workbench.models.device import torch_dtype
+        from workbench.models.torch_backend import quantize_int8
+
+        start = time.perf_counter()
+        tok = self.tokenizer
+        dtype = torch_dtype("fp32" if self.precision == "int8" else self.precision)
+        try:
+            model = AutoModelForCausalLM.from_pretrained(str(self.resolved.path), dtype=dtype)
+        except Exception as exc:
+            raise self._load_error(exc) from None
+        model.eval()
+        model.to(self.device)
+        if self.precision == "int8":
+            model = quantize_int8(model)
+        base = copy.deepcopy(model.generation_config)
+        base.do_sample = False
+        for key in _SAMPLING_KEYS:
+            if hasattr(base, key):
+                setattr(base, key, None)
+        base.max_length = None
+        base.num_return_sequences = 1
+        base.repetition_penalty = self.settings["repetition_penalty"]
+        if base.pad_token_id is None:
+            base.pad_token_id = tok.pad_token_id
+        eos = base.eos_token_id if base.eos_token_id is not None else tok.eos_token_id
+        self._eos = frozenset(eos if isinstance(eos, list) else [eos])
+        # generate() fills unset values from the model's own config: replace it, or the
+        # shipped sampling defaults would come back.
+        model.generation_config = base
+        self._model, self._base = model, base
+        self.stats.load_seconds += time.perf_counter() - start
+
+    # --- chat --------------------------------------------------------------------------------
+
+    def encode(self, messages: list[dict[str, str]]) -> list[int]:
+        """Token ids of a conversation through the model's chat template, ready to generate."""
+        enc = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_dict=True
+        )
+        return list(enc["input_ids"])
+
+    def count(self, messages: list[dict[str, str]]) -> int:
+        """How many tokens a conversation takes (prompt and chat markup included)."""
+        return len(self.encode(messages))
+
+    def count_text(self, text: str) -> int:
+        """How many tokens a bare text takes."""
+        return len(self.tokenizer(text, add_special_tokens=False).input_ids)
+
+    def generate(
+        self,
+        conversations: list[list[dict[str, str]]],
+        max_new_tokens: int | list[int],
+        *,
+        beams: int = 1,
+        repeat_guard: int = 4,
+    ) -> list[ChatOutput]:
+        """One reply per conversation, greedy (or beam search), each bounded in new tokens."""
+        if not conversations:
+            return []
+        self._ensure_model()
+        ids = [self.encode(c) for c in conversations]
+        cap = int(self.settings["max_new_tokens"])
+        if isinstance(max_new_tokens, int):
+            bounds = [max(1, min(cap, max_new_tokens))] * len(ids)
+        else:
+            bounds = [max(1, min(cap, b)) for b in max_new_tokens]
+        start = time.perf_counter()
+        out: list[ChatOutput] = [ChatOutput("")] * len(ids)
+        for batch in plan_batches(
+            [len(x) for x in ids], self.run.batch_tokens, self.run.max_batch_size
+        ):
+            bound = max(bounds[i] for i in batch)
+            rows = self._decode([ids[i] for i in batch], bound, beams, 0)
+            self.stats.batches += 1
+            for i, row in zip(batch, rows, strict=True):
+                out[i] = self._finish(row, bounds[i], ids[i], beams, repeat_guard)
+        self.stats.input_tokens += sum(len(x) for x in ids)
+        self.stats.seconds += time.perf_counter() - start
+        return out
+
+    def _decode(
+        self, ids: list[list[int]], max_new: int, beams: int, no_repeat: int
+    ) -> list[list[int]]:
+        import torch
+
+        config = copy.copy(self._base)
+        config.max_new_tokens = max_new
+        config.num_beams = beams
+        if no_repeat:
+            config.no_repeat_ngram_size = no_repeat
+        batch = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt", padding=True)
+        batch = {k: v.to(self._model.device) for k, v in batch.items()}
+        with torch.inference_mode():
+            sequences = self._model.generate(**batch, generation_config=config)
+        width = batch["input_ids"].shape[1]  # left padding: every prompt ends at this column
+        return [row[width:] for row in sequences.tolist()]
+
+    def _finish(
+        self,
+        generated: list[int],
+        bound: int,
+        prompt: list[int],
+        beams: int,
+        guard: int,
+        retried: bool = False,
+    ) -> ChatOutput:
+        # Greedy decoding is prefix-stable: cutting a row at its own bound equals decoding it alone.
+        generated = generated[:bound]
+        ended = False
+        for k, token in enumerate(generated):
+            if token in self._eos:
+                generated, ended = generated[:k], True
+                break
+        if not retried and guard and repeated_run(generated, guard):
+            # Runaway repetition: ask again for this one with repeats forbidden.
+            row = self._decode([prompt], bound, beams, 3)[0]
+            again = self._finish(row, bound, prompt, beams, guard, True)
+            return ChatOutput(again.text, ("repeat-guard", *again.notes), again.tokens)
+        self.stats.output_tokens += len(generated)
+        text = self.tokenizer.decode(generated, skip_special_tokens=True).strip()
+        return ChatOutput(text, () if ended else ("length-bound",), len(generated))
+
+    # --- translation (the Backend interface) -------------------------------------------------
+
+    def _translate_prompt(self) -> Any:
+        if self._prompt is None:
+            from workbench import prompts
+
+            self._prompt = prompts.load(TRANSLATE_PROMPT, task="translate")
+        return self._prompt
+
+    def translate(
+        self, texts: list[str], src: str, tgt: str, gen: GenerationSettings
+    ) -> list[Output]:
+        """Translate each segment with one chat turn rendered from the translate-chat template.
+
+        A segment longer than the run's input limit is split at clause boundaries and its
+        pieces translated in turn (never truncated), as the seq2seq backends do.
+        """
+        if not texts:
+            return []
+        from workbench.models.generation import effective
+
+        prompt = self._translate_prompt()
+        settings = effective(self.resolved.path, gen)
+        limit = max(8, self.run.max_input_tokens)
+        owner: list[int] = []
+        units: list[str] = []
+        for i, text in enumerate(texts):
+            chunks = segment.split_long(text, limit, self.count_text) if text else [text]
+            owner.extend([i] * len(chunks))
+            units.extend(chunk.strip() for chunk in chunks)
+        values = {
+            "src": src,
+            "tgt": tgt,
+            "source_language": languages.get(src).name,
+            "target_language": languages.get(tgt).name,
+        }
+        conversations = [prompt.render({**values, "text": unit}) for unit in units]
+        bounds = [
+            math.ceil(self.count_text(unit) * settings["max_new_tokens_ratio"])
+            + int(settings["max_new_tokens_extra"])
+            for unit in units
+        ]
+        outs = self.generate(
+            conversations, bounds, beams=int(settings["beams"]), repeat_guard=gen.repeat_guard
+        )
+        self.stats.segments += len(texts)
+        joiner = "" if tgt in ("zh", "ja", "th") else " "
+        parts: list[list[ChatOutput]] = [[] for _ in texts]
+        for k, o in enumerate(owner):
+            parts[o].append(outs[k])
+        results = []
+        for group in parts:
+            notes = tuple(sorted({n for p in group for n in p.notes}))
+            if len(group) > 1:
+                notes = (f"split:{len(group)}", *notes)
+            # A segment is inline text: a reply spread over lines is joined into one.
+            text = joiner.join(" ".join(p.text.split()) for p in group)
+            results.append(Output(text, notes))
+        return results

@@ -1,0 +1,151 @@
+"""Seq2seq summarisers (mT5 XL-Sum, BART, PEGASUS) on torch + transformers.
+
+The tokenizer loads on its own (counting tokens for chunking needs no weights); the model
+loads on the first generation. Decoding settings come from the caller, who reads them from
+the catalog and the model's ``generation_config.json`` (see ``workbench.summarise``);
+sampling is always off.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+from workbench.errors import ModelError
+from workbench.models.backend import BackendStats
+from workbench.models.batching import plan_batches
+from workbench.models.families import ModelInfo
+from workbench.models.resolve import ResolvedModel
+from workbench.settings import RunSettings
+
+
+def summariser_backend_name(run: RunSettings) -> str:
+    """``torch-fp32`` etc., decided without loading anything (part of the cache key)."""
+    from workbench.models.device import pick_device
+    from workbench.models.seq2seq_common import requested_precision
+    from workbench.models.torch_backend import torch_precision
+
+    return f"torch-{torch_precision(pick_device(run.device), requested_precision(run))}"
+
+
+class Seq2SeqSummariser:
+    """An encoder-decoder summariser: text in, summary out, in batches."""
+
+    def __init__(self, resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> None:
+        from workbench.models.device import pick_device
+        from workbench.models.seq2seq_common import requested_precision
+        from workbench.models.torch_backend import torch_precision
+
+        self.resolved = resolved
+        self.info = info
+        self.run = run
+        self.stats = BackendStats()
+        self.device = pick_device(run.device)
+        self.precision = torch_precision(self.device, requested_precision(run))
+        self._tokenizer: Any = None
+        self._model: Any = None
+        self._base: Any = None
+
+    @property
+    def name(self) -> str:
+        return f"torch-{self.precision}"
+
+    @property
+    def model_loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            try:
+                self._tokenizer = AutoTokenizer.from_pretrained(str(self.resolved.path))
+            except Exception as exc:  # transformers raises many types for a broken folder
+                raise self._load_error(exc) from None
+        return self._tokenizer
+
+    def _load_error(self, exc: Exception) -> ModelError:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        return ModelError(
+            f"model {self.resolved.label} in {self.resolved.path} could not be loaded "
+            f"({type(exc).__name__}: {detail}); the folder is incomplete or corrupt: "
+            "download or save it again",
+            model=self.resolved.ref,
+        )
+
+    def _ensure_model(self) -> None:
+        if self._model is not None:
+            return
+        from workbench.models.torch_backend import load_seq2seq
+
+        start = time.perf_counter()
+        self._tokenizer, model = load_seq2seq(self.resolved, self.device, self.precision)
+        base = copy.deepcopy(model.generation_config)
+        base.do_sample = False
+        base.temperature = None
+        base.top_p = None
+        base.top_k = None
+        base.max_length = None
+        base.min_length = None
+        base.num_return_sequences = 1
+        # generate() fills unset values from the model's own config: replace it, or the
+        # shipped max_length and min_length come back.
+        model.generation_config = base
+        self._model, self._base = model, base
+        self.stats.load_seconds += time.perf_counter() - start
+
+    def count(self, text: str, prefix: str = "") -> int:
+        """Input tokens of ``text`` as the model would see it (special tokens included)."""
+        return len(self.tokenizer(prefix + text, add_special_tokens=True, verbose=False).input_ids)
+
+    def generate(
+        self, texts: list[str], params: dict[str, Any], max_new: int
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        """One summary per text; ``params`` are the effective decoding settings."""
+        if not texts:
+            return []
+        import torch
+
+        self._ensure_model()
+        tok, model = self._tokenizer, self._model
+        prefix = str(params.get("prefix", ""))
+        ids = tok([prefix + t for t in texts], add_special_tokens=True, verbose=False).input_ids
+        beams = int(params["beams"])
+        config = copy.copy(self._base)
+        config.num_beams = beams
+        config.max_new_tokens = max_new
+        # A minimum at or above the bound is impossible; keep it strictly below.
+        config.min_new_tokens = min(int(params["min_new_tokens"]), max(0, max_new - 1)) or None
+        config.no_repeat_ngram_size = int(params["no_repeat_ngram_size"]) or None
+        config.repetition_penalty = float(params["repetition_penalty"])
+        # Beam-only settings at their neutral values when greedy (transformers warns otherwise).
+        config.length_penalty = float(params["length_penalty"]) if beams > 1 else 1.0
+        if beams == 1:
+            config.early_stopping = False
+        eos = config.eos_token_id if config.eos_token_id is not None else tok.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos])
+        start = time.perf_counter()
+        out: list[tuple[str, tuple[str, ...]]] = [("", ())] * len(texts)
+        lengths = [len(x) for x in ids]
+        for batch in plan_batches(lengths, self.run.batch_tokens, self.run.max_batch_size):
+            padded = tok.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
+            padded = {k: v.to(model.device) for k, v in padded.items()}
+            with torch.inference_mode():
+                sequences = model.generate(**padded, generation_config=config)
+            self.stats.batches += 1
+            for i, row in zip(batch, sequences.tolist(), strict=True):
+                generated = row[1:]  # column 0 is the decoder start token
+                ended = False
+                for k, token in enumerate(generated):
+                    if token in eos_ids:
+                        generated, ended = generated[:k], True
+                        break
+                self.stats.output_tokens += len(generated)
+                text = tok.decode(generated, skip_special_tokens=True).strip()
+                out[i] = (text, () if ended else ("length-bound",))
+        self.stats.input_tokens += sum(lengths)
+        self.stats.segments += len(texts)
+        self.stats.seconds += time.perf_counter() - start
+        return out
