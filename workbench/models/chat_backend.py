@@ -23,6 +23,7 @@ from workbench.errors import ModelError
 from workbench.models.backend import BackendStats, Output
 from workbench.models.batching import plan_batches, repeated_run
 from workbench.models.families import ModelInfo, read_json
+from workbench.models.generation import deterministic_config
 from workbench.models.resolve import ResolvedModel
 from workbench.settings import GenerationSettings, RunSettings
 
@@ -33,16 +34,6 @@ DEFAULT_MAX_NEW_TOKENS = 512
 #: Context used for summarising unless the catalog says otherwise: long contexts are slow and
 #: memory-hungry on a CPU, and news articles rarely need more.
 DEFAULT_CONTEXT_TOKENS = 4096
-# Sampling switches in generation_config.json that are always turned off.
-_SAMPLING_KEYS = (
-    "temperature",
-    "top_p",
-    "top_k",
-    "min_p",
-    "typical_p",
-    "epsilon_cutoff",
-    "eta_cutoff",
-)
 
 
 def catalog_generation(resolved: ResolvedModel) -> dict[str, Any]:
@@ -136,7 +127,7 @@ class ChatTranslator:
             try:
                 tok = AutoTokenizer.from_pretrained(str(self.resolved.path), padding_side="left")
             except Exception as exc:  # transformers raises many types for a broken folder
-                raise self._load_error(exc) from None
+                raise self.resolved.load_error(exc) from None
             if getattr(tok, "chat_template", None) is None:
                 raise ModelError(
                     f"model {self.resolved.label} has no chat template in its tokenizer files; "
@@ -147,14 +138,6 @@ class ChatTranslator:
                 tok.pad_token = tok.eos_token  # left padding needs some pad id; it is masked
             self._tokenizer = tok
         return self._tokenizer
-
-    def _load_error(self, exc: Exception) -> ModelError:
-        return ModelError(
-            f"model {self.resolved.label} in {self.resolved.path} could not be loaded "
-            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
-            "the folder is incomplete or corrupt: download or save it again",
-            model=self.resolved.ref,
-        )
 
     def _ensure_model(self) -> None:
         if self._model is not None:
@@ -170,25 +153,17 @@ class ChatTranslator:
         try:
             model = AutoModelForCausalLM.from_pretrained(str(self.resolved.path), dtype=dtype)
         except Exception as exc:
-            raise self._load_error(exc) from None
+            raise self.resolved.load_error(exc) from None
         model.eval()
         model.to(self.device)
         if self.precision == "int8":
             model = quantize_int8(model)
-        base = copy.deepcopy(model.generation_config)
-        base.do_sample = False
-        for key in _SAMPLING_KEYS:
-            if hasattr(base, key):
-                setattr(base, key, None)
-        base.max_length = None
-        base.num_return_sequences = 1
+        base = deterministic_config(model)
         base.repetition_penalty = self.settings["repetition_penalty"]
         if base.pad_token_id is None:
             base.pad_token_id = tok.pad_token_id
         eos = base.eos_token_id if base.eos_token_id is not None else tok.eos_token_id
         self._eos = frozenset(eos if isinstance(eos, list) else [eos])
-        # generate() fills unset values from the model's own config: replace it, or the
-        # shipped sampling defaults would come back.
         model.generation_config = base
         self._model, self._base = model, base
         self.stats.load_seconds += time.perf_counter() - start

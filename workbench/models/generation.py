@@ -28,3 +28,34 @@ def effective(folder: Path, gen: GenerationSettings) -> dict[str, Any]:
         "sampling": False,
     }
     return out
+
+
+#: Generation-config fields that only matter when sampling.
+SAMPLING_KEYS = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "typical_p",
+    "epsilon_cutoff",
+    "eta_cutoff",
+)
+
+
+def deterministic_config(model: Any) -> Any:
+    """A copy of the model's generation config with sampling and shipped length limits off.
+
+    Callers set their own bounds per call and install the copy as ``model.generation_config``:
+    generate() fills every unset value from the model's config, so leaving the original in
+    place would bring the shipped sampling defaults and ``max_length`` back.
+    """
+    import copy
+
+    config = copy.deepcopy(model.generation_config)
+    config.do_sample = False
+    for key in SAMPLING_KEYS:
+        if hasattr(config, key):
+            setattr(config, key, None)
+    config.max_length = None
+    config.num_return_sequences = 1
+    return config

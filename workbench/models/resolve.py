@@ -51,6 +51,16 @@ class ResolvedModel:
         """``org/name@3f2a9c1``: what ran, in one token."""
         return f"{self.model_id}@{self.short_revision}"
 
+    def load_error(self, exc: Exception) -> ModelError:
+        """The one-line error for files that are here but do not load."""
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        return ModelError(
+            f"model {self.label} in {self.path} could not be loaded "
+            f"({type(exc).__name__}: {detail}); the folder is incomplete or corrupt: "
+            "download or save it again",
+            model=self.ref,
+        )
+
 
 def hub_cache_dir() -> Path:
     """The Hugging Face hub cache folder, honouring HF_HUB_CACHE and HF_HOME."""

@@ -12,10 +12,10 @@ import copy
 import time
 from typing import Any
 
-from workbench.errors import ModelError
 from workbench.models.backend import BackendStats
 from workbench.models.batching import plan_batches
 from workbench.models.families import ModelInfo
+from workbench.models.generation import deterministic_config
 from workbench.models.resolve import ResolvedModel
 from workbench.settings import RunSettings
 
@@ -63,17 +63,8 @@ class Seq2SeqSummariser:
             try:
                 self._tokenizer = AutoTokenizer.from_pretrained(str(self.resolved.path))
             except Exception as exc:  # transformers raises many types for a broken folder
-                raise self._load_error(exc) from None
+                raise self.resolved.load_error(exc) from None
         return self._tokenizer
-
-    def _load_error(self, exc: Exception) -> ModelError:
-        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
-        return ModelError(
-            f"model {self.resolved.label} in {self.resolved.path} could not be loaded "
-            f"({type(exc).__name__}: {detail}); the folder is incomplete or corrupt: "
-            "download or save it again",
-            model=self.resolved.ref,
-        )
 
     def _ensure_model(self) -> None:
         if self._model is not None:
@@ -82,16 +73,8 @@ class Seq2SeqSummariser:
 
         start = time.perf_counter()
         self._tokenizer, model = load_seq2seq(self.resolved, self.device, self.precision)
-        base = copy.deepcopy(model.generation_config)
-        base.do_sample = False
-        base.temperature = None
-        base.top_p = None
-        base.top_k = None
-        base.max_length = None
-        base.min_length = None
-        base.num_return_sequences = 1
-        # generate() fills unset values from the model's own config: replace it, or the
-        # shipped max_length and min_length come back.
+        base = deterministic_config(model)
+        base.min_length = None  # our length limits replace the shipped ones
         model.generation_config = base
         self._model, self._base = model, base
         self.stats.load_seconds += time.perf_counter() - start
