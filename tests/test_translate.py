@@ -208,3 +208,17 @@ def test_corrupt_model_folder(tiny, tmp_path: Path, damage: str) -> None:
         torch_wb().translate("The council met.", to="uk", src="en", model=str(folder))
     assert str(folder.name) in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_precision_is_in_the_signature_and_matches_what_ran(tiny) -> None:
+    wb = Workbench(cache=False, backend="torch", precision="int8", beams=1)
+    result = wb.translate(
+        "The council met on Monday.", to="uk", src="en", model=str(tiny("marian-multi"))
+    )
+    assert "backend:torch-int8" in (result.signature or "")
+    assert wb.pool.loaded[0].name == "torch-int8"
+
+
+def test_unknown_precision_is_one_line() -> None:
+    with pytest.raises(WorkbenchError, match="unknown precision 'int4'"):
+        Workbench(precision="int4")

@@ -52,6 +52,7 @@ class Workbench:
         *,
         device: str = "auto",
         backend: str = "auto",
+        precision: str = "auto",
         cache: str | Path | bool | None = None,
         refresh: bool = False,
         offline: bool = False,
@@ -61,7 +62,9 @@ class Workbench:
         engine: str | Engine = "local",
         ray_address: str | None = None,
     ) -> None:
-        self.run = run or RunSettings(device=device, backend=backend, offline=offline)
+        self.run = run or RunSettings(
+            device=device, backend=backend, precision=precision, offline=offline
+        )
         self.generation = generation or GenerationSettings(beams=beams)
         self.pool = ModelPool(self.run)
         self._cache_arg = cache

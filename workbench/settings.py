@@ -15,6 +15,7 @@ from typing import Any
 SCHEMA_VERSION = 1
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "int8", "fp16", "bf16")
 BACKENDS = ("auto", "torch", "ctranslate2")
 
 
@@ -58,6 +59,13 @@ class RunSettings:
             "help": "auto (CTranslate2 when installed and supported, else torch), torch or ctranslate2."
         },
     )
+    precision: str = field(
+        default="auto",
+        metadata={
+            "help": "auto (CTranslate2 int8 or torch fp32 on CPU; bf16/fp16 on GPU), fp32, "
+            "int8, fp16 or bf16. Part of the signature and cache key."
+        },
+    )
     batch_tokens: int = field(
         default=4096, metadata={"help": "Token budget of one batch (padded source tokens)."}
     )
@@ -81,6 +89,10 @@ class RunSettings:
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise WorkbenchError(
                 f"unknown device {self.device!r}; use {', '.join(DEVICES)} or cuda:N"
+            )
+        if self.precision not in PRECISIONS:
+            raise WorkbenchError(
+                f"unknown precision {self.precision!r}; use {', '.join(PRECISIONS)}"
             )
         if self.backend not in BACKENDS:
             raise WorkbenchError(f"unknown backend {self.backend!r}; use {', '.join(BACKENDS)}")
@@ -132,6 +144,7 @@ def default_for(cls: type, name: str) -> Any:
 __all__ = [
     "BACKENDS",
     "DEVICES",
+    "PRECISIONS",
     "SCHEMA_VERSION",
     "GenerationSettings",
     "RunSettings",

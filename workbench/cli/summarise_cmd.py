@@ -73,6 +73,7 @@ def summarise(
             "ctranslate2 (summarisers and chat models run on torch)."
         ),
     ] = run_default("backend"),
+    precision: Annotated[str, typer.Option(help=run_help("precision"))] = run_default("precision"),
     cache: Annotated[
         Path | None, typer.Option(help="Cache database (default: WORKBENCH_CACHE or per-user).")
     ] = None,
@@ -117,6 +118,7 @@ def summarise(
     wb = Workbench(
         device=device,
         backend=backend,
+        precision=precision,
         cache=False if no_cache else cache,
         refresh=refresh,
         offline=offline,

@@ -43,6 +43,7 @@ def translate(
     beams: Annotated[int | None, typer.Option("--beams", help=gen_help("beams"), min=1)] = None,
     device: Annotated[str, typer.Option(help=run_help("device"))] = run_default("device"),
     backend: Annotated[str, typer.Option(help=run_help("backend"))] = run_default("backend"),
+    precision: Annotated[str, typer.Option(help=run_help("precision"))] = run_default("precision"),
     cache: Annotated[
         Path | None, typer.Option(help="Cache database (default: WORKBENCH_CACHE or per-user).")
     ] = None,
@@ -73,6 +74,7 @@ def translate(
     wb = Workbench(
         device=device,
         backend=backend,
+        precision=precision,
         cache=False if no_cache else cache,
         refresh=refresh,
         offline=offline,

@@ -86,14 +86,16 @@ def choose_engine(info: ModelInfo, run: RunSettings) -> str:
 
 def backend_name(info: ModelInfo, run: RunSettings) -> str:
     """The name a backend will report, decided without loading anything (for cache keys)."""
-    from workbench.models.device import pick_device, pick_precision
+    from workbench.models.device import pick_device
 
     device = pick_device(run.device)
     if choose_engine(info, run) == "ctranslate2":
         from workbench.models.ct2_backend import ct2_precision
 
-        return f"ct2-{ct2_precision(device)}"
-    return f"torch-{pick_precision(device)}"
+        return f"ct2-{ct2_precision(device, run.precision)}"
+    from workbench.models.torch_backend import torch_precision
+
+    return f"torch-{torch_precision(device, run.precision)}"
 
 
 def load_backend(resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> Backend:
