@@ -131,19 +131,26 @@ def row_batched(cfg: dict[str, Any]) -> dict[str, Any]:
     tok = AutoTokenizer.from_pretrained(cfg["model"])
     model = AutoModelForSeq2SeqLM.from_pretrained(cfg["model"], dtype=dtype)
     model = model.eval().to(cfg["device"])
-    start = time.perf_counter()
-    produced = 0
-    with torch.inference_mode():
-        for k in range(0, len(texts), size):
-            batch = tok(texts[k : k + size], return_tensors="pt", padding=True).to(cfg["device"])
-            out = model.generate(
-                **batch, num_beams=1, do_sample=False, min_new_tokens=n, max_new_tokens=n
-            )
-            tok.batch_decode(out, skip_special_tokens=True)
-            produced += (out.shape[1] - 1) * out.shape[0]
-    if cfg["device"].startswith("cuda"):
-        torch.cuda.synchronize()
-    return {"seconds": time.perf_counter() - start, "sentences": len(texts), "tokens": produced}
+    runs = []
+    for _ in range(cfg.get("repeat", 1)):
+        start = time.perf_counter()
+        produced = 0
+        with torch.inference_mode():
+            for k in range(0, len(texts), size):
+                batch = tok(texts[k : k + size], return_tensors="pt", padding=True)
+                out = model.generate(
+                    **batch.to(cfg["device"]),
+                    num_beams=1,
+                    do_sample=False,
+                    min_new_tokens=n,
+                    max_new_tokens=n,
+                )
+                tok.batch_decode(out, skip_special_tokens=True)
+                produced += (out.shape[1] - 1) * out.shape[0]
+        if cfg["device"].startswith("cuda"):
+            torch.cuda.synchronize()
+        runs.append(time.perf_counter() - start)
+    return {"seconds": min(runs), "runs": runs, "sentences": len(texts), "tokens": produced}
 
 
 def row_ct2_raw(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -156,8 +163,8 @@ def row_ct2_raw(cfg: dict[str, Any]) -> dict[str, Any]:
     source = [tok.convert_ids_to_tokens(ids) for ids in tok(cfg["texts"]).input_ids]
     source.sort(key=len, reverse=True)
     n = cfg["tokens"]
-    sweep: list[dict[str, Any]] = []
-    for inter, intra, size in cfg["layouts"]:
+
+    def measure(inter: int, intra: int, size: int, times: int) -> dict[str, Any]:
         translator = ctranslate2.Translator(
             cfg["ct2_folder"],
             device="cuda" if cfg["device"].startswith("cuda") else "cpu",
@@ -166,25 +173,39 @@ def row_ct2_raw(cfg: dict[str, Any]) -> dict[str, Any]:
             intra_threads=intra,
         )
         translator.translate_batch(source[:4], max_decoding_length=4)  # warm-up
-        start = time.perf_counter()
-        # One call: CTranslate2 cuts it into batches of ``size`` and runs ``inter`` at once.
-        results = translator.translate_batch(
-            source,
-            beam_size=1,
-            max_batch_size=size,
-            min_decoding_length=n,
-            max_decoding_length=n,
-            return_scores=False,
-        )
-        seconds = time.perf_counter() - start
+        runs = []
+        for _ in range(times):
+            start = time.perf_counter()
+            # One call: CTranslate2 cuts it into batches of ``size``, ``inter`` at a time.
+            results = translator.translate_batch(
+                source,
+                beam_size=1,
+                max_batch_size=size,
+                min_decoding_length=n,
+                max_decoding_length=n,
+                return_scores=False,
+            )
+            runs.append(time.perf_counter() - start)
         produced = sum(len(r.hypotheses[0]) for r in results)
-        sweep.append(
-            {"layout": f"{inter}x{intra}", "batch": size, "seconds": seconds, "tokens": produced}
-        )
-        del translator
+        return {
+            "layout": f"{inter}x{intra}",
+            "inter": inter,
+            "intra": intra,
+            "batch": size,
+            "seconds": min(runs),
+            "runs": runs,
+            "tokens": produced,
+        }
+
+    # Each configuration once, then the best one again: it gets as many runs as workbench.
+    sweep = [measure(inter, intra, size, 1) for inter, intra, size in cfg["layouts"]]
     best = min(sweep, key=lambda r: r["seconds"] / r["tokens"])
+    runs = list(best["runs"])
+    if cfg.get("repeat", 1) > 1:
+        runs += measure(best["inter"], best["intra"], best["batch"], cfg["repeat"] - 1)["runs"]
     return {
-        "seconds": best["seconds"],
+        "seconds": min(runs),
+        "runs": runs,
         "sentences": len(source),
         "tokens": best["tokens"],
         "config": f"threads {best['layout']}, batch {best['batch']}",
@@ -199,7 +220,13 @@ def row_workbench(cfg: dict[str, Any]) -> dict[str, Any]:
 
     if cfg["backend"] == "torch":
         set_torch_threads(cfg["threads"])
-    run = run_settings(cfg["precision"], device=cfg["device"], backend=cfg["backend"])
+    if cfg.get("chunk"):
+        # Experiment only: the pipeline's chunk size (translate.CHUNK_SEGMENTS) is not a setting.
+        import workbench.translate
+
+        workbench.translate.CHUNK_SEGMENTS = cfg["chunk"]
+    extra = {"max_batch_size": cfg["max_batch_size"]} if cfg.get("max_batch_size") else {}
+    run = run_settings(cfg["precision"], device=cfg["device"], backend=cfg["backend"], **extra)
     gen = bench_generation(cfg["tokens"])
     wb = Workbench(run=run, generation=gen, cache=False)
     # Warm-up: loads the model (the CTranslate2 conversion was cached beforehand).
@@ -207,35 +234,45 @@ def row_workbench(cfg: dict[str, Any]) -> dict[str, Any]:
     wb.translate("The council met on Monday.", TGT, src=SRC, model=cfg["model"])
     load = time.perf_counter() - load_start
     backend = wb.pool.loaded[0]
-    before = (backend.stats.output_tokens, backend.stats.seconds)
     profiler = None
     if cfg.get("profile"):
         import cProfile
 
         profiler = cProfile.Profile()
         profiler.enable()
-    start = time.perf_counter()
-    report = translate_paths(
-        wb, [cfg["articles"]], [TGT], out=Path(cfg["out_dir"]), src=SRC, model=cfg["model"]
-    )
-    seconds = time.perf_counter() - start
+    runs: list[tuple[float, float, int]] = []  # (seconds, engine seconds, tokens)
+    for _ in range(cfg.get("repeat", 1)):
+        before = (backend.stats.output_tokens, backend.stats.seconds)
+        start = time.perf_counter()
+        report = translate_paths(
+            wb, [cfg["articles"]], [TGT], out=Path(cfg["out_dir"]), src=SRC, model=cfg["model"]
+        )
+        seconds = time.perf_counter() - start
+        failed = [row.error for row in report.rows if row.error]
+        if failed:
+            raise RuntimeError(f"workbench failed: {failed[:3]}")
+        runs.append(
+            (
+                seconds,
+                backend.stats.seconds - before[1],
+                backend.stats.output_tokens - before[0],
+            )
+        )
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(cfg["profile"])
-    failed = [row.error for row in report.rows if row.error]
-    if failed:
-        raise RuntimeError(f"workbench failed: {failed[:3]}")
     segments = sum(len(row.result.segments) for row in report.rows)
-    tokens = backend.stats.output_tokens - before[0]
+    seconds, engine, tokens = min(runs)
     return {
         "seconds": seconds,
+        "runs": [r[0] for r in runs],
         "sentences": segments,
         "tokens": tokens,
-        "engine_seconds": backend.stats.seconds - before[1],
+        "engine_seconds": engine,
         "load_seconds": load,
         "backend": backend.name,
         "config": ", ".join(
-            f"{k} {v}" for k, v in backend.stats.extra.items() if k == "ct2_threads"
+            f"{k} {v}" for k, v in backend.stats.extra.items() if k in ("ct2_threads", "tokenizer")
         ),
         "segment_texts": sorted(p.source for row in report.rows for p in row.result.segments),
     }
@@ -262,8 +299,9 @@ def row_parity(cfg: dict[str, Any]) -> dict[str, Any]:
     from workbench.settings import GenerationSettings
 
     set_torch_threads(cfg["threads"])
+    start = time.perf_counter()
     pairs = {"marian": "uk", "marian-multi": "uk", "nllb": "ko", "m2m100": "ko", "t5": "ko"}
-    texts = list(corpus_lines("en"))[:40]
+    texts = list(corpus_lines("en"))[:24]
     gen = GenerationSettings(beams=1)
     out: dict[str, Any] = {}
     for family, tgt in pairs.items():
@@ -280,7 +318,7 @@ def row_parity(cfg: dict[str, Any]) -> dict[str, Any]:
             got = [o.text for o in backend.translate(texts, SRC, tgt, gen)]
             row[name] = sum(a == b for a, b in zip(expected, got, strict=True))
         out[family] = row
-    return {"segments": len(texts), "families": out}
+    return {"segments": len(texts), "families": out, "seconds": time.perf_counter() - start}
 
 
 ROWS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -456,17 +494,28 @@ def prepare(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     return {"texts": texts, "articles": str(articles), "model": str(model)}
 
 
+#: Workbench rows of the table: key, label, which model file the memory budget is based on.
+WORKBENCH_LABELS = (
+    ("wb_ct2", "(d) workbench, ctranslate2 int8 (defaults), files in → files out", "ct2"),
+    ("wb_ct2_b16", "(d) workbench, ctranslate2 int8, max_batch_size 16", "ct2"),
+    ("wb_ct2_chunk", "(d) experiment: pipeline chunks of 512 instead of 64", "ct2"),
+    ("wb_torch", "(e) workbench, torch fp32, files in → files out", "hf"),
+    ("wb_torch_int8", "(e) workbench, torch int8 (dynamic), files in → files out", "hf"),
+)
+
+
 def _tps(r: dict[str, Any]) -> float:
     return r["tokens"] / r["seconds"]
 
 
 def _row_line(name: str, r: dict[str, Any], refs: dict[str, float], size_mb: float) -> str:
     tps = _tps(r)
-    ratios = " | ".join(f"{tps / ref:.1f}×" if ref else "-" for ref in refs.values())
+    ratios = " | ".join(f"{tps / ref:.2f}×" for ref in refs.values())
     budget = 1.5 * size_mb + 300
     rss = r["peak_rss_mb"]
+    runs = len(r.get("runs", [r["seconds"]]))
     return (
-        f"| {name} | {r['sentences']} | {r['seconds']:.1f} | {tps:.0f} | "
+        f"| {name} | {r['sentences']} | {r['seconds']:.1f} | {runs} | {tps:.0f} | "
         f"{r['sentences'] / r['seconds']:.2f} | {ratios} | {rss:.0f} "
         f"({'≤' if rss <= budget else '>'} {budget:.0f}) | {size_mb:.0f} | "
         f"{r['contention']:.0%} ({r.get('attempts', 1)}) |"
@@ -497,9 +546,9 @@ def report(results: dict[str, Any], args: argparse.Namespace, info: dict[str, An
         f"{info['words_max']} words) in {info['articles']} article files, "
         f"exactly {args.tokens} generated tokens per sentence, greedy, {args.threads} threads",
         "",
-        "| row | sentences | seconds | tokens/s | sentences/s | vs (a) | vs (b) | vs (c) | "
-        "peak RSS MB (budget) | model MB | others' load (runs) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| row | sentences | seconds (best) | runs | tokens/s | sentences/s | vs (a) | vs (b) | "
+        "vs (c) | peak RSS MB (budget) | model MB | others' CPU (attempts) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         _row_line(
             f"(a) transformers fp32, one sentence per call (first {a['sentences']})", a, refs, hf_mb
         ),
@@ -508,13 +557,9 @@ def report(results: dict[str, Any], args: argparse.Namespace, info: dict[str, An
             f"(c) CTranslate2 int8 raw, pre-tokenised, sorted ({c['config']})", c, refs, ct2_mb
         ),
     ]
-    for key, label, size in (
-        ("wb_ct2", "(d) workbench, ctranslate2 int8, files in → files out", ct2_mb),
-        ("wb_torch", "(e) workbench, torch fp32, files in → files out", hf_mb),
-        ("wb_torch_int8", "(e) workbench, torch int8 (dynamic), files in → files out", hf_mb),
-    ):
+    for key, label, size in WORKBENCH_LABELS:
         if key in results:
-            lines.append(_row_line(label, results[key], refs, size))
+            lines.append(_row_line(label, results[key], refs, ct2_mb if size == "ct2" else hf_mb))
     lines += [
         "",
         "Workbench rows in detail (warm: model loaded by a one-sentence warm-up first):",
@@ -524,7 +569,7 @@ def report(results: dict[str, Any], args: argparse.Namespace, info: dict[str, An
         "| row | backend | run s | engine s | pipeline overhead | model load s | process s |",
         "|---|---|---|---|---|---|---|",
     ]
-    for key in ("wb_ct2", "wb_torch", "wb_torch_int8"):
+    for key, _, _ in WORKBENCH_LABELS:
         if key in results:
             r = results[key]
             over = r["seconds"] - r["engine_seconds"]
@@ -576,22 +621,6 @@ def write_report(out: Path, section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     out.write_text(text, "utf-8")
-
-
-def compare_outputs(out_a: Path, out_b: Path) -> tuple[int, int]:
-    """(identical lines, non-empty lines) between two output trees of the same articles."""
-    same = total = 0
-    for path in sorted(out_a.rglob("*.txt")):
-        other = out_b / path.relative_to(out_a)
-        for x, y in zip(
-            path.read_text("utf-8").splitlines(),
-            other.read_text("utf-8").splitlines(),
-            strict=False,
-        ):
-            if x.strip():
-                total += 1
-                same += x == y
-    return same, total
 
 
 def gpu_rows(runner: Runner, work: Path, args: argparse.Namespace, texts: list[str]) -> str:
@@ -667,6 +696,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="write the results into this file")
     parser.add_argument("--profile", action="store_true", help="cProfile the workbench rows")
     parser.add_argument("--skip-torch-int8", action="store_true")
+    parser.add_argument("--repeat", type=int, default=2, help="best-of runs for rows b, c, d")
     parser.add_argument("--attempts", type=int, default=3, help="runs of a row on a busy machine")
     parser.add_argument(
         "--threshold", type=float, default=0.15, help="others' CPU share that makes a row rerun"
@@ -695,7 +725,9 @@ def main() -> None:
         "naive", {**common, "texts": texts, "naive_sentences": args.naive_sentences}, "(a) naive"
     )
     results["batched"] = runner.row(
-        "batched", {**common, "texts": texts, "batch": args.batch}, "(b) batched"
+        "batched",
+        {**common, "texts": texts, "batch": args.batch, "repeat": args.repeat},
+        "(b) batched",
     )
     results["ct2_raw"] = runner.row(
         "ct2_raw",
@@ -704,6 +736,7 @@ def main() -> None:
             "texts": texts,
             "ct2_folder": conv["folder"],
             "compute_type": "int8",
+            "repeat": args.repeat,
             "layouts": [
                 *(
                     [[2, args.threads // 2, size] for size in (8, 16, 32, 64)]
@@ -715,12 +748,18 @@ def main() -> None:
         },
         "(c) CTranslate2 raw",
     )
-    workbench_rows = [("wb_ct2", "ctranslate2", "int8"), ("wb_torch", "torch", "fp32")]
+    workbench_rows: list[tuple[str, str, str, dict[str, Any]]] = [
+        ("wb_ct2", "ctranslate2", "int8", {"repeat": args.repeat}),
+        ("wb_ct2_b16", "ctranslate2", "int8", {"repeat": args.repeat, "max_batch_size": 16}),
+        ("wb_ct2_chunk", "ctranslate2", "int8", {"repeat": args.repeat, "chunk": 512}),
+        ("wb_torch", "torch", "fp32", {}),
+    ]
     if not args.skip_torch_int8:
-        workbench_rows.append(("wb_torch_int8", "torch", "int8"))
-    for key, backend, precision in workbench_rows:
+        workbench_rows.append(("wb_torch_int8", "torch", "int8", {}))
+    for key, backend, precision, options in workbench_rows:
         cfg = {
             **common,
+            **options,
             "articles": data["articles"],
             "out_dir": str(work / f"out-{key}"),
             "backend": backend,
@@ -728,7 +767,7 @@ def main() -> None:
         }
         if args.profile:
             cfg["profile"] = str(work / f"{key}.prof")
-        results[key] = runner.row("workbench", cfg, f"workbench {backend} {precision}")
+        results[key] = runner.row("workbench", cfg, f"workbench {key} {backend} {precision}")
     results["parity"] = runner.row(
         "parity",
         {"threads": args.threads, "tiny_root": str(work / "tiny")},
@@ -756,23 +795,11 @@ def main() -> None:
         "help": help_seconds(runner.env()),
     }
     expected = sorted(texts)
-    for key in ("wb_ct2", "wb_torch", "wb_torch_int8"):
+    for key, _, _ in WORKBENCH_LABELS:
         if key in results and results[key].pop("segment_texts") != expected:
             print(f"[bench] warning: {key} segmented the corpus differently", file=sys.stderr)
             info.setdefault("same_outputs", "")
             info["same_outputs"] += f"Note: {key} did not see exactly the corpus sentences. "
-    if "wb_torch" in results:
-        notes = []
-        for key, name in (("wb_ct2", "ctranslate2 int8"), ("wb_torch_int8", "torch int8")):
-            if key in results:
-                same, total = compare_outputs(work / "out-wb_torch", work / f"out-{key}")
-                notes.append(f"{name} {same}/{total}")
-        info["same_outputs"] = (
-            info.get("same_outputs", "")
-            + "Output paragraphs identical to workbench torch fp32 on the benchmark model: "
-            + ", ".join(notes)
-            + "."
-        )
     if args.device == "cuda":
         info["gpu"] = gpu_rows(runner, work, args, texts)
     else:

@@ -121,10 +121,13 @@ def read_vocabulary(folder: Path, side: str = "target") -> list[str]:
     raise ModelError(f"{folder} has no vocabulary file; delete the folder to convert it again")
 
 
-#: Most segments per CPU batch. On an opus-mt-sized model (bench/speed.py) 16 rows per worker
-#: are as fast as 32 or 64, and CTranslate2's working memory grows with the batch (about
-#: +110 MB per worker from 16 to 32 rows of long sentences), so the smaller batch is kept.
-CPU_BATCH = 16
+#: Most segments per CPU batch. Larger batches decode faster (each step reads the weights once
+#: for all rows): on an opus-mt-sized model 32 rows per worker run ~15% faster than 16, and
+#: 64 no faster than 32, while CTranslate2's working memory grows with rows × source length
+#: (cross-attention caches) and rows × vocabulary (logits): about +120 MB from 16 to 32 rows
+#: over two workers. bench/speed.py measures it (BENCHMARKS.md); RunSettings.max_batch_size=16
+#: trades that speed back for memory.
+CPU_BATCH = 32
 
 
 def thread_layout(cores: int) -> tuple[int, int]:
@@ -233,7 +236,7 @@ class CT2Seq2Seq(Seq2SeqBase):
     def _batch_limit(self, n_units: int) -> int:
         limit = self.run.max_batch_size
         if self.device == "cpu":
-            # Enough batches to keep every worker busy, none past the cache-friendly size.
+            # Enough batches to keep every worker busy, none past CPU_BATCH.
             limit = min(limit, CPU_BATCH, max(1, -(-n_units // self._workers)))
         return limit
 
