@@ -540,6 +540,18 @@ def _build_t5(dest: Path, seed: int, sizes: Sizes, *, summariser: bool) -> None:
         model_cls = T5ForConditionalGeneration
         generation |= {"max_length": 256}
     model = _init_model(model_cls, config, seed, tokenizer, used)
+    # Write the embeddings under every name, not only "shared": a checkpoint that relies on
+    # tying at load time loaded with untied meta tensors now and then under parallel tests.
+    import torch
+
+    with torch.no_grad():
+        for module in (model.encoder.embed_tokens, model.decoder.embed_tokens):
+            module.weight = torch.nn.Parameter(model.shared.weight.detach().clone())
+        if (
+            getattr(model, "lm_head", None) is not None
+            and model.lm_head.weight is model.shared.weight
+        ):
+            model.lm_head.weight = torch.nn.Parameter(model.shared.weight.detach().clone())
     _save(model, tokenizer, generation, dest)
 
 
