@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -70,16 +71,9 @@ def set_torch_threads(threads: int) -> None:
 
 
 def run_settings(precision: str, **kwargs: Any) -> Any:
-    """RunSettings with a precision, also before RunSettings has a ``precision`` field."""
-    from dataclasses import fields
-
     from workbench.settings import RunSettings
 
-    if any(f.name == "precision" for f in fields(RunSettings)):
-        return RunSettings(precision=precision, **kwargs)
-    run = RunSettings(**kwargs)
-    object.__setattr__(run, "precision", precision)  # the backends read it with getattr
-    return run
+    return RunSettings(precision=precision, **kwargs)
 
 
 def bench_generation(tokens: int) -> Any:
@@ -484,6 +478,8 @@ def prepare(work: Path, args: argparse.Namespace) -> dict[str, Any]:
         for old in articles.glob("*.txt"):
             old.unlink()
     corpus.write_articles(texts, articles, seed=args.seed)
+    # Converted models are removed so that the conversion is timed on every run.
+    shutil.rmtree(work / "home" / "ct2", ignore_errors=True)
     model = work / "opus-mt-base"
     stamp = {"tokens": args.tokens, "seed": args.seed, "v": 1}
     marker = model / "bench-stamp.json"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +51,7 @@ GREEDY = GenerationSettings(beams=1)
 
 
 def run_settings(precision: str = "auto", **kwargs: Any) -> RunSettings:
-    """RunSettings with a precision, also before RunSettings has a ``precision`` field."""
-    if any(f.name == "precision" for f in fields(RunSettings)):
-        return RunSettings(device="cpu", precision=precision, **kwargs)  # type: ignore[call-arg]
-    run = RunSettings(device="cpu", **kwargs)
-    object.__setattr__(run, "precision", precision)  # the backends read it with getattr
-    return run
+    return RunSettings(device="cpu", precision=precision, **kwargs)
 
 
 def texts() -> list[str]:

@@ -21,8 +21,8 @@ from workbench.errors import ModelError, WorkbenchError
 from workbench.models.device import pick_device, pick_precision
 from workbench.models.families import ModelInfo
 from workbench.models.resolve import ResolvedModel
-from workbench.models.seq2seq_common import PRECISIONS, Decoding, Seq2SeqBase, requested_precision
-from workbench.settings import RunSettings, default_home
+from workbench.models.seq2seq_common import Decoding, Seq2SeqBase, requested_precision
+from workbench.settings import PRECISIONS, RunSettings, default_home
 
 #: workbench precision → CTranslate2 quantization written to disk.
 QUANTIZATION = {"int8": "int8", "fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from workbench import segment
@@ -19,13 +20,12 @@ from workbench.models.batching import plan_batches, repeated_run
 from workbench.models.families import Control, ModelInfo, control, read_json
 from workbench.models.generation import effective
 from workbench.models.resolve import ResolvedModel
-from workbench.settings import GenerationSettings, RunSettings
+from workbench.settings import PRECISIONS, GenerationSettings, RunSettings
 
 # Targets written without spaces between words: split chunks are joined without one.
 UNSPACED = {"zh", "ja", "th"}
 
-#: Precisions a user may ask for; ``auto`` lets the engine pick for the device.
-PRECISIONS = ("auto", "fp32", "int8", "fp16", "bf16")
+__all__ = ["PRECISIONS", "UNSPACED", "Decoding", "Seq2SeqBase", "requested_precision"]
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,11 @@ class Decoding:
 
 
 def requested_precision(run: RunSettings) -> str:
-    """``run.precision`` when the settings have it (``auto`` otherwise)."""
-    value = str(getattr(run, "precision", "auto") or "auto")
-    return value
+    """The precision the run asks for (``auto`` lets the engine pick for the device)."""
+    return str(run.precision or "auto")
 
 
-def model_decoding_defaults(folder: Any) -> dict[str, Any]:
+def model_decoding_defaults(folder: Path) -> dict[str, Any]:
     """Decoding constraints a model ships in ``generation_config.json`` (plain JSON, cheap)."""
     cfg = read_json(folder / "generation_config.json")
     min_new = int(cfg.get("min_new_tokens") or 0)

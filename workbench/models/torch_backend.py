@@ -10,14 +10,8 @@ from workbench.errors import ModelError, WorkbenchError
 from workbench.models.device import pick_device, pick_precision, torch_dtype
 from workbench.models.families import ModelInfo
 from workbench.models.resolve import ResolvedModel
-from workbench.models.seq2seq_common import (
-    PRECISIONS,
-    UNSPACED,
-    Decoding,
-    Seq2SeqBase,
-    requested_precision,
-)
-from workbench.settings import RunSettings
+from workbench.models.seq2seq_common import UNSPACED, Decoding, Seq2SeqBase, requested_precision
+from workbench.settings import PRECISIONS, RunSettings
 
 __all__ = ["UNSPACED", "TorchSeq2Seq", "load_seq2seq", "torch_precision"]
 
