@@ -16,14 +16,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ("torch", "transformers", "ctranslate2", "tokenizers", "sentencepiece", "numpy")
+# Rendering help through rich costs ~0.2 s of imports; the CLI prints plain help instead.
+HELP_HEAVY = ("rich", "markdown_it")
 
 
-def heavy_imports(code: str, env: dict[str, str] | None = None) -> list[str]:
+def heavy_imports(
+    code: str, env: dict[str, str] | None = None, heavy: tuple[str, ...] = HEAVY
+) -> list[str]:
     """Run ``code`` in a fresh interpreter and return the heavy top-level modules it imported."""
     probe = (
         f"{code}\n"
         "import json, sys\n"
-        f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r})\n"
+        f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & {set(heavy)!r})\n"
         "sys.__stdout__.write('\\nHEAVY=' + json.dumps(heavy) + '\\n')\n"
     )
     done = subprocess.run(
@@ -58,6 +62,13 @@ def test_help_imports_nothing_heavy() -> None:
 
 def test_translate_help_imports_nothing_heavy() -> None:
     assert heavy_imports(cli("translate", "--help")) == []
+
+
+@pytest.mark.parametrize(
+    "args", [("--help",), ("translate", "--help"), ("cache", "--help"), ("models", "--help")]
+)
+def test_help_is_rendered_without_rich(args: tuple[str, ...]) -> None:
+    assert heavy_imports(cli(*args), heavy=HELP_HEAVY) == []
 
 
 def test_models_list_imports_nothing_heavy(tmp_path: Path) -> None:

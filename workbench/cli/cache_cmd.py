@@ -16,6 +16,7 @@ from workbench.errors import WorkbenchError
 app = typer.Typer(
     help="Inspect and manage the cache of translated documents and segments.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain help, fast start-up (see app.py)
 )
 
 CacheOption = Annotated[

@@ -8,7 +8,11 @@ import typer
 
 from workbench.cli.common import user_errors
 
-app = typer.Typer(help="Known models, their licences, and getting them.", no_args_is_help=True)
+app = typer.Typer(
+    help="Known models, their licences, and getting them.",
+    no_args_is_help=True,
+    rich_markup_mode=None,  # plain help, fast start-up (see app.py)
+)
 
 
 @app.command("list")

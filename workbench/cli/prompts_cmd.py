@@ -9,7 +9,9 @@ import typer
 from workbench.cli.common import user_errors
 
 app = typer.Typer(
-    help="Prompt templates for chat models (summarising, translating).", no_args_is_help=True
+    help="Prompt templates for chat models (summarising, translating).",
+    no_args_is_help=True,
+    rich_markup_mode=None,  # plain help, fast start-up (see app.py)
 )
 
 
