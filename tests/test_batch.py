@@ -206,12 +206,15 @@ def test_clashing_output_names_fail_only_those_documents(model: Path, tmp_path: 
 
 
 class CountingEngine(LocalEngine):
+    """Records every chunk (target language, segments) that reaches the model."""
+
     def __init__(self) -> None:
         self.calls: list[tuple[str, int]] = []
 
-    def translate(self, pool, resolved, texts, src, tgt, gen):
-        self.calls.append((tgt, len(texts)))
-        return super().translate(pool, resolved, texts, src, tgt, gen)
+    def translate_chunks(self, pool, chunks, gen):
+        for i, outs in super().translate_chunks(pool, chunks, gen):
+            self.calls.append((chunks[i].tgt, len(chunks[i].texts)))
+            yield i, outs
 
 
 def test_segments_of_all_documents_go_together_and_each_model_loads_once(
@@ -238,11 +241,12 @@ class InterruptingEngine(LocalEngine):
     def __init__(self, after: int) -> None:
         self.after = after
 
-    def translate(self, pool, resolved, texts, src, tgt, gen):
-        if self.after == 0:
-            raise KeyboardInterrupt
-        self.after -= 1
-        return super().translate(pool, resolved, texts, src, tgt, gen)
+    def translate_chunks(self, pool, chunks, gen):
+        for item in super().translate_chunks(pool, chunks, gen):
+            if self.after == 0:
+                raise KeyboardInterrupt
+            self.after -= 1
+            yield item
 
 
 def test_interrupt_keeps_finished_work_and_a_rerun_completes_it(
@@ -402,3 +406,40 @@ def test_summarise_folder_run_in_each_articles_own_language(tmp_path: Path) -> N
     assert [r["task"] for r in manifest(out)] == ["summarise", "summarise"]
     with pytest.raises(WorkbenchError):
         Step("translate", ("own",))
+
+
+def test_local_engine_fails_only_the_group_whose_model_fails() -> None:
+    """An error mid-stream fails the chunk it happened in; that group is not tried again and
+    the next group still runs."""
+    from workbench.errors import ModelError
+    from workbench.models.backend import Output
+    from workbench.translate import Chunk
+
+    class Backend:
+        def __init__(self, fail_at: int | None) -> None:
+            self.fail_at, self.seen = fail_at, 0
+
+        def translate_many(self, parts, src, tgt, gen):
+            for texts in parts:
+                if self.seen == self.fail_at:
+                    raise ModelError("model broke")
+                self.seen += 1
+                yield [Output(t.upper()) for t in texts]
+
+    backends = {"bad": Backend(fail_at=1), "good": Backend(fail_at=None)}
+
+    class Pool:
+        def backend(self, resolved):
+            return backends[resolved]
+
+    def chunk(group: int, name: str, text: str) -> Chunk:
+        return Chunk(group, name, "x", "en", "uk", (text,), (text,))  # type: ignore[arg-type]
+
+    chunks = [chunk(0, "bad", "a"), chunk(0, "bad", "b"), chunk(0, "bad", "c")]
+    chunks += [chunk(1, "good", "d"), chunk(1, "good", "e")]
+    got = list(LocalEngine().translate_chunks(Pool(), chunks, None))  # type: ignore[arg-type]
+    assert [i for i, _ in got] == [0, 1, 3, 4]
+    assert got[0][1] == [Output("A")]
+    assert isinstance(got[1][1], ModelError)
+    assert got[2][1] == [Output("D")] and got[3][1] == [Output("E")]
+    assert backends["bad"].seen == 1  # chunk "c" was never tried

@@ -336,3 +336,75 @@ def test_ct2_marian_runs_without_torch(tiny: Any, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.splitlines()[-1]) == ["sentencepiece", [], True]
+
+
+def test_translate_many_queues_the_next_list_before_finishing_one(tiny: Any) -> None:
+    """Lists stream through the engine: list k+1 is queued before list k is handed over, and
+    the outputs are those of translating each list alone."""
+    src, tgt = PAIRS["marian"]
+    _, ct2_be = backends(tiny, "marian")
+    lines = list(corpus_lines("en"))[:24]
+    parts = [lines[0:8], lines[8:16], lines[16:24]]
+    alone = [ct2_be.translate(p, src, tgt, GREEDY) for p in parts]
+
+    events: list[str] = []
+    start, complete = ct2_be._start, ct2_be._complete
+
+    def spy_start(*args: Any) -> Any:
+        events.append("start")
+        return start(*args)
+
+    def spy_complete(*args: Any) -> Any:
+        events.append("complete")
+        return complete(*args)
+
+    ct2_be._start = spy_start  # type: ignore[method-assign]
+    ct2_be._complete = spy_complete  # type: ignore[method-assign]
+    streamed = list(ct2_be.translate_many(iter(parts), src, tgt, GREEDY))
+    assert streamed == alone
+    assert ct2_be.lookahead == 2
+    assert events == ["start", "start", "start", "complete", "complete", "complete"]
+
+
+def test_cpu_batches_shrink_for_long_inputs(tiny: Any) -> None:
+    """On the CPU a batch holds fewer rows the longer its inputs (bounded working memory),
+    and short inputs still fill CPU_BATCH rows."""
+    from workbench.models.batching import plan_batches
+    from workbench.models.ct2_backend import CPU_BATCH, CPU_WORKSPACE_MB, cpu_batch_budget
+
+    # opus-mt base: 6 decoder layers of width 512, 60k vocabulary; the product's defaults.
+    config = {"d_model": 512, "decoder_layers": 6, "vocab_size": 60000}
+    settings = {"max_new_tokens_ratio": 2.0, "max_new_tokens_extra": 16}
+    budget, row_cost = cpu_batch_budget(config, settings, beams=1)
+
+    def rows(length: int) -> int:
+        return len(plan_batches([length] * 200, budget, CPU_BATCH, row_cost)[0])
+
+    assert rows(10) == CPU_BATCH
+    assert rows(60) < CPU_BATCH
+    assert rows(200) < rows(100) < rows(60)
+    # The estimate the plan keeps under the workspace: keys and values of every source and
+    # (about as many) generated token in each decoder layer, plus the logits.
+    for length in (60, 100, 200):
+        n = rows(length)
+        per_row = 2 * 6 * 512 * 4 * (2 * length + 16) + 12 * 60000
+        assert n * per_row <= CPU_WORKSPACE_MB * 2**20
+    # Beams multiply what each row holds.
+    beam_budget, beam_cost = cpu_batch_budget(config, settings, beams=4)
+    assert len(plan_batches([60] * 200, beam_budget, CPU_BATCH, beam_cost)[0]) < rows(60)
+
+    _, ct2_be = backends(tiny, "marian")
+    ct2_be._ensure_loaded()
+    from workbench.models.generation import effective
+
+    budget, row_cost = ct2_be._batch_budget(effective(ct2_be.resolved.path, GREEDY))
+    assert row_cost > 0 and budget <= ct2_be.run.batch_tokens
+
+
+def test_plan_batches_row_cost() -> None:
+    from workbench.models.batching import plan_batches
+
+    assert [len(b) for b in plan_batches([10] * 8, 100, 64)] == [8]
+    assert [len(b) for b in plan_batches([10] * 8, 100, 64, row_cost=15)] == [4, 4]
+    # An item past the budget still gets a batch of its own.
+    assert plan_batches([500, 1], 100, 64, row_cost=15) == [[0], [1]]

@@ -5,12 +5,18 @@ The driver always does cache look-ups and writes; an engine only ever sees cache
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Iterator
+from itertools import groupby
+from typing import TYPE_CHECKING, Protocol
 
+from workbench.errors import CacheError, WorkbenchError
 from workbench.models.backend import Output
 from workbench.models.pool import ModelPool
 from workbench.models.resolve import ResolvedModel
 from workbench.settings import GenerationSettings
+
+if TYPE_CHECKING:
+    from workbench.translate import Chunk
 
 
 class Engine(Protocol):
@@ -44,3 +50,33 @@ class LocalEngine:
         gen: GenerationSettings,
     ) -> list[Output]:
         return pool.backend(resolved).translate(texts, src, tgt, gen)
+
+    def translate_chunks(
+        self, pool: ModelPool, chunks: list[Chunk], gen: GenerationSettings
+    ) -> Iterator[tuple[int, list[Output] | WorkbenchError]]:
+        """Every chunk, in order; consecutive chunks of one group stream through one backend.
+
+        A backend with ``translate_many`` (the seq2seq engines) then queues the next chunks
+        while one is stored, so a background engine never idles between chunks. An error
+        fails the chunk it happened in, and the rest of that group is not tried again.
+        """
+        for _, run in groupby(enumerate(chunks), key=lambda ic: ic[1].group):
+            items = list(run)
+            first = items[0][1]
+            done = 0
+            try:
+                backend = pool.backend(first.resolved)
+                many = getattr(backend, "translate_many", None)
+                if many is None:
+                    outputs: Iterator[list[Output]] = (
+                        backend.translate(list(c.texts), c.src, c.tgt, gen) for _, c in items
+                    )
+                else:
+                    outputs = many((list(c.texts) for _, c in items), first.src, first.tgt, gen)
+                for outs in outputs:
+                    yield items[done][0], outs
+                    done += 1
+            except CacheError:
+                raise
+            except WorkbenchError as exc:
+                yield items[done][0], exc

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def plan_batches(lengths: Sequence[int], budget: int, max_size: int) -> list[list[int]]:
-    """Group item indices into batches whose padded size (longest × count) fits ``budget``.
+def plan_batches(
+    lengths: Sequence[int], budget: int, max_size: int, row_cost: int = 0
+) -> list[list[int]]:
+    """Group item indices into batches whose padded size ((longest + row_cost) × count) fits
+    ``budget``. ``row_cost`` counts what every row costs beyond its source tokens (decoder
+    caches, logits), in the same token units, so long inputs get fewer rows per batch.
 
     Items are sorted by length (longest first, ties by index so the plan is deterministic) so
     that padding is small; an item longer than the budget still gets a batch of its own.
@@ -18,7 +22,9 @@ def plan_batches(lengths: Sequence[int], budget: int, max_size: int) -> list[lis
     for i in order:
         n = max(1, lengths[i])
         width = max(longest, n)
-        if current and (width * (len(current) + 1) > budget or len(current) >= max_size):
+        if current and (
+            (width + row_cost) * (len(current) + 1) > budget or len(current) >= max_size
+        ):
             batches.append(current)
             current, width = [], n
         current.append(i)

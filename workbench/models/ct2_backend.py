@@ -10,16 +10,18 @@ with the torch backend, so greedy float32 outputs match it token for token.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import ModelError, WorkbenchError
 from workbench.models.device import pick_device, pick_precision
-from workbench.models.families import ModelInfo
+from workbench.models.families import ModelInfo, read_json
 from workbench.models.resolve import ResolvedModel
 from workbench.models.seq2seq_common import Decoding, Seq2SeqBase, requested_precision
 from workbench.settings import PRECISIONS, RunSettings, default_home
@@ -122,12 +124,43 @@ def read_vocabulary(folder: Path, side: str = "target") -> list[str]:
 
 
 #: Most segments per CPU batch. Larger batches decode faster (each step reads the weights once
-#: for all rows): on an opus-mt-sized model 32 rows per worker run ~15% faster than 16, and
-#: 64 no faster than 32, while CTranslate2's working memory grows with rows × source length
-#: (cross-attention caches) and rows × vocabulary (logits): about +120 MB from 16 to 32 rows
-#: over two workers. bench/speed.py measures it (BENCHMARKS.md); RunSettings.max_batch_size=16
-#: trades that speed back for memory.
+#: for all rows): on an opus-mt-sized model 32 rows per worker run ~15% faster than 16, and 64
+#: no faster than 32.
 CPU_BATCH = 32
+#: Working memory one CPU worker may fill with a batch's activations and caches (weights not
+#: counted). Rows cost memory in proportion to their source and output lengths (attention
+#: caches) plus a fixed share for the vocabulary-sized logits, so a batch of long sentences
+#: gets fewer rows than one of short sentences (see ``cpu_batch_budget``).
+CPU_WORKSPACE_MB = 96
+
+
+def cpu_batch_budget(
+    config: dict[str, Any], settings: dict[str, Any], beams: int
+) -> tuple[int, int]:
+    """(token budget, per-row cost) for ``plan_batches`` that keep one batch's working memory
+    near ``CPU_WORKSPACE_MB``.
+
+    Per row and beam, CTranslate2 keeps float32 keys and values for every source token (cross
+    attention) and every generated token (self attention) in each decoder layer, and about
+    three vocabulary-sized float rows for the logits. The output length is estimated as the
+    source length (capped by the bound's ratio) plus the bound's fixed part. Costs are counted
+    in units of one source token (its own cache plus the output it is expected to cause).
+    """
+    d_model = int(config.get("d_model") or 512)
+    layers = int(
+        config.get("decoder_layers")
+        or config.get("num_decoder_layers")
+        or config.get("num_layers")
+        or 6
+    )
+    vocab = int(config.get("vocab_size") or 32000)
+    per_token = 2 * layers * d_model * 4  # bytes of keys and values for one token, one row
+    grow = 1.0 + min(1.0, float(settings.get("max_new_tokens_ratio") or 0.0))
+    unit = per_token * grow * max(1, beams)
+    fixed = (int(settings.get("max_new_tokens_extra") or 0) * per_token + 12 * vocab) * max(
+        1, beams
+    )
+    return max(1, int(CPU_WORKSPACE_MB * 2**20 / unit)), math.ceil(fixed / unit)
 
 
 def thread_layout(cores: int) -> tuple[int, int]:
@@ -158,6 +191,8 @@ class CT2Seq2Seq(Seq2SeqBase):
     """A CTranslate2 translator behind the Backend interface."""
 
     engine = "ct2"
+    # The next two lists of segments are queued while one is finished (see translate_many).
+    lookahead = 2
 
     def __init__(self, resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> None:
         super().__init__(resolved, info, run)
@@ -240,15 +275,24 @@ class CT2Seq2Seq(Seq2SeqBase):
             limit = min(limit, CPU_BATCH, max(1, -(-n_units // self._workers)))
         return limit
 
-    def _decode_all(
+    def _batch_budget(self, settings: dict[str, Any]) -> tuple[int, int]:
+        if self.device != "cpu":
+            return super()._batch_budget(settings)
+        budget, row_cost = cpu_batch_budget(
+            read_json(self.resolved.path / "config.json"), settings, int(settings["beams"])
+        )
+        return min(budget, self.run.batch_tokens), row_cost
+
+    def _start(
         self, batches: list[list[list[int]]], max_new: list[int], dec: Decoding
-    ) -> list[list[list[int]]]:
-        # Every batch is queued at once; CTranslate2 runs them on its parallel workers.
+    ) -> Callable[[], list[list[list[int]]]]:
+        # Every batch is queued at once; CTranslate2 runs them on its parallel workers, and
+        # batches queued later (the next list, see lookahead) start as soon as a worker frees.
         pending = [
             self._submit(b, m, dec, asynchronous=True)
             for b, m in zip(batches, max_new, strict=True)
         ]
-        return [self._rows([r.result() for r in p]) for p in pending]
+        return lambda: [self._rows([r.result() for r in p]) for p in pending]
 
     def _decode(self, ids: list[list[int]], max_new: int, dec: Decoding) -> list[list[int]]:
         return self._rows(self._submit(ids, max_new, dec, asynchronous=False))

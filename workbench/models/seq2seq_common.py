@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -46,6 +48,18 @@ class Decoding:
     repetition_penalty: float = 1.0
     suppress: tuple[int, ...] = ()  # token ids never generated (bad_words_ids of length 1)
     eos_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """One list of segments whose batches are decoding: what finishing it needs."""
+
+    n_texts: int
+    owner: list[int]  # unit -> index of the text it belongs to
+    ids: list[list[int]]  # token ids of every unit
+    bounds: list[int]  # most new tokens of every unit
+    batches: list[list[int]]  # unit indices of every batch
+    wait: Callable[[], list[list[list[int]]]]  # the decoded rows of every batch
 
 
 def requested_precision(run: RunSettings) -> str:
@@ -108,15 +122,26 @@ class Seq2SeqBase:
         """
         raise NotImplementedError
 
-    def _decode_all(
+    def _start(
         self, batches: list[list[list[int]]], max_new: list[int], dec: Decoding
-    ) -> list[list[list[int]]]:
-        """Decode several batches; an engine that runs batches in parallel overrides this."""
-        return [self._decode(b, m, dec) for b, m in zip(batches, max_new, strict=True)]
+    ) -> Callable[[], list[list[list[int]]]]:
+        """Start decoding several batches; the returned function waits for their rows.
+
+        This default decodes when waited on. An engine that decodes in the background
+        (CTranslate2) queues the batches here, so later work can be queued behind them.
+        """
+        return lambda: [self._decode(b, m, dec) for b, m in zip(batches, max_new, strict=True)]
+
+    #: Calls of ``translate_many`` queued ahead of the one being finished (background engines).
+    lookahead: ClassVar[int] = 0
 
     def _batch_limit(self, n_units: int) -> int:
         """Most units in one batch (the run's limit unless the engine knows better)."""
         return self.run.max_batch_size
+
+    def _batch_budget(self, settings: dict[str, Any]) -> tuple[int, int]:
+        """(token budget, per-row cost in tokens) of one batch; see ``plan_batches``."""
+        return self.run.batch_tokens, 0
 
     def _model_eos(self) -> Any:
         """The model's EOS id(s) when its generation config does not say."""
@@ -201,19 +226,64 @@ class Seq2SeqBase:
         """Translate whole segments: over-long ones are split, translated and rejoined."""
         if not texts:
             return []
+        return next(self.translate_many([texts], src, tgt, gen))
+
+    def translate_many(
+        self, parts: Iterable[list[str]], src: str, tgt: str, gen: GenerationSettings
+    ) -> Iterator[list[Output]]:
+        """Translate several lists of segments, yielding each list's outputs in order.
+
+        An engine that decodes in the background gets the next lists' batches queued before
+        the current list is finished and handed over, so its workers never wait at the
+        boundary between two lists while the caller stores results.
+        """
         self._ensure_loaded()
         ctl, forced = self._control(src, tgt)
         settings = effective(self.resolved.path, gen)
-
-        owner, unit_ids = self._units(texts, ctl)
-        start = time.perf_counter()
-        unit_out = self._generate_units(unit_ids, ctl, forced, settings)
-        self.stats.seconds += time.perf_counter() - start
-        self.stats.segments += len(texts)
-
+        dec = self._decoding(ctl, forced, settings)
         joiner = "" if tgt in UNSPACED else " "
-        parts_of: list[list[tuple[str, tuple[str, ...]]]] = [[] for _ in texts]
-        for k, o in enumerate(owner):
+        window: deque[_Pending] = deque()
+        for texts in parts:
+            start = time.perf_counter()
+            window.append(self._begin(texts, ctl, dec, settings))
+            self.stats.seconds += time.perf_counter() - start
+            if len(window) > self.lookahead:
+                yield self._complete(window.popleft(), dec, settings, joiner)
+        while window:
+            yield self._complete(window.popleft(), dec, settings, joiner)
+
+    def _begin(
+        self, texts: list[str], ctl: Control, dec: Decoding, settings: dict[str, Any]
+    ) -> _Pending:
+        """Tokenize and split ``texts``, plan their batches and start decoding them."""
+        owner, ids = self._units(texts, ctl)
+        self.stats.input_tokens += sum(len(x) for x in ids)
+        bounds = [max(1, self._bound(len(x), settings)) for x in ids]
+        budget, row_cost = self._batch_budget(settings)
+        batches = plan_batches([len(x) for x in ids], budget, self._batch_limit(len(ids)), row_cost)
+        self.stats.batches += len(batches)
+        # Each batch decodes up to its longest bound; every row is then cut at its own.
+        wait = self._start(
+            [[ids[i] for i in batch] for batch in batches],
+            [max(bounds[i] for i in batch) for batch in batches],
+            dec,
+        )
+        return _Pending(len(texts), owner, ids, bounds, batches, wait)
+
+    def _complete(
+        self, job: _Pending, dec: Decoding, settings: dict[str, Any], joiner: str
+    ) -> list[Output]:
+        """Wait for a started list, finish every unit and rejoin split segments."""
+        start = time.perf_counter()
+        unit_out: list[tuple[str, tuple[str, ...]]] = [("", ())] * len(job.ids)
+        for batch, rows in zip(job.batches, job.wait(), strict=True):
+            for i, row in zip(batch, rows, strict=True):
+                unit_out[i] = self._finish(row, job.bounds[i], job.ids[i], dec, settings)
+        self.stats.seconds += time.perf_counter() - start
+        self.stats.segments += job.n_texts
+
+        parts_of: list[list[tuple[str, tuple[str, ...]]]] = [[] for _ in range(job.n_texts)]
+        for k, o in enumerate(job.owner):
             parts_of[o].append(unit_out[k])
         results: list[Output] = []
         for parts in parts_of:
@@ -256,32 +326,6 @@ class Seq2SeqBase:
         return math.ceil(n_input * settings["max_new_tokens_ratio"]) + int(
             settings["max_new_tokens_extra"]
         )
-
-    def _generate_units(
-        self,
-        ids: list[list[int]],
-        ctl: Control,
-        forced: int | None,
-        settings: dict[str, Any],
-    ) -> list[tuple[str, tuple[str, ...]]]:
-        self.stats.input_tokens += sum(len(x) for x in ids)
-        bounds = [max(1, self._bound(len(x), settings)) for x in ids]
-        dec = self._decoding(ctl, forced, settings)
-        batches = plan_batches(
-            [len(x) for x in ids], self.run.batch_tokens, self._batch_limit(len(ids))
-        )
-        # Each batch decodes up to its longest bound; every row is then cut at its own.
-        decoded = self._decode_all(
-            [[ids[i] for i in batch] for batch in batches],
-            [max(bounds[i] for i in batch) for batch in batches],
-            dec,
-        )
-        self.stats.batches += len(batches)
-        out: list[tuple[str, tuple[str, ...]]] = [("", ())] * len(ids)
-        for batch, rows in zip(batches, decoded, strict=True):
-            for i, row in zip(batch, rows, strict=True):
-                out[i] = self._finish(row, bounds[i], ids[i], dec, settings)
-        return out
 
     def _finish(
         self,
