@@ -124,14 +124,15 @@ def read_vocabulary(folder: Path, side: str = "target") -> list[str]:
 
 
 #: Most segments per CPU batch. Larger batches decode faster (each step reads the weights once
-#: for all rows): on an opus-mt-sized model 32 rows per worker run ~15% faster than 16, and 64
-#: no faster than 32.
+#: for all rows), up to a point: on an opus-mt-sized model 16 rows run ~5% slower than 32.
 CPU_BATCH = 32
 #: Working memory one CPU worker may fill with a batch's activations and caches (weights not
 #: counted). Rows cost memory in proportion to their source and output lengths (attention
 #: caches) plus a fixed share for the vocabulary-sized logits, so a batch of long sentences
-#: gets fewer rows than one of short sentences (see ``cpu_batch_budget``).
-CPU_WORKSPACE_MB = 96
+#: gets fewer rows than one of short sentences (see ``cpu_batch_budget``). With an opus-mt
+#: base model on two workers, 96 MB peaked at 414–435 MB RSS and 64 MB at about 330 MB, at the
+#: same speed (bench/speed.py); the allocator keeps more than the estimate, hence the margin.
+CPU_WORKSPACE_MB = 64
 
 
 def cpu_batch_budget(
