@@ -360,10 +360,10 @@ def test_translate_many_queues_the_next_list_before_finishing_one(tiny: Any) -> 
 
     ct2_be._start = spy_start  # type: ignore[method-assign]
     ct2_be._complete = spy_complete  # type: ignore[method-assign]
-    streamed = list(ct2_be.translate_many(iter(parts), src, tgt, GREEDY))
-    assert streamed == alone
+    streamed = list(ct2_be.translate_many(iter([*parts, []]), src, tgt, GREEDY))
+    assert streamed == [*alone, []]
     assert ct2_be.lookahead == 2
-    assert events == ["start", "start", "start", "complete", "complete", "complete"]
+    assert events == ["start", "start", "start", "complete", "complete", "complete", "complete"]
 
 
 def test_cpu_batches_shrink_for_long_inputs(tiny: Any) -> None:

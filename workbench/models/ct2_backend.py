@@ -129,10 +129,11 @@ CPU_BATCH = 32
 #: Working memory one CPU worker may fill with a batch's activations and caches (weights not
 #: counted). Rows cost memory in proportion to their source and output lengths (attention
 #: caches) plus a fixed share for the vocabulary-sized logits, so a batch of long sentences
-#: gets fewer rows than one of short sentences (see ``cpu_batch_budget``). With an opus-mt
-#: base model on two workers, 96 MB peaked at 414–435 MB RSS and 64 MB at about 330 MB, at the
-#: same speed (bench/speed.py); the allocator keeps more than the estimate, hence the margin.
-CPU_WORKSPACE_MB = 64
+#: gets fewer rows than one of short sentences (see ``cpu_batch_budget``). It trades memory
+#: for speed: with an opus-mt base model on two workers (bench/speed.py), 96 MB peaked at
+#: 414-435 MB RSS, 64 MB at about 350 MB but ran ~15% slower; the allocator holds more than
+#: the estimate, hence the margin.
+CPU_WORKSPACE_MB = 80
 
 
 def cpu_batch_budget(

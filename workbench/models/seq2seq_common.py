@@ -256,6 +256,8 @@ class Seq2SeqBase:
         self, texts: list[str], ctl: Control, dec: Decoding, settings: dict[str, Any]
     ) -> _Pending:
         """Tokenize and split ``texts``, plan their batches and start decoding them."""
+        if not texts:
+            return _Pending(0, [], [], [], [], list)
         owner, ids = self._units(texts, ctl)
         self.stats.input_tokens += sum(len(x) for x in ids)
         bounds = [max(1, self._bound(len(x), settings)) for x in ids]
