@@ -8,7 +8,7 @@ results as each chunk finishes, and reassembles every document block by block.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -17,7 +17,6 @@ from workbench.documents import Document, content_hash
 from workbench.engines import Engine, LocalEngine
 from workbench.errors import CacheError, WorkbenchError
 from workbench.models import families
-from workbench.models.backend import Output
 from workbench.models.pool import ModelPool
 from workbench.models.resolve import ResolvedModel
 from workbench.settings import GenerationSettings
@@ -320,13 +319,7 @@ def _run_misses(
             finish(g)
     if not chunks:
         return
-    streaming = getattr(engine, "translate_chunks", None)
-    stream = (
-        streaming(pool, chunks, gen)
-        if streaming is not None
-        else _chunk_by_chunk(engine, pool, chunks, gen, failed)
-    )
-    for i, outs in stream:
+    for i, outs in engine.translate_chunks(pool, chunks, gen):
         chunk = chunks[i]
         g = chunk.group
         if g in failed:
@@ -353,10 +346,9 @@ def _run_misses(
 class Chunk:
     """One engine call: up to CHUNK_SEGMENTS cache misses for one model and language pair.
 
-    An engine may offer ``translate_chunks(pool, chunks, gen)``, yielding ``(index, outputs)``
-    per chunk in any order (a WorkbenchError in place of the outputs fails that chunk's group);
-    otherwise its ``translate`` is called chunk by chunk. ``backend`` is the backend name the
-    cache key was built with: whatever runs the chunk must run exactly that.
+    Engines run chunks through ``translate_chunks`` (see ``workbench.engines.Engine``).
+    ``backend`` is the backend name the cache key was built with: whatever runs the chunk
+    must run exactly that.
     """
 
     group: int
@@ -366,28 +358,6 @@ class Chunk:
     tgt: str
     keys: tuple[str, ...]
     texts: tuple[str, ...]
-
-
-def _chunk_by_chunk(
-    engine: Engine,
-    pool: ModelPool,
-    chunks: list[Chunk],
-    gen: GenerationSettings,
-    failed: set[int],
-) -> Iterator[tuple[int, list[Output] | WorkbenchError]]:
-    for i, chunk in enumerate(chunks):
-        if chunk.group in failed:
-            continue  # the group's model already failed: do not try it again
-        try:
-            outs = engine.translate(
-                pool, chunk.resolved, list(chunk.texts), chunk.src, chunk.tgt, gen
-            )
-        except CacheError:
-            raise
-        except WorkbenchError as exc:
-            yield i, exc
-        else:
-            yield i, outs
 
 
 def _settle(group: list[_Job], done: dict[str, tuple[str, tuple[str, ...]]]) -> None:

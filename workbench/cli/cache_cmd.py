@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from workbench.cli.options import CacheOption
 from workbench.errors import WorkbenchError
 
 app = typer.Typer(
@@ -19,14 +20,6 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help, fast start-up (see app.py)
 )
 
-CacheOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--cache",
-        help="The cache database (default: $WORKBENCH_CACHE, else the per-user cache folder).",
-        show_default=False,
-    ),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 

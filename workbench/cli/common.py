@@ -68,6 +68,15 @@ def eprint(message: str, quiet: bool = False) -> None:
         typer.echo(message, err=True)
 
 
+def reads_stdin(paths: list[str]) -> bool:
+    """True when the only path is ``-``; ``-`` among files is a usage error."""
+    if paths == ["-"]:
+        return True
+    if "-" in paths:
+        raise fail("- (stdin) cannot be mixed with files")
+    return False
+
+
 def stdin_text() -> str:
     data = sys.stdin.buffer.read()
     try:

@@ -13,21 +13,23 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from workbench.cli.common import EXIT_FAILED_DOCS, eprint, user_errors
+from workbench.cli.options import (
+    ADDRESS_HELP,
+    ENGINE_HELP,
+    CacheOption,
+    ManifestOption,
+    NoCacheOption,
+    OfflineOption,
+    QuietOption,
+    RefreshOption,
+)
 
 if TYPE_CHECKING:
     from workbench.batch import Row, RunReport
+    from workbench.progress import RunProgress
 
 #: Exit code after SIGTERM (128 + 15), as a shell reports a process it terminated.
 EXIT_TERMINATED = 143
-
-ENGINE_HELP = "local (this process) or ray (a Ray cluster; needs the ray extra)."
-ADDRESS_HELP = "Ray cluster address with --engine ray (default: RAY_ADDRESS, else a local Ray)."
-SKIP_HELP = (
-    "--overwrite (default) writes every output again from the cache, leaving unchanged files "
-    "untouched; --skip-existing leaves an output alone when its provenance shows the same model, "
-    "settings and input."
-)
-MANIFEST_HELP = "Manifest file (default: OUT/manifest.jsonl)."
 
 
 class Terminated(KeyboardInterrupt):
@@ -58,6 +60,18 @@ def stopping_cleanly() -> Iterator[None]:
         raise typer.Exit(EXIT_TERMINATED if isinstance(exc, Terminated) else 130) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def folder_run(quiet: bool, as_json: bool) -> Iterator[RunProgress]:
+    """Progress and row lines for a folder run, which Ctrl-C and SIGTERM stop cleanly."""
+    from workbench.progress import RunProgress
+
+    with (
+        stopping_cleanly(),
+        RunProgress(quiet=quiet or as_json, line=row_line(quiet, as_json)) as progress,
+    ):
+        yield progress
 
 
 def row_line(quiet: bool, as_json: bool) -> Callable[[Row], str | None]:
@@ -107,23 +121,15 @@ def run(
     ] = None,
     engine: Annotated[str | None, typer.Option(help=ENGINE_HELP)] = None,
     address: Annotated[str | None, typer.Option(help=ADDRESS_HELP)] = None,
-    cache: Annotated[
-        Path | None, typer.Option(help="Cache database (default: WORKBENCH_CACHE or per-user).")
-    ] = None,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
-    ] = False,
-    refresh: Annotated[
-        bool, typer.Option("--refresh", help="Recompute and overwrite cached outputs.")
-    ] = False,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="Never contact the Hugging Face hub.")
-    ] = False,
-    manifest: Annotated[Path | None, typer.Option(help=MANIFEST_HELP)] = None,
+    cache: CacheOption = None,
+    no_cache: NoCacheOption = False,
+    refresh: RefreshOption = False,
+    offline: OfflineOption = False,
+    manifest: ManifestOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON row per output (or the plan).")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Run a job file: translate and summarise folders of articles in one command."""
     from workbench.jobs import load_job, plan_job, run_job
@@ -144,11 +150,6 @@ def run(
             else:
                 typer.echo("\n".join(plan.lines()))
             return
-        from workbench.progress import RunProgress
-
-        with (
-            stopping_cleanly(),
-            RunProgress(quiet=quiet or as_json, line=row_line(quiet, as_json)) as progress,
-        ):
+        with folder_run(quiet, as_json) as progress:
             report = run_job(job, wb, listener=progress, manifest=manifest)
     finish(report, quiet=quiet, as_json=as_json)

@@ -7,24 +7,28 @@ from typing import Annotated, Any
 
 import typer
 
-from workbench.cli.common import (
-    eprint,
-    fail,
-    gen_help,
-    run_default,
-    run_help,
-    stdin_text,
-    user_errors,
+from workbench.cli.common import eprint, reads_stdin, stdin_text, user_errors
+from workbench.cli.options import (
+    DEFAULT_BACKEND,
+    DEFAULT_DEVICE,
+    DEFAULT_PRECISION,
+    AddressOption,
+    BeamsOption,
+    CacheOption,
+    DeviceOption,
+    EngineOption,
+    ManifestOption,
+    NoCacheOption,
+    OfflineOption,
+    OutOption,
+    PathsArgument,
+    PrecisionOption,
+    QuietOption,
+    RefreshOption,
+    RowsJsonOption,
+    SkipOption,
 )
-from workbench.cli.run_cmd import (
-    ADDRESS_HELP,
-    ENGINE_HELP,
-    MANIFEST_HELP,
-    SKIP_HELP,
-    finish,
-    row_line,
-    stopping_cleanly,
-)
+from workbench.cli.run_cmd import finish, folder_run
 
 
 def _help(name: str) -> str:
@@ -37,9 +41,7 @@ def _help(name: str) -> str:
 
 @user_errors
 def summarise(
-    paths: Annotated[
-        list[str], typer.Argument(help="Files or folders (recursive); - reads stdin.")
-    ],
+    paths: PathsArgument,
     lang: Annotated[str | None, typer.Option("--lang", "-l", help=_help("lang"))] = None,
     src: Annotated[str | None, typer.Option("--from", "-f", help=_help("src"))] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help=_help("model"))] = None,
@@ -63,40 +65,31 @@ def summarise(
     no_retry: Annotated[
         bool, typer.Option("--no-retry", help="Never ask a chat model a second time.")
     ] = False,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
-    beams: Annotated[int | None, typer.Option("--beams", help=gen_help("beams"), min=1)] = None,
-    device: Annotated[str, typer.Option(help=run_help("device"))] = run_default("device"),
+    out: OutOption = Path("out"),
+    beams: BeamsOption = None,
+    device: DeviceOption = DEFAULT_DEVICE,
     backend: Annotated[
         str,
         typer.Option(
             help="Engine of the translate strategy's translation step: auto, torch or "
             "ctranslate2 (summarisers and chat models run on torch)."
         ),
-    ] = run_default("backend"),
-    precision: Annotated[str, typer.Option(help=run_help("precision"))] = run_default("precision"),
-    cache: Annotated[
-        Path | None, typer.Option(help="Cache database (default: WORKBENCH_CACHE or per-user).")
-    ] = None,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
-    ] = False,
-    refresh: Annotated[
-        bool, typer.Option("--refresh", help="Recompute and overwrite cached outputs.")
-    ] = False,
-    offline: Annotated[bool, typer.Option("--offline", help=run_help("offline"))] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON row per output.")] = False,
-    skip_existing: Annotated[
-        bool, typer.Option("--skip-existing/--overwrite", help=SKIP_HELP)
-    ] = False,
-    manifest: Annotated[Path | None, typer.Option(help=MANIFEST_HELP)] = None,
-    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
-    address: Annotated[str | None, typer.Option(help=ADDRESS_HELP)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
+    ] = DEFAULT_BACKEND,
+    precision: PrecisionOption = DEFAULT_PRECISION,
+    cache: CacheOption = None,
+    no_cache: NoCacheOption = False,
+    refresh: RefreshOption = False,
+    offline: OfflineOption = False,
+    as_json: RowsJsonOption = False,
+    skip_existing: SkipOption = False,
+    manifest: ManifestOption = None,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Summarise articles: lead-N, seq2seq summarisers or chat models, in any language."""
     from workbench.api import Workbench
     from workbench.batch import summarise_folder
-    from workbench.progress import RunProgress
     from workbench.prompts import parse_vars
 
     options: dict[str, Any] = {
@@ -125,19 +118,13 @@ def summarise(
         engine=engine,
         ray_address=address,
     )
-    if paths == ["-"]:
+    if reads_stdin(paths):
         result = wb.summarise(stdin_text(), **options)
         typer.echo(result.text)
         _notes(result, quiet)
         eprint(f"[{result.signature}] ({result.cache})", quiet)
         return
-    if "-" in paths:
-        raise fail("- (stdin) cannot be mixed with files")
-    with (
-        wb,
-        stopping_cleanly(),
-        RunProgress(quiet=quiet or as_json, line=row_line(quiet, as_json)) as progress,
-    ):
+    with wb, folder_run(quiet, as_json) as progress:
         report = summarise_folder(
             wb,
             paths,

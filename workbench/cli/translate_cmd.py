@@ -10,28 +10,37 @@ import typer
 from workbench.cli.common import (
     eprint,
     fail,
-    gen_help,
-    run_default,
+    reads_stdin,
     run_help,
     stdin_text,
     user_errors,
 )
-from workbench.cli.run_cmd import (
-    ADDRESS_HELP,
-    ENGINE_HELP,
-    MANIFEST_HELP,
-    SKIP_HELP,
-    finish,
-    row_line,
-    stopping_cleanly,
+from workbench.cli.options import (
+    DEFAULT_BACKEND,
+    DEFAULT_DEVICE,
+    DEFAULT_PRECISION,
+    AddressOption,
+    BeamsOption,
+    CacheOption,
+    DeviceOption,
+    EngineOption,
+    ManifestOption,
+    NoCacheOption,
+    OfflineOption,
+    OutOption,
+    PathsArgument,
+    PrecisionOption,
+    QuietOption,
+    RefreshOption,
+    RowsJsonOption,
+    SkipOption,
 )
+from workbench.cli.run_cmd import finish, folder_run
 
 
 @user_errors
 def translate(
-    paths: Annotated[
-        list[str], typer.Argument(help="Files or folders (recursive); - reads stdin.")
-    ],
+    paths: PathsArgument,
     to: Annotated[str, typer.Option("--to", "-t", help="Target languages, comma-separated: ko,uk")],
     src: Annotated[
         str | None, typer.Option("--from", "-f", help="Source language (default: detected).")
@@ -39,31 +48,21 @@ def translate(
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Hub id or local model folder.")
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
-    beams: Annotated[int | None, typer.Option("--beams", help=gen_help("beams"), min=1)] = None,
-    device: Annotated[str, typer.Option(help=run_help("device"))] = run_default("device"),
-    backend: Annotated[str, typer.Option(help=run_help("backend"))] = run_default("backend"),
-    precision: Annotated[str, typer.Option(help=run_help("precision"))] = run_default("precision"),
-    cache: Annotated[
-        Path | None, typer.Option(help="Cache database (default: WORKBENCH_CACHE or per-user).")
-    ] = None,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
-    ] = False,
-    refresh: Annotated[
-        bool, typer.Option("--refresh", help="Recompute and overwrite cached outputs.")
-    ] = False,
-    offline: Annotated[bool, typer.Option("--offline", help=run_help("offline"))] = False,
-    skip_existing: Annotated[
-        bool, typer.Option("--skip-existing/--overwrite", help=SKIP_HELP)
-    ] = False,
-    manifest: Annotated[Path | None, typer.Option(help=MANIFEST_HELP)] = None,
-    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
-    address: Annotated[str | None, typer.Option(help=ADDRESS_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON row per output.")] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print errors only (no progress bars).")
-    ] = False,
+    out: OutOption = Path("out"),
+    beams: BeamsOption = None,
+    device: DeviceOption = DEFAULT_DEVICE,
+    backend: Annotated[str, typer.Option(help=run_help("backend"))] = DEFAULT_BACKEND,
+    precision: PrecisionOption = DEFAULT_PRECISION,
+    cache: CacheOption = None,
+    no_cache: NoCacheOption = False,
+    refresh: RefreshOption = False,
+    offline: OfflineOption = False,
+    skip_existing: SkipOption = False,
+    manifest: ManifestOption = None,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
+    as_json: RowsJsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Translate articles into one or more languages."""
     from workbench import languages
@@ -82,22 +81,14 @@ def translate(
         engine=engine,
         ray_address=address,
     )
-    if paths == ["-"]:
+    if reads_stdin(paths):
         if len(targets) != 1:
             raise fail("reading stdin writes stdout: give exactly one --to language")
         result = wb.translate(stdin_text(), targets[0], src=src, model=model)
         typer.echo(result.text, nl=False)
         eprint(f"[{result.signature}]", quiet)
         return
-    if "-" in paths:
-        raise fail("- (stdin) cannot be mixed with files")
-    from workbench.progress import RunProgress
-
-    with (
-        wb,
-        stopping_cleanly(),
-        RunProgress(quiet=quiet or as_json, line=row_line(quiet, as_json)) as progress,
-    ):
+    with wb, folder_run(quiet, as_json) as progress:
         report = translate_paths(
             wb,
             paths,

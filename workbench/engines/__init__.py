@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Protocol
 from workbench.errors import CacheError, WorkbenchError
 from workbench.models.backend import Output
 from workbench.models.pool import ModelPool
-from workbench.models.resolve import ResolvedModel
 from workbench.settings import GenerationSettings
 
 if TYPE_CHECKING:
@@ -20,36 +19,22 @@ if TYPE_CHECKING:
 
 
 class Engine(Protocol):
-    """Runs one chunk of segments through one model."""
+    """Runs chunks of cache misses through their models."""
 
     name: str
 
-    def translate(
-        self,
-        pool: ModelPool,
-        resolved: ResolvedModel,
-        texts: list[str],
-        src: str,
-        tgt: str,
-        gen: GenerationSettings,
-    ) -> list[Output]: ...
+    def translate_chunks(
+        self, pool: ModelPool, chunks: list[Chunk], gen: GenerationSettings
+    ) -> Iterator[tuple[int, list[Output] | WorkbenchError]]:
+        """Yield ``(index, outputs)`` for every chunk, in any order; a WorkbenchError in place
+        of the outputs fails that chunk's group, whose later chunks are then skipped."""
+        ...
 
 
 class LocalEngine:
     """In-process: each model is loaded once and kept by the pool."""
 
     name = "local"
-
-    def translate(
-        self,
-        pool: ModelPool,
-        resolved: ResolvedModel,
-        texts: list[str],
-        src: str,
-        tgt: str,
-        gen: GenerationSettings,
-    ) -> list[Output]:
-        return pool.backend(resolved).translate(texts, src, tgt, gen)
 
     def translate_chunks(
         self, pool: ModelPool, chunks: list[Chunk], gen: GenerationSettings

@@ -109,26 +109,6 @@ class RayEngine:
         self.gpus_per_actor = gpus_per_actor
         self._started = False
 
-    def translate(
-        self,
-        pool: ModelPool,
-        resolved: ResolvedModel,
-        texts: list[str],
-        src: str,
-        tgt: str,
-        gen: GenerationSettings,
-    ) -> list[Output]:
-        """One chunk (the Engine protocol); runs use ``translate_chunks`` instead."""
-        from workbench.translate import Chunk
-
-        backend = pool.backend_name(resolved)
-        chunk = Chunk(0, resolved, backend, src, tgt, tuple(texts), tuple(texts))
-        for _, outs in self.translate_chunks(pool, [chunk], gen):
-            if isinstance(outs, WorkbenchError):
-                raise outs
-            return outs
-        raise WorkbenchError("the Ray engine returned no result")
-
     def translate_chunks(
         self, pool: ModelPool, chunks: list[Chunk], gen: GenerationSettings
     ) -> Iterator[tuple[int, list[Output] | WorkbenchError]]:

@@ -95,16 +95,13 @@ class ChatTranslator:
     """A chat model behind the Backend interface (translation), plus raw chat generation."""
 
     def __init__(self, resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> None:
-        from workbench.models.device import pick_device
-        from workbench.models.seq2seq_common import requested_precision
-        from workbench.models.torch_backend import torch_precision
+        from workbench.models.torch_backend import torch_placement
 
         self.resolved = resolved
         self.info = info
         self.run = run
         self.stats = BackendStats()
-        self.device = pick_device(run.device)
-        self.precision = torch_precision(self.device, requested_precision(run))
+        self.device, self.precision = torch_placement(run)
         self.settings = chat_settings(resolved, info)
         self._tokenizer: Any = None
         self._model: Any = None

@@ -23,7 +23,7 @@ from workbench.errors import ModelError, WorkbenchError
 from workbench.models.device import pick_device, pick_precision
 from workbench.models.families import ModelInfo, read_json
 from workbench.models.resolve import ResolvedModel
-from workbench.models.seq2seq_common import Decoding, Seq2SeqBase, requested_precision
+from workbench.models.seq2seq_common import Decoding, Seq2SeqBase
 from workbench.settings import PRECISIONS, RunSettings, default_home
 
 #: workbench precision → CTranslate2 quantization written to disk.
@@ -201,7 +201,7 @@ class CT2Seq2Seq(Seq2SeqBase):
         device = pick_device(run.device)
         # CTranslate2 runs on CPU or CUDA; Apple GPUs (mps) get its fast CPU path.
         self.device = device if device.startswith("cuda") else "cpu"
-        self.precision = ct2_precision(self.device, requested_precision(run))
+        self.precision = ct2_precision(self.device, run.precision)
         self.folder: Path | None = None
         self._translator: Any = None
         self._workers = 1

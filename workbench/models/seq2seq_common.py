@@ -27,7 +27,7 @@ from workbench.settings import PRECISIONS, GenerationSettings, RunSettings
 # Targets written without spaces between words: split chunks are joined without one.
 UNSPACED = {"zh", "ja", "th"}
 
-__all__ = ["PRECISIONS", "UNSPACED", "Decoding", "Seq2SeqBase", "requested_precision"]
+__all__ = ["PRECISIONS", "UNSPACED", "Decoding", "Seq2SeqBase"]
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,6 @@ class _Pending:
     bounds: list[int]  # most new tokens of every unit
     batches: list[list[int]]  # unit indices of every batch
     wait: Callable[[], list[list[list[int]]]]  # the decoded rows of every batch
-
-
-def requested_precision(run: RunSettings) -> str:
-    """The precision the run asks for (``auto`` lets the engine pick for the device)."""
-    return str(run.precision or "auto")
 
 
 def model_decoding_defaults(folder: Path) -> dict[str, Any]:

@@ -22,27 +22,22 @@ from workbench.settings import RunSettings
 
 def summariser_backend_name(run: RunSettings) -> str:
     """``torch-fp32`` etc., decided without loading anything (part of the cache key)."""
-    from workbench.models.device import pick_device
-    from workbench.models.seq2seq_common import requested_precision
-    from workbench.models.torch_backend import torch_precision
+    from workbench.models.torch_backend import torch_placement
 
-    return f"torch-{torch_precision(pick_device(run.device), requested_precision(run))}"
+    return f"torch-{torch_placement(run)[1]}"
 
 
 class Seq2SeqSummariser:
     """An encoder-decoder summariser: text in, summary out, in batches."""
 
     def __init__(self, resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> None:
-        from workbench.models.device import pick_device
-        from workbench.models.seq2seq_common import requested_precision
-        from workbench.models.torch_backend import torch_precision
+        from workbench.models.torch_backend import torch_placement
 
         self.resolved = resolved
         self.info = info
         self.run = run
         self.stats = BackendStats()
-        self.device = pick_device(run.device)
-        self.precision = torch_precision(self.device, requested_precision(run))
+        self.device, self.precision = torch_placement(run)
         self._tokenizer: Any = None
         self._model: Any = None
         self._base: Any = None

@@ -10,10 +10,10 @@ from workbench.errors import ModelError, WorkbenchError
 from workbench.models.device import pick_device, pick_precision, torch_dtype
 from workbench.models.families import ModelInfo
 from workbench.models.resolve import ResolvedModel
-from workbench.models.seq2seq_common import UNSPACED, Decoding, Seq2SeqBase, requested_precision
+from workbench.models.seq2seq_common import UNSPACED, Decoding, Seq2SeqBase
 from workbench.settings import PRECISIONS, RunSettings
 
-__all__ = ["UNSPACED", "TorchSeq2Seq", "load_seq2seq", "torch_precision"]
+__all__ = ["UNSPACED", "TorchSeq2Seq", "load_seq2seq", "torch_placement", "torch_precision"]
 
 
 def torch_precision(device: str, requested: str = "auto") -> str:
@@ -32,6 +32,12 @@ def torch_precision(device: str, requested: str = "auto") -> str:
             "on a GPU (or --backend ctranslate2 for int8 on a GPU)"
         )
     return requested
+
+
+def torch_placement(run: RunSettings) -> tuple[str, str]:
+    """(device, precision) a torch model runs at for these settings; loads nothing."""
+    device = pick_device(run.device)
+    return device, torch_precision(device, run.precision)
 
 
 def load_seq2seq(resolved: ResolvedModel, device: str, precision: str) -> tuple[Any, Any]:
@@ -75,8 +81,7 @@ class TorchSeq2Seq(Seq2SeqBase):
 
     def __init__(self, resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> None:
         super().__init__(resolved, info, run)
-        self.device = pick_device(run.device)
-        self.precision = torch_precision(self.device, requested_precision(run))
+        self.device, self.precision = torch_placement(run)
         self._model: Any = None
         self._base: Any = None
 

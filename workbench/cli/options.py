@@ -1,0 +1,55 @@
+"""Options that several commands share, declared once (typer reads them from the signature)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from workbench.cli.common import gen_help, run_default, run_help
+
+ENGINE_HELP = "local (this process) or ray (a Ray cluster; needs the ray extra)."
+ADDRESS_HELP = "Ray cluster address with --engine ray (default: RAY_ADDRESS, else a local Ray)."
+SKIP_HELP = (
+    "--overwrite (default) writes every output again from the cache, leaving unchanged files "
+    "untouched; --skip-existing leaves an output alone when its provenance shows the same model, "
+    "settings and input."
+)
+
+DEFAULT_DEVICE: str = run_default("device")
+DEFAULT_BACKEND: str = run_default("backend")
+DEFAULT_PRECISION: str = run_default("precision")
+
+PathsArgument = Annotated[
+    list[str], typer.Argument(help="Files or folders (recursive); - reads stdin.")
+]
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
+BeamsOption = Annotated[int | None, typer.Option("--beams", help=gen_help("beams"), min=1)]
+DeviceOption = Annotated[str, typer.Option(help=run_help("device"))]
+PrecisionOption = Annotated[str, typer.Option(help=run_help("precision"))]
+CacheOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache",
+        help="The cache database (default: $WORKBENCH_CACHE, else the per-user cache folder).",
+        show_default=False,
+    ),
+]
+NoCacheOption = Annotated[
+    bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
+]
+RefreshOption = Annotated[
+    bool, typer.Option("--refresh", help="Recompute and overwrite cached outputs.")
+]
+OfflineOption = Annotated[bool, typer.Option("--offline", help=run_help("offline"))]
+SkipOption = Annotated[bool, typer.Option("--skip-existing/--overwrite", help=SKIP_HELP)]
+ManifestOption = Annotated[
+    Path | None, typer.Option(help="Manifest file (default: OUT/manifest.jsonl).")
+]
+EngineOption = Annotated[str, typer.Option(help=ENGINE_HELP)]
+AddressOption = Annotated[str | None, typer.Option(help=ADDRESS_HELP)]
+RowsJsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON row per output.")]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print errors only (no progress bars).")
+]
