@@ -61,6 +61,9 @@ def test_whole_seeds_folder_with_detection(tiny, tmp_path: Path) -> None:
     # The Ukrainian article is already in Ukrainian: copied, and the detection recorded.
     copied = out / "uk" / "river-cleanup.uk.txt"
     assert copied.read_bytes() == (SEEDS / "uk" / "river-cleanup.txt").read_bytes()
+    # No model ran for it: its line says why instead of an empty signature.
+    assert "river-cleanup.uk.txt  (already in uk: copied unchanged)" in result.output
+    assert "[None]" not in result.output
     prov = json.loads((out / "ko" / "library-night.uk.md.json").read_text("utf-8"))
     assert prov["source_lang"] == "ko" and prov["detected"] is True
 

@@ -84,7 +84,11 @@ def row_line(quiet: bool, as_json: bool) -> Callable[[Row], str | None]:
             return f"workbench: error: {row.error}"
         if quiet:
             return None
-        return f"{row.input} → {row.output}  [{row.signature}] ({row.cache})"
+        if row.signature:
+            return f"{row.input} → {row.output}  [{row.signature}] ({row.cache})"
+        # No model ran (a document already in the target language is copied): say why.
+        why = "; ".join(getattr(row.result, "notes", None) or ()) or "no model run"
+        return f"{row.input} → {row.output}  ({why})"
 
     return line
 
