@@ -22,6 +22,7 @@ from workbench.cli.app import app
 from workbench.engines import LocalEngine
 from workbench.errors import WorkbenchError
 from workbench.progress import RunProgress
+from workbench.settings import RunSettings
 
 SUBJECTS = ("The council", "Police", "The mayor", "Residents", "The ferry company", "Farmers")
 VERBS = ("approved", "delayed", "welcomed", "rejected")
@@ -222,7 +223,7 @@ def test_segments_of_all_documents_go_together_and_each_model_loads_once(
 ) -> None:
     import workbench.translate as pipeline
 
-    monkeypatch.setattr(pipeline, "CHUNK_SEGMENTS", 10)
+    monkeypatch.setattr(pipeline, "chunk_segments", lambda backend, limit: 10)
     src = corpus(tmp_path / "in", 6)  # 6 documents x 4 unique segments
     engine = CountingEngine()
     bench = wb(cache=False, engine=engine)
@@ -254,7 +255,7 @@ def test_interrupt_keeps_finished_work_and_a_rerun_completes_it(
 ) -> None:
     import workbench.translate as pipeline
 
-    monkeypatch.setattr(pipeline, "CHUNK_SEGMENTS", 8)
+    monkeypatch.setattr(pipeline, "chunk_segments", lambda backend, limit: 8)
     src = corpus(tmp_path / "in", 4)
     cache, out = tmp_path / "c.sqlite3", tmp_path / "out"
     steps = [Step("translate", ("uk", "ru"), model=str(model))]
@@ -279,7 +280,7 @@ def test_interrupt_keeps_finished_work_and_a_rerun_completes_it(
 def _spawn(args: list[str], cache: Path) -> subprocess.Popen:
     # Chunks of 4 segments give the run several points at which it can be stopped.
     code = (
-        "import workbench.translate as t; t.CHUNK_SEGMENTS = 4\n"
+        "import workbench.translate as t; t.chunk_segments = lambda backend, limit: 4\n"
         "from workbench.cli.app import main; import sys; sys.argv = ['workbench'] + sys.argv[1:]\n"
         "main()\n"
     )
@@ -443,3 +444,37 @@ def test_local_engine_fails_only_the_group_whose_model_fails() -> None:
     assert isinstance(got[1][1], ModelError)
     assert got[2][1] == [Output("D")] and got[3][1] == [Output("E")]
     assert backends["bad"].seen == 1  # chunk "c" was never tried
+
+
+def test_chunk_size_follows_the_engine_and_never_caps_the_batch_limit() -> None:
+    from workbench.translate import chunk_segments
+
+    assert chunk_segments("torch-fp32", 64) == 64
+    assert chunk_segments("torch-fp32", 200) == 200
+    assert chunk_segments("ct2-int8", 64) == 256
+    assert chunk_segments("torch-bf16", 256) == 512
+
+
+def test_a_row_limit_above_64_runs_as_one_batch(model: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    text = "\n\n".join(f"Item {i} was counted on Monday." for i in range(150))
+    (src / "a.txt").write_text(text + "\n", "utf-8")
+    bench = wb(cache=False, run=RunSettings(backend="torch", max_batch_size=160))
+    report = translate_paths(
+        bench, [str(src)], ["uk"], out=tmp_path / "out", src="en", model=str(model)
+    )
+    assert report.failed == 0
+    stats = bench.pool.loaded[0].stats
+    # Chunks of 64 segments would have cut this into three batches.
+    assert stats.segments == 150 and stats.batches == 1
+
+
+def test_batch_limits_default_by_device_and_the_run_s_own_values_win() -> None:
+    assert RunSettings().batch_limits("cpu") == (64, 4096)
+    assert RunSettings().batch_limits("cuda") == (256, 16384)
+    assert RunSettings().batch_limits("cuda:1") == (256, 16384)
+    assert RunSettings().batch_limits("mps") == (64, 4096)
+    assert RunSettings(max_batch_size=8, batch_tokens=100).batch_limits("cuda") == (8, 100)
+    with pytest.raises(WorkbenchError, match="max_batch_size must be at least 1"):
+        RunSettings(max_batch_size=0)

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip(
     "ctranslate2",
@@ -378,7 +380,9 @@ def test_cpu_batches_shrink_for_long_inputs(tiny: Any) -> None:
     budget, row_cost = cpu_batch_budget(config, settings, beams=1)
 
     def rows(length: int) -> int:
-        return len(plan_batches([length] * 200, budget, CPU_BATCH, row_cost)[0])
+        # 960 items split evenly into any row count that divides it, so the largest batch
+        # is the most rows the budget allows.
+        return max(len(b) for b in plan_batches([length] * 960, budget, CPU_BATCH, row_cost))
 
     assert rows(10) == CPU_BATCH
     assert rows(60) < CPU_BATCH
@@ -391,14 +395,14 @@ def test_cpu_batches_shrink_for_long_inputs(tiny: Any) -> None:
         assert n * per_row <= CPU_WORKSPACE_MB * 2**20
     # Beams multiply what each row holds.
     beam_budget, beam_cost = cpu_batch_budget(config, settings, beams=4)
-    assert len(plan_batches([60] * 200, beam_budget, CPU_BATCH, beam_cost)[0]) < rows(60)
+    assert len(plan_batches([60] * 960, beam_budget, CPU_BATCH, beam_cost)[0]) < rows(60)
 
     _, ct2_be = backends(tiny, "marian")
     ct2_be._ensure_loaded()
     from workbench.models.generation import effective
 
     budget, row_cost = ct2_be._batch_budget(effective(ct2_be.resolved.path, GREEDY))
-    assert row_cost > 0 and budget <= ct2_be.run.batch_tokens
+    assert row_cost > 0 and budget <= ct2_be.run.batch_limits("cpu")[1]
 
 
 def test_plan_batches_row_cost() -> None:
@@ -408,3 +412,96 @@ def test_plan_batches_row_cost() -> None:
     assert [len(b) for b in plan_batches([10] * 8, 100, 64, row_cost=15)] == [4, 4]
     # An item past the budget still gets a batch of its own.
     assert plan_batches([500, 1], 100, 64, row_cost=15) == [[0], [1]]
+
+
+def test_plan_batches_spreads_the_last_batch() -> None:
+    from workbench.models.batching import plan_batches
+
+    # 64 items at most 27 a batch: three batches of near-equal size, not 27 + 27 + 10.
+    plan = plan_batches([10] * 64, 10_000, 27)
+    assert [len(b) for b in plan] == [22, 21, 21]
+    assert [i for b in plan for i in b] == list(range(64))
+    # Where an even split would break the budget (long items first), the greedy plan stands.
+    assert [len(b) for b in plan_batches([90, 90, 10, 10, 10, 10], 200, 64)] == [2, 4]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(1, 120), min_size=1, max_size=150),
+    st.integers(1, 4000),
+    st.integers(1, 64),
+    st.integers(0, 50),
+)
+def test_plan_batches_keeps_every_item_within_the_limits(
+    lengths: list[int], budget: int, max_size: int, row_cost: int
+) -> None:
+    from workbench.models.batching import plan_batches
+
+    plan = plan_batches(lengths, budget, max_size, row_cost)
+    assert sorted(i for b in plan for i in b) == list(range(len(lengths)))
+    for batch in plan:
+        assert len(batch) <= max_size
+        width = max(lengths[i] for i in batch)
+        assert len(batch) == 1 or (width + row_cost) * len(batch) <= budget
+
+
+def test_decoding_context_keeps_cudnn_attention_out_on_cuda() -> None:
+    import torch
+
+    from workbench.models.device import decoding_context
+
+    before = torch.backends.cuda.cudnn_sdp_enabled()
+    with decoding_context("cuda"):
+        assert torch.is_inference_mode_enabled()
+        assert not torch.backends.cuda.cudnn_sdp_enabled()
+        assert torch.backends.cuda.flash_sdp_enabled()
+        assert torch.backends.cuda.mem_efficient_sdp_enabled()
+    assert torch.backends.cuda.cudnn_sdp_enabled() == before
+    with decoding_context("cpu"):
+        assert torch.is_inference_mode_enabled()
+        assert torch.backends.cuda.cudnn_sdp_enabled() == before
+
+
+def test_torch_backend_decodes_inside_the_decoding_context(tiny: Any, monkeypatch) -> None:
+    import torch
+
+    import workbench.models.torch_backend as tb
+
+    torch_be, _ = backends(tiny, "marian")
+    torch_be._ensure_loaded()
+    seen: list[tuple[str, bool]] = []
+    generate = torch_be._model.generate
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(("generate", torch.is_inference_mode_enabled()))
+        return generate(*args, **kwargs)
+
+    real = tb.decoding_context
+
+    def context(device: str) -> Any:
+        seen.append((device, True))
+        return real(device)
+
+    monkeypatch.setattr(torch_be._model, "generate", spy)
+    monkeypatch.setattr(tb, "decoding_context", context)
+    torch_be.translate(["The council met on Monday."], "en", "uk", GREEDY)
+    assert seen == [("cpu", True), ("generate", True)]
+
+
+def test_a_gpu_ctranslate2_cannot_use_fails_at_load_in_one_line(tiny: Any) -> None:
+    from workbench.errors import ModelError
+
+    _, ct2_be = backends(tiny, "marian")
+    ct2_be._ensure_loaded()
+    ct2_be._check_gpu()  # the CPU build decodes the token: no error
+
+    class NoCublas:
+        def translate_batch(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("Library libcublas.so.12 is not found or cannot be loaded")
+
+    ct2_be._translator = NoCublas()
+    with pytest.raises(ModelError) as info:
+        ct2_be._check_gpu()
+    message = str(info.value)
+    assert "\n" not in message
+    assert "libcublas.so.12" in message and "--backend torch" in message

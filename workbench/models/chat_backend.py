@@ -203,7 +203,7 @@ class ChatTranslator:
         start = time.perf_counter()
         out: list[ChatOutput] = [ChatOutput("")] * len(ids)
         for batch in plan_batches(
-            [len(x) for x in ids], self.run.batch_tokens, self.run.max_batch_size
+            [len(x) for x in ids], *reversed(self.run.batch_limits(self.device))
         ):
             bound = max(bounds[i] for i in batch)
             rows = self._decode([ids[i] for i in batch], bound, beams, 0)
@@ -217,7 +217,7 @@ class ChatTranslator:
     def _decode(
         self, ids: list[list[int]], max_new: int, beams: int, no_repeat: int
     ) -> list[list[int]]:
-        import torch
+        from workbench.models.device import decoding_context
 
         config = copy.copy(self._base)
         config.max_new_tokens = max_new
@@ -226,7 +226,7 @@ class ChatTranslator:
             config.no_repeat_ngram_size = no_repeat
         batch = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt", padding=True)
         batch = {k: v.to(self._model.device) for k, v in batch.items()}
-        with torch.inference_mode():
+        with decoding_context(str(self._model.device)):
             sequences = self._model.generate(**batch, generation_config=config)
         width = batch["input_ids"].shape[1]  # left padding: every prompt ends at this column
         return [row[width:] for row in sequences.tolist()]

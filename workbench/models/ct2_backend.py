@@ -233,6 +233,8 @@ class CT2Seq2Seq(Seq2SeqBase):
         self._target_ids = {}
         for i, token in enumerate(target):
             self._target_ids.setdefault(token, i)
+        if self.device.startswith("cuda"):
+            self._check_gpu()
 
     def _load_tokenizer(self) -> Any:
         # Marian folders are tokenized on sentencepiece directly (identical output): this
@@ -248,6 +250,24 @@ class CT2Seq2Seq(Seq2SeqBase):
 
         self.stats.extra["tokenizer"] = "transformers"
         return AutoTokenizer.from_pretrained(str(self.resolved.path))
+
+    def _check_gpu(self) -> None:
+        """Decode one token now, so that a CTranslate2 build that cannot use this GPU (the CUDA
+        libraries it was built against are missing) fails at load, in one line, not mid-run."""
+        try:
+            self._translator.translate_batch(
+                [[self._source_tokens[0]]], beam_size=1, max_decoding_length=1
+            )
+        except RuntimeError as exc:
+            import ctranslate2
+
+            raise ModelError(
+                f"CTranslate2 {ctranslate2.__version__} cannot run on this GPU "
+                f"({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}); "
+                "install the CUDA libraries it was built for (its wheels need CUDA 12's cuBLAS: "
+                "pip install nvidia-cublas-cu12) or use --backend torch",
+                model=self.resolved.ref,
+            ) from None
 
     def _open(self, folder: Path) -> Any:
         import ctranslate2
@@ -271,7 +291,7 @@ class CT2Seq2Seq(Seq2SeqBase):
         )
 
     def _batch_limit(self, n_units: int) -> int:
-        limit = self.run.max_batch_size
+        limit = self.run.batch_limits(self.device)[0]
         if self.device == "cpu":
             # Enough batches to keep every worker busy, none past CPU_BATCH.
             limit = min(limit, CPU_BATCH, max(1, -(-n_units // self._workers)))
@@ -283,7 +303,7 @@ class CT2Seq2Seq(Seq2SeqBase):
         budget, row_cost = cpu_batch_budget(
             read_json(self.resolved.path / "config.json"), settings, int(settings["beams"])
         )
-        return min(budget, self.run.batch_tokens), row_cost
+        return min(budget, self.run.batch_limits(self.device)[1]), row_cost
 
     def _start(
         self, batches: list[list[list[int]]], max_new: list[int], dec: Decoding

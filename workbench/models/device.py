@@ -59,3 +59,28 @@ def torch_dtype(precision: str):  # -> torch.dtype
     import torch
 
     return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+
+
+def decoding_context(device: str):  # -> contextlib.AbstractContextManager
+    """Inference mode, and on CUDA attention kernels that need no per-shape set-up.
+
+    Decoding changes the attention shapes at every step (the cache grows by one position) and
+    with every batch. cuDNN's attention builds a graph for each new shape, which on an H100
+    made a first pass over new shapes several times slower than a repeated one; the flash,
+    memory-efficient and math kernels run any shape at once.
+    """
+    import contextlib
+
+    import torch
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.inference_mode())
+    if device.startswith("cuda"):
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        stack.enter_context(
+            sdpa_kernel(
+                [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
+            )
+        )
+    return stack

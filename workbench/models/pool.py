@@ -54,6 +54,12 @@ class ModelPool:
         """Backend-specific parts of the cache key."""
         return recipe_extra(resolved, self.info(resolved), self.run)
 
+    def batch_limits(self) -> tuple[int, int]:
+        """(most segments, token budget) of one batch on the device this run resolves to."""
+        from workbench.models.device import pick_device
+
+        return self.run.batch_limits(pick_device(self.run.device))
+
     def backend(self, resolved: ResolvedModel) -> Backend:
         key = str(resolved.path)
         if key not in self._backends:

@@ -84,7 +84,7 @@ def model_decoding_defaults(folder: Path) -> dict[str, Any]:
 class Seq2SeqBase:
     """A translation model behind the Backend interface; subclasses add an engine.
 
-    Subclasses set ``engine`` and ``precision`` and implement ``_load`` (tokenizer and model)
+    Subclasses set ``engine``, ``device`` and ``precision`` and implement ``_load`` (tokenizer and model)
     and ``_decode`` (one batch of source ids → generated ids, decoder start excluded).
     """
 
@@ -94,6 +94,7 @@ class Seq2SeqBase:
         self.resolved = resolved
         self.info = info
         self.run = run
+        self.device = "cpu"
         self.precision = ""
         self.stats = BackendStats()
         self._tokenizer: Any = None
@@ -132,11 +133,11 @@ class Seq2SeqBase:
 
     def _batch_limit(self, n_units: int) -> int:
         """Most units in one batch (the run's limit unless the engine knows better)."""
-        return self.run.max_batch_size
+        return self.run.batch_limits(self.device)[0]
 
     def _batch_budget(self, settings: dict[str, Any]) -> tuple[int, int]:
         """(token budget, per-row cost in tokens) of one batch; see ``plan_batches``."""
-        return self.run.batch_tokens, 0
+        return self.run.batch_limits(self.device)[1], 0
 
     def _model_eos(self) -> Any:
         """The model's EOS id(s) when its generation config does not say."""

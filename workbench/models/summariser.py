@@ -84,7 +84,7 @@ class Seq2SeqSummariser:
         """One summary per text; ``params`` are the effective decoding settings."""
         if not texts:
             return []
-        import torch
+        from workbench.models.device import decoding_context
 
         self._ensure_model()
         tok, model = self._tokenizer, self._model
@@ -107,10 +107,10 @@ class Seq2SeqSummariser:
         start = time.perf_counter()
         out: list[tuple[str, tuple[str, ...]]] = [("", ())] * len(texts)
         lengths = [len(x) for x in ids]
-        for batch in plan_batches(lengths, self.run.batch_tokens, self.run.max_batch_size):
+        for batch in plan_batches(lengths, *reversed(self.run.batch_limits(self.device))):
             padded = tok.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
             padded = {k: v.to(model.device) for k, v in padded.items()}
-            with torch.inference_mode():
+            with decoding_context(str(model.device)):
                 sequences = model.generate(**padded, generation_config=config)
             self.stats.batches += 1
             for i, row in zip(batch, sequences.tolist(), strict=True):

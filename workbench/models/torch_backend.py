@@ -7,7 +7,7 @@ import warnings
 from typing import Any
 
 from workbench.errors import ModelError, WorkbenchError
-from workbench.models.device import pick_device, pick_precision, torch_dtype
+from workbench.models.device import decoding_context, pick_device, pick_precision, torch_dtype
 from workbench.models.families import ModelInfo
 from workbench.models.resolve import ResolvedModel
 from workbench.models.seq2seq_common import UNSPACED, Decoding, Seq2SeqBase
@@ -109,8 +109,6 @@ class TorchSeq2Seq(Seq2SeqBase):
         return eos if eos is not None else self._tokenizer.eos_token_id
 
     def _decode(self, ids: list[list[int]], max_new: int, dec: Decoding) -> list[list[int]]:
-        import torch
-
         tok, model = self._tokenizer, self._model
         config = copy.copy(self._base)
         config.num_beams = dec.beams
@@ -121,7 +119,7 @@ class TorchSeq2Seq(Seq2SeqBase):
             config.forced_bos_token_id = dec.forced_bos
         batch = tok.pad({"input_ids": ids}, return_tensors="pt", padding=True)
         batch = {k: v.to(model.device) for k, v in batch.items()}
-        with torch.inference_mode():
+        with decoding_context(self.device):
             sequences = model.generate(**batch, generation_config=config)
         # Column 0 is the decoder start token.
         return [row[1:] for row in sequences.tolist()]
