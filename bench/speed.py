@@ -8,8 +8,8 @@ number), so tokens/s compare like with like even though the weights are random. 
 in its own subprocess, so its peak RSS (VmHWM) is its own. See BENCHMARKS.md for the results
 and bench/model.py for the model.
 
-``--device cuda`` adds GPU rows on an NLLB-600M-shaped model (skipped with a note when torch
-sees no CUDA GPU).
+``--device cuda`` measures the GPU rows instead (bench/speed_gpu.py): an NLLB-600M-shaped
+model, bf16/fp16, a batch sweep, against transformers (b) on the same GPU.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench import corpus  # noqa: E402
-from bench.model import build_nllb_600m, build_opus_mt, folder_bytes  # noqa: E402
+from bench.model import build_opus_mt, folder_bytes  # noqa: E402
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 SRC, TGT = "en", "uk"
@@ -84,6 +84,50 @@ def bench_generation(tokens: int) -> Any:
     return GenerationSettings(
         beams=1, max_new_tokens_ratio=0.0, max_new_tokens_extra=tokens, repeat_guard=0
     )
+
+
+class GpuMemory:
+    """Peak GPU memory of a row: device memory in use (NVML, sampled every 10 ms, the CUDA
+    context included, minus what was in use before the row) and torch's allocator peak."""
+
+    def __init__(self, handle: Any, base: int) -> None:
+        import threading
+
+        self.handle, self.base, self.peak = handle, base, base
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    @classmethod
+    def start(cls) -> GpuMemory | None:
+        """Start sampling; the baseline is what was in use when the row's process started."""
+        try:
+            import pynvml
+
+            pynvml.nvmlInit()
+            handle = pynvml.nvmlDeviceGetHandleByIndex(0)
+            used = pynvml.nvmlDeviceGetMemoryInfo(handle).used
+        except Exception:  # no NVML: only torch's own figure is reported
+            return None
+        base = int(os.environ.setdefault("BENCH_GPU_BASE", str(used)))
+        return cls(handle, base)
+
+    def _sample(self) -> None:
+        import pynvml
+
+        while not self.done.wait(0.01):
+            self.peak = max(self.peak, pynvml.nvmlDeviceGetMemoryInfo(self.handle).used)
+
+    def stop(self) -> dict[str, float]:
+        self.done.set()
+        self.thread.join()
+        out = {"gpu_peak_mb": max(0, self.peak - self.base) / 1e6}
+        if "torch" in sys.modules:
+            import torch
+
+            if torch.cuda.is_initialized():
+                out["torch_peak_mb"] = torch.cuda.max_memory_allocated() / 1e6
+        return out
 
 
 # --------------------------------------------------------------------------- rows (children)
@@ -219,7 +263,8 @@ def row_workbench(cfg: dict[str, Any]) -> dict[str, Any]:
         from workbench.models.ct2_backend import CT2Seq2Seq
 
         CT2Seq2Seq.lookahead = cfg["lookahead"]
-    run = run_settings(cfg["precision"], device=cfg["device"], backend=cfg["backend"])
+    limits = {k: cfg[k] for k in ("batch_tokens", "max_batch_size") if k in cfg}
+    run = run_settings(cfg["precision"], device=cfg["device"], backend=cfg["backend"], **limits)
     gen = bench_generation(cfg["tokens"])
     wb = Workbench(run=run, generation=gen, cache=False)
     # Warm-up: loads the model (the CTranslate2 conversion was cached beforehand).
@@ -318,7 +363,14 @@ ROWS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 def child(row: str, cfg_path: str, result_path: str) -> None:
     cfg = json.loads(Path(cfg_path).read_text("utf-8"))
+    gpu = GpuMemory.start() if str(cfg.get("device", "cpu")).startswith("cuda") else None
+    if row not in ROWS:
+        from bench.speed_gpu import GPU_ROWS
+
+        ROWS.update(GPU_ROWS)
     result = ROWS[row](cfg)
+    if gpu is not None:
+        result.update(gpu.stop())
     result["peak_rss_mb"] = peak_rss_mb()
     result["cpu_seconds"] = cpu_seconds()
     Path(result_path).write_text(json.dumps(result), "utf-8")
@@ -348,6 +400,8 @@ class Runner:
         self.work, self.threads, self.log = work, threads, log
         self.attempts, self.threshold = attempts, threshold
         self.count = 0
+        #: Wait for a quiet machine before each row (off where the rows run on a GPU).
+        self.quiet_wait = True
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -359,7 +413,7 @@ class Runner:
             HF_HUB_OFFLINE="1",
             WORKBENCH_HOME=str(self.work / "home"),
             WORKBENCH_CACHE=str(self.work / "home" / "cache.sqlite3"),
-            PYTHONPATH=str(REPO),
+            PYTHONPATH=os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH")))),
         )
         return env
 
@@ -376,7 +430,8 @@ class Runner:
         """Run a row (again while others loaded the machine); the fastest run is kept."""
         runs: list[dict[str, Any]] = []
         for _ in range(self.attempts if retry else 1):
-            self.wait_quiet()
+            if self.quiet_wait:
+                self.wait_quiet()
             runs.append(self.once(row, cfg, label))
             if runs[-1]["contention"] <= self.threshold:
                 break
@@ -646,63 +701,6 @@ def write_report(out: Path, section: str) -> None:
     out.write_text(text, "utf-8")
 
 
-def gpu_rows(runner: Runner, work: Path, args: argparse.Namespace, texts: list[str]) -> str:
-    """NLLB-600M-shaped rows on CUDA: raw CTranslate2 and transformers, batch sweep."""
-    try:
-        import torch
-
-        has_cuda = torch.cuda.is_available()
-    except ImportError:
-        has_cuda = False
-    if not has_cuda:
-        return "GPU rows: not measured (torch sees no CUDA GPU on this machine)."
-    model = work / "nllb-600m"
-    if not (model / "config.json").is_file():
-        build_nllb_600m(model, forced_tokens=args.tokens, seed=args.seed)
-    lines = ["GPU rows (NLLB-200-distilled-600M shape, random weights):", ""]
-    lines += ["| row | batch | tokens/s | peak RSS MB |", "|---|---|---|---|"]
-    for precision in ("bf16", "fp16"):
-        conv = runner.row(
-            "convert", {"model": str(model), "precision": precision}, f"convert {precision}"
-        )
-        raw = runner.row(
-            "ct2_raw",
-            {
-                "model": str(model),
-                "texts": texts,
-                "tokens": args.tokens,
-                "device": "cuda",
-                "ct2_folder": conv["folder"],
-                "compute_type": {"bf16": "bfloat16", "fp16": "float16"}[precision],
-                "layouts": [[1, 1, size] for size in (16, 32, 64, 128)],
-            },
-            f"CTranslate2 {precision} raw (cuda)",
-        )
-        for s in raw["sweep"]:
-            lines.append(
-                f"| CTranslate2 {precision} raw | {s['batch']} | {s['tokens'] / s['seconds']:.0f} | "
-                f"{raw['peak_rss_mb']:.0f} |"
-            )
-        for size in (16, 32, 64, 128):
-            r = runner.row(
-                "batched",
-                {
-                    "model": str(model),
-                    "texts": texts,
-                    "tokens": args.tokens,
-                    "threads": args.threads,
-                    "device": "cuda",
-                    "batch": size,
-                    "dtype": precision,
-                },
-                f"transformers {precision} batch {size} (cuda)",
-            )
-            lines.append(
-                f"| transformers {precision} | {size} | {_tps(r):.0f} | {r['peak_rss_mb']:.0f} |"
-            )
-    return "\n".join(lines)
-
-
 def merge_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One row from several runs of it: the fastest run, every run's seconds, the largest peak."""
     fastest = min(runs, key=lambda r: r["seconds"] / max(1, r["tokens"]))
@@ -738,7 +736,17 @@ def main() -> None:
     parser.add_argument(
         "--threshold", type=float, default=0.15, help="others' CPU share that makes a row rerun"
     )
+    parser.add_argument(
+        "--batch-sweep",
+        default="32,64,128,256",
+        help="batch sizes of the GPU rows (--device cuda)",
+    )
     args = parser.parse_args()
+    if args.device == "cuda":
+        from bench.speed_gpu import gpu_main
+
+        gpu_main(args)
+        return
 
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -854,10 +862,7 @@ def main() -> None:
             print(f"[bench] warning: {key} segmented the corpus differently", file=sys.stderr)
             info.setdefault("same_outputs", "")
             info["same_outputs"] += f"Note: {key} did not see exactly the corpus sentences. "
-    if args.device == "cuda":
-        info["gpu"] = gpu_rows(runner, work, args, texts)
-    else:
-        info["gpu"] = "GPU rows: not measured (run with `--device cuda` on a machine with a GPU)."
+    info["gpu"] = "GPU rows: in their own section below (`--device cuda` on a machine with a GPU)."
     section = report(results, args, info)
     (work / "results.json").write_text(
         json.dumps({"results": results, "info": {**info, "texts": len(texts)}}, indent=2), "utf-8"
