@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+#: Bumped whenever a builder below changes what it writes, so benchmarks rebuild their models.
+BUILD_VERSION = 2
 #: opus-mt base sizes (Helsinki-NLP/opus-mt-en-de has 58101 rows; en-uk 61587).
 OPUS_MT = {"d_model": 512, "layers": 6, "heads": 8, "ffn": 2048, "vocab": 60_000}
 #: facebook/nllb-200-distilled-600M sizes.

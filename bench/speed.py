@@ -35,7 +35,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench import corpus  # noqa: E402
-from bench.model import build_opus_mt, folder_bytes  # noqa: E402
+from bench.model import BUILD_VERSION, build_opus_mt, folder_bytes  # noqa: E402
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 SRC, TGT = "en", "uk"
@@ -516,23 +516,42 @@ def machine() -> dict[str, str]:
     }
 
 
-def prepare(work: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """Corpus files and the model (rebuilt only when the settings change)."""
+def write_corpus(articles: Path, args: argparse.Namespace) -> list[str]:
+    """The benchmark sentences, written afresh as article files into ``articles``."""
     texts = corpus.sentences(args.sentences, seed=args.seed)
-    articles = work / "articles"
     if articles.exists():
         for old in articles.glob("*.txt"):
             old.unlink()
     corpus.write_articles(texts, articles, seed=args.seed)
+    return texts
+
+
+def stamped_model(
+    folder: Path, build: Callable[..., Path], args: argparse.Namespace, label: str
+) -> Path:
+    """``build`` into ``folder`` unless a build with the same settings (and the same version
+    of bench/model.py's builders) is already there."""
+    stamp = {
+        "tokens": args.tokens,
+        "seed": args.seed,
+        "builder": build.__name__,
+        "v": BUILD_VERSION,
+    }
+    marker = folder / "bench-stamp.json"
+    if not marker.is_file() or json.loads(marker.read_text()) != stamp:
+        print(f"[bench] building the {label} model ...", file=sys.stderr, flush=True)
+        build(folder, forced_tokens=args.tokens, seed=args.seed)
+        marker.write_text(json.dumps(stamp))
+    return folder
+
+
+def prepare(work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Corpus files and the model (rebuilt only when the settings change)."""
+    articles = work / "articles"
+    texts = write_corpus(articles, args)
     # Converted models are removed so that the conversion is timed on every run.
     shutil.rmtree(work / "home" / "ct2", ignore_errors=True)
-    model = work / "opus-mt-base"
-    stamp = {"tokens": args.tokens, "seed": args.seed, "v": 1}
-    marker = model / "bench-stamp.json"
-    if not marker.is_file() or json.loads(marker.read_text()) != stamp:
-        print("[bench] building the opus-mt-sized model ...", file=sys.stderr, flush=True)
-        build_opus_mt(model, forced_tokens=args.tokens, seed=args.seed)
-        marker.write_text(json.dumps(stamp))
+    model = stamped_model(work / "opus-mt-base", build_opus_mt, args, "opus-mt-sized")
     return {"texts": texts, "articles": str(articles), "model": str(model)}
 
 

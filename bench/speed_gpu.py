@@ -26,9 +26,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import corpus
 from bench.model import NLLB_600M, build_nllb_600m, folder_bytes
-from bench.speed import SRC, TGT, GpuMemory, Runner, machine
+from bench.speed import SRC, TGT, GpuMemory, Runner, machine, stamped_model, write_corpus
 
 BEGIN, END = "<!-- bench:gpu:begin -->", "<!-- bench:gpu:end -->"
 
@@ -235,19 +234,9 @@ def gpu_main(args: argparse.Namespace) -> None:
     rows = Rows(runner, log)
     sweep = [int(x) for x in args.batch_sweep.split(",")]
 
-    texts = corpus.sentences(args.sentences, seed=args.seed)
     articles = work / "articles-gpu"
-    articles.mkdir(parents=True, exist_ok=True)
-    for old in articles.glob("*.txt"):
-        old.unlink()
-    corpus.write_articles(texts, articles, seed=args.seed)
-    model = work / "nllb-600m"
-    stamp = {"tokens": args.tokens, "seed": args.seed, "v": 1}
-    marker = model / "bench-stamp.json"
-    if not marker.is_file() or json.loads(marker.read_text()) != stamp:
-        print("[bench] building the NLLB-600M-sized model ...", file=sys.stderr, flush=True)
-        build_nllb_600m(model, forced_tokens=args.tokens, seed=args.seed)
-        marker.write_text(json.dumps(stamp))
+    texts = write_corpus(articles, args)
+    model = stamped_model(work / "nllb-600m", build_nllb_600m, args, "NLLB-600M-sized")
     m = machine()
     info = {
         "command": "python bench/speed.py " + " ".join(sys.argv[1:]),

@@ -202,9 +202,8 @@ class ChatTranslator:
             bounds = [max(1, min(cap, b)) for b in max_new_tokens]
         start = time.perf_counter()
         out: list[ChatOutput] = [ChatOutput("")] * len(ids)
-        for batch in plan_batches(
-            [len(x) for x in ids], *reversed(self.run.batch_limits(self.device))
-        ):
+        rows, tokens = self.run.batch_limits(self.device)
+        for batch in plan_batches([len(x) for x in ids], tokens, rows):
             bound = max(bounds[i] for i in batch)
             rows = self._decode([ids[i] for i in batch], bound, beams, 0)
             self.stats.batches += 1
@@ -226,7 +225,7 @@ class ChatTranslator:
             config.no_repeat_ngram_size = no_repeat
         batch = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt", padding=True)
         batch = {k: v.to(self._model.device) for k, v in batch.items()}
-        with decoding_context(str(self._model.device)):
+        with decoding_context(self.device):
             sequences = self._model.generate(**batch, generation_config=config)
         width = batch["input_ids"].shape[1]  # left padding: every prompt ends at this column
         return [row[width:] for row in sequences.tolist()]

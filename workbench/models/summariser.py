@@ -107,10 +107,11 @@ class Seq2SeqSummariser:
         start = time.perf_counter()
         out: list[tuple[str, tuple[str, ...]]] = [("", ())] * len(texts)
         lengths = [len(x) for x in ids]
-        for batch in plan_batches(lengths, *reversed(self.run.batch_limits(self.device))):
+        rows, tokens = self.run.batch_limits(self.device)
+        for batch in plan_batches(lengths, tokens, rows):
             padded = tok.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
             padded = {k: v.to(model.device) for k, v in padded.items()}
-            with decoding_context(str(model.device)):
+            with decoding_context(self.device):
                 sequences = model.generate(**padded, generation_config=config)
             self.stats.batches += 1
             for i, row in zip(batch, sequences.tolist(), strict=True):
