@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, SEEDS
-from tests.helpers import URL, assert_structure_kept
+from tests.helpers import URL, assert_structure_kept, expected_segments
 from workbench import Workbench, languages, segment
 from workbench.documents import FURNITURE_KINDS, parse, read_document
 from workbench.furniture import opener_length
@@ -202,6 +202,26 @@ def test_furniture_is_translated_in_place(name: str, fmt: str, rows: list, first
             assert span in new
 
 
+def test_a_model_translates_the_furniture(tiny, tmp_path: Path) -> None:
+    name, fmt, rows, _ = LAYOUTS[0]
+    text = layout_text(rows)
+    path = write(tmp_path, name, fmt, text)
+    wb = Workbench(cache=False, backend="torch", beams=1)
+    result = wb.translate(path, to="uk", src="en", model=str(tiny("marian")))
+    assert result.text is not None
+    assert_structure_kept(text, result.text)
+    sources = [s.source for s in result.segments]
+    assert sources == expected_segments(read_document(path), "en")
+    for furniture in (
+        "Volodymyr Zelensky at a press conference",  # an image's alt text
+        "Volodymyr Zelensky / Telegram",
+        "By Jane Doe, Reuters",
+        "Photo: Jane Roe / AFP",
+        "Original:",
+    ):
+        assert furniture in sources
+
+
 @pytest.mark.parametrize(("name", "fmt", "rows", "first"), LAYOUTS, ids=[x[0] for x in LAYOUTS])
 def test_lead_starts_with_the_story(tmp_path: Path, name: str, fmt: str, rows: list, first: str):
     path = write(tmp_path, name, fmt, layout_text(rows))
@@ -252,6 +272,46 @@ def test_korean_seed_byline_and_dateline_are_metadata() -> None:
     assert lead.startswith("서울시는 14일") and "김서연" not in lead and "입력" not in lead
 
 
+# Furniture that is furniture wherever it stands: after the story's first paragraph, or right
+# under its last line (no blank line between).
+ANYWHERE = [
+    ("caption", "Photo by Jane Doe"),
+    ("caption", "Photograph: Jane Roe/Reuters"),
+    ("caption", "(AP Photo/Efrem Lukatsky)"),
+    ("caption", "Firefighters work at the site in Kyiv, February 14, 2026. REUTERS/Jane Doe"),
+    ("caption", "Rescuers at the site of a strike in Kharkiv. Photo: Jane Roe"),
+    ("caption", "Workers clear the debris in Kharkiv. Getty Images"),
+    ("caption", "Фото: Укрінформ"),
+    ("caption", "Фото Укрінформу"),
+    ("caption", "Зеленський у Києві. Фото: Офіс президента"),
+    ("caption", "사진=연합뉴스"),
+    ("caption", "[서울시 제공]"),
+    ("caption", "14일 시민들이 책을 읽고 있다. [서울시 제공]"),
+    ("meta", "Copyright © 2026 The Guardian"),
+    ("meta", "Reporting by Jane Doe in Kyiv; Additional reporting by John Roe; Editing by Ng."),
+    ("meta", "Jane Doe jane.doe@example.com"),
+    ("meta", "김서연 기자 kim@example.com"),
+    ("meta", "<저작권자 ⓒ 연합뉴스, 무단 전재-재배포 금지>"),
+    ("meta", "Автор: Олена Коваленко"),
+    ("source", "Original article: https://example.org/a"),
+    ("source", "원문보기: https://example.kr/a"),
+    ("source", "Першоджерело: Суспільне"),
+    ("source", "This article was originally published on The Conversation."),
+    ("related", "Also read: Ferry fares to rise"),
+    ("related", "Більше по темі: Нові контейнери"),
+    ("related", "함께 보면 좋은 기사"),
+]
+
+
+@pytest.mark.parametrize(("kind", "line"), ANYWHERE)
+@pytest.mark.parametrize("gap", ["\n\n", "\n"])
+def test_furniture_anywhere(kind: str, line: str, gap: str) -> None:
+    text = f"# Title\n\nThe story begins here.\nIt goes on.{gap}{line}\n"
+    found = kinds(text, "md")
+    assert found[1:] == [("paragraph", "The story begins here. It goes on."), (kind, line)]
+    assert parse(text).render() == text
+
+
 # --- the story stays the story ---------------------------------------------------------------------
 
 # Sentences of a story that look a little like furniture. Each must stay a paragraph, whether it
@@ -280,6 +340,8 @@ BODY_LINES = [
     "사진 속 인물은 시장으로 확인됐다.",
     "관련 부처는 대책을 발표했다.",
     "출처를 밝히지 않은 문건이 공개됐다.",
+    "Copyright infringement cases rose 20% last year.",
+    "Source: the ministry said the plan would cost five billion dollars this year.",
     "Оновлено правила для водіїв.",
     "Фото показують зруйновані будинки.",
     "Джерело в уряді повідомило про відставку.",
@@ -296,6 +358,20 @@ def test_body_sentences_are_never_furniture(line: str, where: str) -> None:
         text = f"# Title\n\nThe story begins.\n\n{line}\n"
     found = kinds(text, "md")
     assert ("paragraph", line) in found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Images from the telescope show a\ndistant galaxy.",
+        "Source: the ministry said that the plan would\ncost five billion.",
+        "Фото з місця події показують, що\nміст зруйновано.",
+    ],
+)
+@pytest.mark.parametrize("fmt", ["md", "txt"])
+def test_a_wrapped_sentence_that_starts_like_furniture_is_one_paragraph(text: str, fmt: str):
+    found = kinds(f"Title\n\nThe story begins.\n\n{text}\n", fmt)
+    assert found[-1] == ("paragraph", text.replace("\n", " "))
 
 
 @pytest.mark.parametrize(

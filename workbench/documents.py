@@ -367,8 +367,12 @@ class _Parser:
             and bool(_TABLE_DELIMITER.match(self.content(k + 1)))
         )
 
-    def interrupts(self, k: int) -> bool:
-        """Whether line k starts a new block instead of continuing a paragraph or list item."""
+    def interrupts(self, k: int, furniture: bool = True) -> bool:
+        """Whether line k starts a new block instead of continuing a paragraph or list item.
+
+        A furniture line does so only when it stands alone (``furniture`` False: never, which
+        ``alone`` asks about the line after it).
+        """
         content = self.content(k)
         if not content.strip():
             return True
@@ -383,7 +387,7 @@ class _Parser:
             or _URL_LINE.match(content)
             or _RELATED.match(content)
             or (self.md and is_image_line(content))
-            or line_kind(content)
+            or (furniture and bool(line_kind(content)) and self.alone(k))
             or (self.in_header(k) and is_header_meta(content))
         )
 
@@ -396,11 +400,14 @@ class _Parser:
 
     def alone(self, k: int) -> bool:
         """Whether line k is a paragraph of one line (what follows does not carry it on)."""
+        if k + 1 >= len(self.lines):
+            return True
+        following = self.content(k + 1)
         return (
-            k + 1 >= len(self.lines)
-            or self.interrupts(k + 1)
-            or is_credit(self.content(k + 1))
-            or not _continues(self.content(k), self.content(k + 1))
+            self.interrupts(k + 1, furniture=False)
+            or bool(line_kind(following))
+            or is_credit(following)
+            or not _continues(self.content(k), following)
         )
 
     def caption(self, k: int) -> bool:
@@ -490,7 +497,7 @@ class _Parser:
         if self.md and is_image_line(content):
             self.add_prose("image", i, i + 1)
             return
-        if kind := line_kind(content):
+        if (kind := line_kind(content)) and self.alone(i):
             self.add_prose(kind, i, i + 1)
             return
         if self.md:

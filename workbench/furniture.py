@@ -89,21 +89,22 @@ HEADER_MAX_LENGTH = 120  # bylines and datelines are short; a long line is the l
 
 # --- data: lines that are furniture wherever they stand --------------------------------------------
 
-# Author labels, e-mail bylines, reporting credits and copyright notices.
+# Author labels, e-mail bylines and copyright notices (never when the line reads as a sentence).
 _META_ANYWHERE: tuple[re.Pattern[str], ...] = (
     re.compile(r"^(?i:автор|авторка|автори|авторки|текст|редактор|редакторка|author|authors)\s*:"),
     re.compile(rf"^(?:(?i:by\s+)?{_NAME}\s+{_NAMES}\s*[,|/–—-]?\s*)?[(<]?{_EMAIL}[)>]?$"),
     re.compile(rf"^{_KO_BYLINE}\s*=?\s*(?:[(<]?{_EMAIL}[)>]?)?$"),
     re.compile(
-        r"^\(?(?i:reporting|additional reporting|writing|editing|edited|compiled|translated"
-        rf"|graphics|research)\s+(?i:by)\s+{_NAME}"
-    ),
-    re.compile(
-        r"^[<(\[]?\s*(?:©|ⓒ|Ⓒ|\((?i:c)\)\s|(?i:copyright)\b|(?i:all rights reserved)|저작권자"
-        r"|무단\s?전재|(?i:усі права захищено|всі права захищені))"
+        r"^[<(\[]?\s*(?:©|ⓒ|Ⓒ|\((?i:c)\)\s|(?i:copyright)\s*(?:©|\((?i:c)\)|\d{4}|(?i:by)\b|:)"
+        r"|(?i:all rights reserved)\.?$|저작권자|무단\s?전재"
+        r"|(?i:усі права захищено|всі права захищені)\.?$)"
     ),
 )
-_META_ANYWHERE_MAX = 300
+# "Reporting by Jane Doe; Editing by John Roe": a credit even when it reads as a sentence.
+_REPORTING = re.compile(
+    r"^\(?(?i:reporting|additional reporting|writing|editing|edited|compiled|translated"
+    rf"|graphics|research)\s+(?i:by)\s+{_NAME}"
+)
 
 # Captions and credits: a label, then the credit or the caption ("Photo: Reuters", "사진=연합뉴스").
 _CAPTION_LABEL = re.compile(
@@ -117,19 +118,20 @@ _CAPTION_LABEL = re.compile(
 _CREDIT_WORDS = re.compile(
     rf"^(?:(?i:by|courtesy|via|from|credit|з|із|зі|від|надане|надано|ілюстративне|архівне)\b|[{_UPPER}])"
 )
-# A caption sentence that ends in its credit: "... in Kyiv. REUTERS/Jane Doe",
+# A caption sentence that ends in its credit (looked for in its last characters only):
+# "... in Kyiv. REUTERS/Jane Doe",
 # "(AP Photo/Jane Doe)", "... 있다. /연합뉴스", "[서울시 제공]", "... Фото: Укрінформ".
 _TRAILING_CREDIT = re.compile(
     r"(?:\((?:[^()]*\b(?i:AP Photo|photo|photograph|getty images)\b|(?i:фото|사진))[^()]{0,60}\)"
     r"|\b(?:REUTERS|AFP|EPA|EPA-EFE|AP|ANADOLU|GETTY|SIPA)\s?/\s?[\w .'’-]{2,40}"
-    r"|(?i:via\s+|/\s?)?Getty Images\)?"
     r"|[.!?다]\s+[/=]\s?[가-힣A-Za-z0-9]{2,12}(?:\s?(?:제공|자료사진))?"
     r"|[.다]\s*[/=]\s?[가-힣][가-힣0-9]{1,11}(?:\s?(?:제공|자료사진))?"
     r"|[\[(](?:[^\[\]()]{1,20}\s)?(?:제공|자료사진|캡처)[\])]"
-    r"|(?:^|[.!?]\s+)(?i:photo|photograph|фото|світлина)\s*[:=]\s*[^.!?]{1,60}"
-    r"|(?:^|[.!?다]\s+)사진\s*[:=]\s*[^.!?]{1,30})$"
+    r"|[.!?]\s+(?i:photo|photograph|фото|світлина)\s*[:=]\s*[^.!?]{1,60}"
+    r"|[.!?다]\s+사진\s*[:=]\s*[^.!?]{1,30})$"
 )
-_CAPTION_MAX = 300
+_CAPTION_MAX = 300  # one line of furniture; a longer line is the story
+_CREDIT_TAIL = 120
 # "Volodymyr Zelensky / Telegram": a name or subject, a slash, a short source. Only a caption
 # where one is expected (under an image, or under the title before the body).
 _CREDIT = re.compile(r"^(?P<left>[^/]{2,60}?)\s?/\s?(?P<right>[^/]{2,40})$")
@@ -201,7 +203,7 @@ def is_header_meta(content: str) -> bool:
     line = _core(content)
     if not 0 < len(line) <= HEADER_MAX_LENGTH or _sentence_like(line):
         return False
-    return any(p.search(line) for p in HEADER_PATTERNS) or line_kind(content) == "meta"
+    return any(p.match(line) for p in HEADER_PATTERNS)
 
 
 def line_kind(content: str) -> str | None:
@@ -210,13 +212,19 @@ def line_kind(content: str) -> str | None:
     core = _core(content)
     if not core:
         return None
-    if len(line) <= _META_ANYWHERE_MAX and any(p.search(core) for p in _META_ANYWHERE):
+    if len(line) > _CAPTION_MAX:
+        return None
+    sentence = _sentence_like(core)
+    if _REPORTING.match(core) or (not sentence and any(p.match(core) for p in _META_ANYWHERE)):
         return "meta"
-    if len(line) <= _CAPTION_MAX and _is_caption_label(core):
+    if _is_caption_label(core):
         return "caption"
-    if len(line) <= _CAPTION_MAX and _SOURCE.match(core):
+    if _SOURCE.match(core) and ("://" in core or not sentence):
         return "source"
-    if len(line) <= _CAPTION_MAX and _TRAILING_CREDIT.search(core.rstrip()):
+    tail = core[-_CREDIT_TAIL:]
+    if any(ch in tail for ch in "/=:)]") and _TRAILING_CREDIT.search(tail):
+        return "caption"
+    if tail.endswith(("Getty Images", "Getty Images)")):
         return "caption"
     return None
 
