@@ -395,6 +395,14 @@ def test_a_caption_with_a_full_stop_needs_a_credit_under_it() -> None:
     assert [k for k, _ in kinds(text, "md")] == ["title", "image", "paragraph", "paragraph"]
 
 
+def test_a_credit_under_an_html_image() -> None:
+    text = '# T\n\nThe story begins.\n\n<img src="a.jpg" alt="">\n\nJane Roe / Reuters\n'
+    assert kinds(text, "md")[2:] == [
+        ("html", '<img src="a.jpg" alt="">'),
+        ("caption", "Jane Roe / Reuters"),
+    ]
+
+
 def test_name_slash_source_is_a_credit_only_where_one_is_expected() -> None:
     later = "# T\n\nThe story begins here.\n\nVolodymyr Zelensky / Telegram\n"
     assert kinds(later, "md")[-1] == ("paragraph", "Volodymyr Zelensky / Telegram")

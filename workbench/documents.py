@@ -36,12 +36,12 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown")
 # Kinds whose text is prose and goes to the translator (when it has any letter).
 PROSE_KINDS = frozenset(
     {"title", "meta", "heading", "paragraph", "list_item", "quote", "related", "table"}
-    | {"caption", "image", "source"}
+    | {"caption", "image", "source"}  # news furniture (furniture.py), like meta and related
 )
 
 # Where bylines and datelines are looked for: this many lines below the title.
 _HEADER_LINES = 12
-# Kinds of news furniture: kept and translated like any text, but not the article's body.
+# Kinds of news furniture: kept and translated like any text, never part of the body.
 FURNITURE_KINDS = frozenset({"meta", "caption", "image", "source", "related"})
 
 # --- data: markdown ------------------------------------------------------------------------------
