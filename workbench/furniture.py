@@ -52,7 +52,13 @@ _KO_BYLINE = (
 
 # --- data: lines under the title (bylines, datelines, timestamps) -----------------------------------
 
-HEADER_PATTERNS: tuple[re.Pattern[str], ...] = (
+# What may follow a date on a dateline: a time, a time zone, "р." (year), "오전 9시".
+_TIME_TAIL = (
+    r"(?:[\s,|·/-]*(?:р\.|року|\d{1,2}[:.]\d{2}(?::\d{2})?|(?i:[ap]\.?m\.?)|[A-Z]{2,5}"
+    r"|\(?(?:GMT|UTC)[+-]?\d{0,2}\)?|오전|오후|\d{1,2}시(?:\s?\d{1,2}분)?))*\s*$"
+)
+# Bylines: only under the title ("By ..." further down may be the story's own words).
+_BYLINES: tuple[re.Pattern[str], ...] = (
     # "By Jane Doe", "By Jane Doe and John Roe, Reuters": a name, then the end or punctuation.
     re.compile(rf"^(?i:by|written by|reported by|story by|words by)\s+{_NAMES}\s*(?:$|[^\w\s])"),
     # "Jane Doe, Reporter", "Олена Коваленко, кореспондентка": a name, then a newsroom role.
@@ -63,6 +69,11 @@ HEADER_PATTERNS: tuple[re.Pattern[str], ...] = (
     ),
     # "Jane Doe, Reuters", "Олена Коваленко / Укрінформ": a name, then an agency, nothing more.
     re.compile(rf"^{_NAMES}\s*[,|/–—-]\s*{_AGENCIES}$"),
+    re.compile(r"^\S{2,10}\s?기자(?:\s|$|[=@(,·/*])"),
+    re.compile(rf"^{_KO_BYLINE}(?:$|[\s=@(,·/*\]])"),
+)
+# Timestamps and datelines: a date or time and nothing else, or a word that says what it is.
+_STAMPS: tuple[re.Pattern[str], ...] = (
     # "Published 14 February 2026", "Updated 14:05 KST", "Оновлено 14 лютого 2026, 10:15": the
     # word must be followed by a time, not by the rest of a sentence ("Updated rules say ...").
     re.compile(
@@ -71,20 +82,19 @@ HEADER_PATTERNS: tuple[re.Pattern[str], ...] = (
         rf"(?:\d|(?i:{_WEEKDAYS}|{_MONTHS_EN}|{_MONTHS_UK}|today|yesterday|сьогодні|вчора)\b)"
     ),
     re.compile(
-        rf"^(?i:(?:{_WEEKDAYS},?\s+)?"
-        rf"(?:\d{{1,2}}\s+{_MONTHS_EN},?\s+\d{{4}}|{_MONTHS_EN}\s+\d{{1,2}},?\s+\d{{4}}))"
-    ),
-    re.compile(rf"^(?:{_DATE}|\d{{1,2}}\.\d{{1,2}}\.\d{{4}})(?:[\s,T]+\d{{1,2}}:\d{{2}}.*)?$"),
-    re.compile(r"^\d{1,2}:\d{2}(?:\s*(?i:[ap]\.?m\.?))?(?:\s+[A-Z]{2,5})?$"),
-    re.compile(r"^\d{1,3}[\s-]*(?i:min|mins|minute|minutes)[\s-]+(?i:read)$"),
-    re.compile(r"^\S{2,10}\s?기자(?:\s|$|[=@(,·/*])"),
-    re.compile(rf"^{_KO_BYLINE}(?:$|[\s=@(,·/*\]])"),
-    re.compile(
         r"^(?:입력|수정|등록|승인|게재|발행|업데이트|기사입력|최종수정|송고시간|송고)\s*:?\s*\d{4}"
     ),
-    re.compile(r"^\d{4}년\s*\d{1,2}월\s*\d{1,2}일"),
-    re.compile(rf"^\d{{1,2}}\s+(?i:{_MONTHS_UK})\s+\d{{4}}"),
+    re.compile(
+        rf"^(?i:(?:{_WEEKDAYS},?\s+)?"
+        rf"(?:\d{{1,2}}\s+{_MONTHS_EN},?\s+\d{{4}}|{_MONTHS_EN}\s+\d{{1,2}},?\s+\d{{4}})){_TIME_TAIL}"
+    ),
+    re.compile(rf"^(?:{_DATE}|\d{{1,2}}\.\d{{1,2}}\.\d{{4}}){_TIME_TAIL}"),
+    re.compile(rf"^\d{{1,2}}:\d{{2}}{_TIME_TAIL}"),
+    re.compile(rf"^\d{{4}}년\s*\d{{1,2}}월\s*\d{{1,2}}일(?:\s*\([월화수목금토일]\))?{_TIME_TAIL}"),
+    re.compile(rf"^(?i:{_WEEKDAYS},?\s+)?\d{{1,2}}\s+(?i:{_MONTHS_UK})\s+\d{{4}}{_TIME_TAIL}"),
+    re.compile(r"^\d{1,3}[\s-]*(?i:min|mins|minute|minutes)[\s-]+(?i:read)$"),
 )
+HEADER_PATTERNS = _BYLINES + _STAMPS
 HEADER_MAX_LENGTH = 120  # bylines and datelines are short; a long line is the lead paragraph
 
 # --- data: lines that are furniture wherever they stand --------------------------------------------
@@ -216,6 +226,8 @@ def line_kind(content: str) -> str | None:
         return None
     sentence = _sentence_like(core)
     if _REPORTING.match(core) or (not sentence and any(p.match(core) for p in _META_ANYWHERE)):
+        return "meta"
+    if not sentence and len(core) <= HEADER_MAX_LENGTH and any(p.match(core) for p in _STAMPS):
         return "meta"
     if _is_caption_label(core):
         return "caption"
