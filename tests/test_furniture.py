@@ -123,7 +123,7 @@ LAYOUTS = [
         ("paragraph", "Київ, 14 лютого (Укрінформ) — Понад 300 волонтерів прибирали береги Дніпра. "
                       "Вони зібрали понад дві тонни сміття."),
         ("", ""),
-        ("paragraph", "Акцію організувала міська екологічна ініціатива. Фото показують чисті береги."),
+        ("paragraph", "Акцію організувала екологічна ініціатива. Фото показують чисті береги."),
         ("", ""),
         ("related", "Читайте також: Місто встановить нові контейнери"),
         ("source", "Джерело: https://www.ukrinform.example.ua/rubric-society/river"),
@@ -320,7 +320,7 @@ def test_furniture_anywhere(kind: str, line: str, gap: str) -> None:
     assert parse(text).render() == text
 
 
-# --- the story stays the story ---------------------------------------------------------------------
+# --- the story stays the story --------------------------------------------------------------------
 
 # Sentences of a story that look a little like furniture. Each must stay a paragraph, whether it
 # opens the article (under the title, where bylines are looked for) or stands later on.
@@ -420,7 +420,7 @@ def test_name_slash_source_is_a_credit_only_where_one_is_expected() -> None:
     assert kinds(later, "md")[-1] == ("paragraph", "Volodymyr Zelensky / Telegram")
 
 
-# --- the wire opener --------------------------------------------------------------------------------
+# --- the wire opener ------------------------------------------------------------------------------
 
 OPENERS = [
     ("KYIV (Reuters) - Ukraine's army said", "KYIV (Reuters) - "),

@@ -50,7 +50,7 @@ _KO_BYLINE = (
     rf"{_KO_NAMES}\s?{_KO_ROLE}"
 )
 
-# --- data: lines under the title (bylines, datelines, timestamps) -----------------------------------
+# --- data: lines under the title (bylines, datelines, timestamps) ---------------------------------
 
 # What may follow a date on a dateline: a time, a time zone, "р." (year), "오전 9시".
 _TIME_TAIL = (
@@ -86,7 +86,8 @@ _STAMPS: tuple[re.Pattern[str], ...] = (
     ),
     re.compile(
         rf"^(?i:(?:{_WEEKDAYS},?\s+)?"
-        rf"(?:\d{{1,2}}\s+{_MONTHS_EN},?\s+\d{{4}}|{_MONTHS_EN}\s+\d{{1,2}},?\s+\d{{4}})){_TIME_TAIL}"
+        rf"(?:\d{{1,2}}\s+{_MONTHS_EN},?\s+\d{{4}}|{_MONTHS_EN}\s+\d{{1,2}},?\s+\d{{4}}))"
+        + _TIME_TAIL
     ),
     re.compile(rf"^(?:{_DATE}|\d{{1,2}}\.\d{{1,2}}\.\d{{4}}){_TIME_TAIL}"),
     re.compile(rf"^\d{{1,2}}:\d{{2}}{_TIME_TAIL}"),
@@ -97,7 +98,7 @@ _STAMPS: tuple[re.Pattern[str], ...] = (
 HEADER_PATTERNS = _BYLINES + _STAMPS
 HEADER_MAX_LENGTH = 120  # bylines and datelines are short; a long line is the lead paragraph
 
-# --- data: lines that are furniture wherever they stand --------------------------------------------
+# --- data: lines that are furniture wherever they stand -------------------------------------------
 
 # Author labels, e-mail bylines and copyright notices (never when the line reads as a sentence).
 _META_ANYWHERE: tuple[re.Pattern[str], ...] = (
@@ -126,7 +127,8 @@ _CAPTION_LABEL = re.compile(
 )
 # After "Photo " without a colon: words that make it a credit, not a sentence ("Photo by ...").
 _CREDIT_WORDS = re.compile(
-    rf"^(?:(?i:by|courtesy|via|from|credit|з|із|зі|від|надане|надано|ілюстративне|архівне)\b|[{_UPPER}])"
+    r"^(?:(?i:by|courtesy|via|from|credit|з|із|зі|від|надане|надано|ілюстративне|архівне)\b"
+    rf"|[{_UPPER}])"
 )
 # A caption sentence that ends in its credit (looked for in its last characters only):
 # "... in Kyiv. REUTERS/Jane Doe",
@@ -192,7 +194,7 @@ _SENTENCE_END = re.compile(r"[.!?…。]$")
 _KO_PREDICATE = re.compile(r"[다요죠까][.!?]$")
 
 
-# --- questions -------------------------------------------------------------------------------------
+# --- questions ------------------------------------------------------------------------------------
 
 
 def _core(content: str) -> str:
@@ -280,8 +282,9 @@ def is_image_line(content: str) -> bool:
 def is_caption_under_image(content: str, followed_by_credit: bool) -> bool:
     """Whether the line right under an image is its caption.
 
-    It is when it is set in italics, is a credit, ends in a credit, or is short and not a
-    sentence, or when a credit line follows it; a sentence on its own stays body text.
+    It is when it is set in italics, is a credit, or is short and not a sentence, or when a
+    credit line follows it; a sentence on its own stays body text. (Lines that are captions
+    anywhere, such as "Photo: ...", are recognised before this is asked.)
     """
     line = content.strip()
     core = _core(content)
