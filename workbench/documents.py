@@ -21,62 +21,28 @@ from itertools import pairwise
 from pathlib import Path
 
 from workbench.errors import InputError
+from workbench.furniture import RELATED as _RELATED
+from workbench.furniture import URL_LINE as _URL_LINE
+from workbench.furniture import (
+    is_caption_under_image,
+    is_credit,
+    is_header_meta,
+    is_image_line,
+    line_kind,
+)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown")
 
 # Kinds whose text is prose and goes to the translator (when it has any letter).
 PROSE_KINDS = frozenset(
     {"title", "meta", "heading", "paragraph", "list_item", "quote", "related", "table"}
+    | {"caption", "image", "source"}  # news furniture (furniture.py), like meta and related
 )
 
-# --- data: news structure ------------------------------------------------------------------------
-
-_MONTHS_EN = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-_MONTHS_UK = (
-    r"(?:січня|лютого|березня|квітня|травня|червня|липня|серпня|вересня|жовтня|листопада|грудня)"
-)
-_DATE = r"\d{4}[-./]\s?\d{1,2}[-./]\s?\d{1,2}\.?"
-
-# Byline and dateline lines near the top of an article (checked only right after the title).
-META_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"^(?i:by|written by|reported by|story by|words by)\s+\S"),
-    # "Jane Doe, Reporter": a capitalised name, then a newsroom role.
-    re.compile(
-        r"^[A-ZА-ЯІЇЄҐ][\w.'’-]*(?:\s+[\w.'’-]+){0,3}\s*[,|–—-]\s*(?:\w+\s+){0,2}"
-        r"(?i:reporter|correspondent|writer|editor|journalist|columnist|contributor)s?\b"
-    ),
-    re.compile(r"^(?i:published|updated|posted|last updated|modified|first published)\b"),
-    re.compile(
-        r"^(?i:(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?"
-        rf"(?:\d{{1,2}}\s+{_MONTHS_EN},?\s+\d{{4}}|{_MONTHS_EN}\s+\d{{1,2}},?\s+\d{{4}}))"
-    ),
-    re.compile(rf"^(?:{_DATE}|\d{{1,2}}\.\d{{1,2}}\.\d{{4}})(?:[\s,T]+\d{{1,2}}:\d{{2}}.*)?$"),
-    re.compile(r"^\d{1,2}:\d{2}(?:\s*(?i:[ap]\.?m\.?))?(?:\s+[A-Z]{2,5})?$"),
-    re.compile(r"^\S{2,10}\s?기자(?:\s|$|[=@(,·/])"),
-    re.compile(
-        r"^(?:입력|수정|등록|승인|게재|발행|업데이트|기사입력|최종수정|송고시간|송고)\s*:?\s*\d{4}"
-    ),
-    re.compile(r"^\d{4}년\s*\d{1,2}월\s*\d{1,2}일"),
-    re.compile(r"^(?i:автор|авторка|автори|текст|фото)\s*:"),
-    re.compile(r"^(?i:опубліковано|оновлено|дата публікації)\b"),
-    re.compile(rf"^\d{{1,2}}\s+(?i:{_MONTHS_UK})\s+\d{{4}}"),
-)
-_META_MAX_LENGTH = 120  # bylines and datelines are short; a long line is the lead paragraph
-_HEADER_LINES = 12  # how far below the title bylines and datelines are looked for
-
-_RELATED = re.compile(
-    r"^[^\w\s]{0,3}[ \t]*(?:"
-    r"(?:related(?: articles?| stories| story| news| coverage| content)?|read more|read also"
-    r"|see also|more on this(?: story)?|читайте також|дивіться також|також читайте"
-    r"|читайте більше)[ \t]*(?:[:：\-–—»\]]|$)"
-    r"|관련\s?기사|관련\s?뉴스)",
-    re.IGNORECASE,
-)
-_URL_LINE = re.compile(
-    r"^[ \t]*(?:(?:https?|ftp)://\S+|www\.\S+|<(?:https?|ftp)://[^<>\s]+>"
-    r"|\[[ \t]*(?:(?:https?|ftp)://|www\.)[^\]]*\]\([^()\s]+\))[ \t]*$",
-    re.IGNORECASE,
-)
+# Where bylines and datelines are looked for: this many lines below the title.
+_HEADER_LINES = 12
+# Kinds of news furniture: kept and translated like any text, never part of the body.
+FURNITURE_KINDS = frozenset({"meta", "caption", "image", "source", "related"})
 
 # --- data: markdown ------------------------------------------------------------------------------
 
@@ -137,7 +103,7 @@ class Block:
     """A run of lines of one kind; only ``lines`` is ever replaced, the rest is verbatim."""
 
     kind: str  # title, meta, heading, paragraph, list_item, quote, url, related, code, hr,
-    # table, html, blank, front_matter
+    # table, html, blank, front_matter; news furniture: caption, image, source (see furniture.py)
     prefix: str  # markup or indent before the text of the first line: '## ', '- ', '> ', '  '
     lines: list[str]  # text of each line, without prefix, suffix and line ending
     translatable: bool
@@ -210,7 +176,8 @@ class Document:
         return "\n\n".join(
             block.text
             for block in self.blocks
-            if block.translatable and block.kind not in ("meta", "url")
+            if block.translatable
+            and block.kind not in ("meta", "url", "caption", "image", "source")
         )
 
 
@@ -288,11 +255,6 @@ def _strip_parts(content: str) -> tuple[str, str, str]:
     return content[:start], text, content[start + len(text) :]
 
 
-def _is_meta(content: str) -> bool:
-    line = content.strip().strip("*_").strip()  # markdown often sets bylines in italics
-    return 0 < len(line) <= _META_MAX_LENGTH and any(p.search(line) for p in META_PATTERNS)
-
-
 def _fence(content: str) -> str | None:
     """The opening fence of a fenced code block, if the line is one."""
     m = _FENCE.match(content)
@@ -338,6 +300,8 @@ class _Parser:
         self.title_done = False  # the title slot is taken (or the article opened without one)
         self.header_until = -1  # bylines and datelines are looked for up to this line
         self.in_list = False
+        self.caption_at = -1  # the line that may be the caption of the image above it
+        self.credit_at = -1  # the line that may be the credit of the caption above it
 
     def content(self, k: int) -> str:
         return self.lines[k][0]
@@ -403,8 +367,12 @@ class _Parser:
             and bool(_TABLE_DELIMITER.match(self.content(k + 1)))
         )
 
-    def interrupts(self, k: int) -> bool:
-        """Whether line k starts a new block instead of continuing a paragraph or list item."""
+    def interrupts(self, k: int, furniture: bool = True) -> bool:
+        """Whether line k starts a new block instead of continuing a paragraph or list item.
+
+        A furniture line does so only when it stands alone (``furniture`` False: never, which
+        ``alone`` asks about the line after it).
+        """
         content = self.content(k)
         if not content.strip():
             return True
@@ -418,8 +386,42 @@ class _Parser:
             or _LIST.match(content)
             or _URL_LINE.match(content)
             or _RELATED.match(content)
-            or (self.in_header(k) and _is_meta(content))
+            or (self.md and is_image_line(content))
+            or (furniture and bool(line_kind(content)) and self.alone(k))
+            or (self.in_header(k) and is_header_meta(content))
         )
+
+    def next_text_line(self, k: int) -> int:
+        """The first line after k that has text, when at most one blank line comes between."""
+        k += 1
+        if k < len(self.lines) and self.blank(k):
+            k += 1
+        return k if k < len(self.lines) and not self.blank(k) else -1
+
+    def alone(self, k: int) -> bool:
+        """Whether line k is a paragraph of one line (what follows does not carry it on)."""
+        if k + 1 >= len(self.lines):
+            return True
+        following = self.content(k + 1)
+        return (
+            self.interrupts(k + 1, furniture=False)
+            or bool(line_kind(following))
+            or is_credit(following)
+            or not _continues(self.content(k), following)
+        )
+
+    def caption(self, k: int) -> bool:
+        """Whether line k is a caption or credit: under an image, or a credit under the title."""
+        content = self.content(k)
+        if k == self.caption_at and self.alone(k):
+            after = self.next_text_line(k)
+            credit = after >= 0 and (
+                line_kind(self.content(after)) == "caption" or is_credit(self.content(after))
+            )
+            return is_caption_under_image(content, credit)
+        if k == self.credit_at or (self.title_done and self.in_header(k)):
+            return is_credit(content) and self.alone(k)
+        return False
 
     # --- block readers ---
 
@@ -437,10 +439,17 @@ class _Parser:
         if block.kind == "title":
             self.title_done = True
             self.header_until = self.i + _HEADER_LINES
-        elif block.translatable and block.kind not in ("meta", "related"):
+        elif block.translatable and block.kind not in FURNITURE_KINDS:
             # The first text of the article that is not the title: no title, no bylines.
             self.title_done = True
             self.header_until = -1
+        # The line under an image may be its caption, the line under a caption its credit.
+        if block.kind == "image" or (
+            block.kind == "html" and any("<img" in line.lower() for line in block.lines)
+        ):
+            self.caption_at = self.next_text_line(self.i - 1)
+        elif block.kind == "caption":
+            self.credit_at = self.next_text_line(self.i - 1)
         # Inside a list, indented text after a blank line continues an item: it is not code.
         if block.kind == "list_item":
             self.in_list = True
@@ -485,6 +494,12 @@ class _Parser:
         if _RELATED.match(content):
             self.add_prose("related", i, i + 1)
             return
+        if self.md and is_image_line(content):
+            self.add_prose("image", i, i + 1)
+            return
+        if (kind := line_kind(content)) and self.alone(i):
+            self.add_prose(kind, i, i + 1)
+            return
         if self.md:
             if footnote := _FOOTNOTE_DEF.match(content):
                 self.add_prose("paragraph", i, self.paragraph_end(i), footnote.group(1))
@@ -493,7 +508,7 @@ class _Parser:
                 pre, text, suf = _strip_parts(content)
                 self.add("url", i, i + 1, [pre], [text], [suf], translatable=False)
                 return
-        if self.title_done and self.in_header(i) and _is_meta(content):
+        if self.title_done and self.in_header(i) and is_header_meta(content):
             self.add_prose("meta", i, i + 1)
             return
         if self.md and (atx := _ATX.match(content)):
@@ -507,6 +522,9 @@ class _Parser:
             return
         if item := _LIST.match(content):
             self.add_prose("list_item", i, self.paragraph_end(i), item.group(1))
+            return
+        if self.caption(i):
+            self.add_prose("caption", i, i + 1)
             return
         self.paragraph()
 

@@ -263,13 +263,20 @@ def _detect(doc: Document, target: str | None) -> str:
 def body_sentences(doc: Document, lang: str) -> list[str]:
     """The sentences of the article body, in order: paragraphs, list items and quotes.
 
-    The title, headings, bylines, datelines, link lines, "related" lines and tables are left
-    out: they are not part of the story a summary (or the lead) is made from.
+    The title, headings, bylines, datelines, captions, credits, link lines, "related" and
+    source lines and tables are left out: they are not part of the story a summary (or the
+    lead) is made from. So is a wire opener ("KYIV (Reuters) -") before the first sentence.
     """
+    from workbench.furniture import opener_length
+
     out: list[str] = []
+    first = True
     for block in doc.blocks:
         if block.translatable and block.kind in BODY_KINDS:
-            for sentence in segment.split_sentences(block.text, lang, markdown=doc.fmt == "md"):
+            text = block.text
+            if first:
+                text, first = text[opener_length(text) :], False
+            for sentence in segment.split_sentences(text, lang, markdown=doc.fmt == "md"):
                 if sentence.strip() and any(ch.isalpha() for ch in sentence):
                     out.append(sentence.strip())
     return out
