@@ -56,7 +56,7 @@ def test_lead_n_on_the_sample_articles(article: Path) -> None:
     assert result.summariser == "lead" and result.cache == "off"
     title = next(b.text for b in doc.blocks if b.kind == "title")
     assert title not in result.text  # the headline is not part of the lead
-    assert result.signature.startswith("summarise|model:lead@lead-v1|")
+    assert result.signature.startswith("summarise|model:lead@lead-v2|")
     assert "sentences:3" in result.signature
     assert w.pool.loaded == []
 
@@ -178,7 +178,7 @@ def test_long_input_goes_through_map_reduce_within_limits(tiny, monkeypatch) -> 
     doc = parse(long_article())
     first_round = " ".join(seen[: result.chunks])
     assert all(s in first_round for s in body_sentences(doc, "en"))
-    assert result.settings["chunk_tokens"] == 96 and result.settings["chunking"] == 1
+    assert result.settings["chunk_tokens"] == 96 and result.settings["chunking"] == 2
 
 
 def test_map_reduce_is_bounded_and_never_truncates_silently(tiny) -> None:

@@ -51,9 +51,11 @@ if TYPE_CHECKING:
 #: ``--model lead``: the lead-N baseline.
 LEAD = "lead"
 #: Bumped when lead-N picks sentences differently (part of its cache key and signature).
-LEAD_VERSION = 1
+#: 2: news furniture (captions, credits, bylines) and wire openers are not body sentences.
+LEAD_VERSION = 2
 #: Bumped when chunking or combining changes (part of every summary's cache key).
-CHUNKING_VERSION = 1
+#: 2: the body a summariser reads leaves out news furniture and wire openers.
+CHUNKING_VERSION = 2
 #: Below this an article is its own summary.
 MIN_SENTENCES = 2
 MIN_WORDS = 20
