@@ -200,3 +200,12 @@ def test_folder_run_refuses_per_document_and_language(tiny, tmp_path: Path) -> N
     assert "library.md: model marian@" in from_ko and "cannot translate from ko" in from_ko
     errors = [line for line in result.stderr.splitlines() if line.startswith("workbench: error")]
     assert len(errors) == 2 and "2 done (0 from cache), 2 failed" in result.stderr
+
+
+def test_models_info_says_what_a_translator_can_do(tiny) -> None:
+    result = CliRunner().invoke(app, ["models", "info", str(tiny("marian"))])
+    assert result.exit_code == 0, result.output
+    assert "sources:  en (its tokenizer_config.json)" in result.stdout
+    assert "targets:  uk (its tokenizer_config.json)" in result.stdout
+    multi = CliRunner().invoke(app, ["models", "info", str(tiny("marian-multi"))]).stdout
+    assert "targets:  be, ru, uk (its language tokens)" in multi
