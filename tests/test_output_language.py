@@ -123,6 +123,11 @@ def test_a_model_that_copies_its_input_is_flagged(tiny) -> None:
         assert again.cache == "segments" and again.output_lang == expect
         assert again.lang_mismatch is (expect != "uk")
         assert again.provenance()["lang_mismatch"] is (expect != "uk")
+        # The document cache keeps the check, so a whole-document hit says the same.
+        assert [d["output_lang"] for d in store.documents.values()] == [expect]
+        hit = run()
+        assert hit.cache == "document" and hit.output_lang == expect
+        assert hit.lang_mismatch is (expect != "uk")
 
 
 def test_cli_flags_a_wrong_language_translation(tiny, tmp_path: Path) -> None:

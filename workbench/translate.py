@@ -279,7 +279,11 @@ def _plan(
         result.text = hit["text"]
         result.segments = [SegmentPair(s, t, True) for s, t in hit["segments"]]
         result.cache, result.hits = "document", len(result.segments)
-        _check_output(job)
+        # Entries made since the check existed carry its answer; older ones are checked now.
+        if "output_lang" in hit and isinstance(hit["output_lang"], str | None):
+            _flag_output(result, hit["output_lang"])
+        else:
+            _check_output(job)
         result.seconds = time.perf_counter() - job.start
         return
 
@@ -306,7 +310,10 @@ def _check_output(job: _Job) -> None:
     if languages.letters(sample) < languages.MIN_CHECK_LETTERS:
         return
     among = sorted(set(languages.DETECT_AMONG) | {result.source_lang or "en", result.target_lang})
-    found = languages.detect(sample, among)
+    _flag_output(result, languages.detect(sample, among))
+
+
+def _flag_output(result: TranslationResult, found: str | None) -> None:
     result.output_lang = found
     result.lang_mismatch = found is not None and found != result.target_lang
     if result.lang_mismatch:
@@ -473,6 +480,10 @@ def _assemble(job: _Job, store: Store) -> None:
     doc_key = signature.digest(result.key, content_hash(job.doc.render()))
     store.put_document(
         doc_key,
-        {"text": result.text, "segments": [[p.source, p.target] for p in pairs]},
+        {
+            "text": result.text,
+            "segments": [[p.source, p.target] for p in pairs],
+            "output_lang": result.output_lang,
+        },
         {"signature": result.signature, "model": result.model, "path": result.path},
     )
