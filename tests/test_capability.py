@@ -161,6 +161,7 @@ def test_a_summariser_is_not_a_translator(tiny, family: str) -> None:
         workbench.translate(EN, to="ko", src="en", model=str(tiny(family)))
     message = str(err.value)
     assert f"model {family}@" in message and "is a summarisation model" in message
+    assert "cannot translate into ko" in message
     assert "workbench summarise" in message and workbench.pool.loaded == []
 
 

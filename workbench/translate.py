@@ -241,7 +241,7 @@ def _plan(
     # What the model can do is checked before any weights load: a model used for a language
     # it does not know writes fluent nonsense, not an error.
     entry = pool.catalog.get(resolved.model_id)
-    families.check_translates(info, entry, resolved.label)
+    families.check_translates(info, entry, resolved.label, result.target_lang)
     langs = families.pair_languages(resolved.path, resolved.model_id, info, entry)
     try:
         families.check_pair(langs, resolved.label, source, result.target_lang, detected=src is None)

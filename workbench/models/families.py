@@ -259,16 +259,19 @@ def _listing(codes: frozenset[str]) -> str:
     return ", ".join(sorted(codes)) if codes else "none of the languages workbench knows"
 
 
-def check_translates(info: ModelInfo, entry: CatalogEntry | None, model_label: str) -> None:
+def check_translates(
+    info: ModelInfo, entry: CatalogEntry | None, model_label: str, tgt: str | None = None
+) -> None:
     """Raise a ModelError when a model is not a translation model (a summariser, say)."""
     if "summarise" in (info.task, entry.task if entry is not None else None):
         what = f"{info.family} ({info.model_type})"
         if info.family == "t5":
             what += " without <2xx> language tokens"
+        into = f" into {tgt}" if tgt else ""
         raise ModelError(
-            f"model {model_label} is a summarisation model ({what}), not a translation model; "
-            "translate with a translation model (`workbench models list --task translate`) or "
-            "use it with `workbench summarise`",
+            f"model {model_label} is a summarisation model ({what}) and cannot translate{into}; "
+            "it summarises (`workbench summarise`); translate with a translation model "
+            "(`workbench models list --task translate`)",
             model=model_label,
         )
 
