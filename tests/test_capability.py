@@ -210,3 +210,13 @@ def test_models_info_says_what_a_translator_can_do(tiny) -> None:
     assert "targets:  uk (its tokenizer_config.json)" in result.stdout
     multi = CliRunner().invoke(app, ["models", "info", str(tiny("marian-multi"))]).stdout
     assert "targets:  be, ru, uk (its language tokens)" in multi
+
+
+def test_stdin_refusal_is_one_line_and_exit_2(tiny) -> None:
+    args = ["translate", "-", "--to", "ko", "--from", "en", "--model", str(tiny("marian"))]
+    result = CliRunner().invoke(app, [*args, "--no-cache"], input="The council met on Monday.\n")
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("workbench: error: model marian@")
+    assert "cannot translate into ko; it translates into uk" in lines[0]
