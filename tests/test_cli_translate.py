@@ -56,16 +56,21 @@ def test_whole_seeds_folder_with_detection(tiny, tmp_path: Path) -> None:
     result = cli(
         "translate", str(SEEDS), "--to", "uk", "--out", str(out), *base_args(tiny("marian-multi"))
     )
-    assert result.exit_code == 0, result.output
+    # The English-only model refuses the Korean article (detected), and only that one.
+    assert result.exit_code == 1, result.output
     assert (out / "en" / "harbour-ferry.uk.md").is_file()
+    refused = [line for line in result.output.splitlines() if "error" in line]
+    assert len(refused) == 1 and "library-night.md" in refused[0], refused
+    assert "marian-multi@" in refused[0] and "from ko (detected)" in refused[0]
+    assert not (out / "ko" / "library-night.uk.md").exists()
     # The Ukrainian article is already in Ukrainian: copied, and the detection recorded.
     copied = out / "uk" / "river-cleanup.uk.txt"
     assert copied.read_bytes() == (SEEDS / "uk" / "river-cleanup.txt").read_bytes()
     # No model ran for it: its line says why instead of an empty signature.
     assert "river-cleanup.uk.txt  (already in uk: copied unchanged)" in result.output
     assert "[None]" not in result.output
-    prov = json.loads((out / "ko" / "library-night.uk.md.json").read_text("utf-8"))
-    assert prov["source_lang"] == "ko" and prov["detected"] is True
+    prov = json.loads((out / "uk" / "river-cleanup.uk.txt.json").read_text("utf-8"))
+    assert prov["source_lang"] == "uk" and prov["detected"] is True
 
 
 def test_stdin_to_stdout(tiny) -> None:

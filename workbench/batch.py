@@ -51,7 +51,17 @@ TASKS = ("translate", "summarise")
 #: A summary language meaning "the language the article is in" (detected, or ``src``).
 OWN = "own"
 #: Keys of every manifest row, in order.
-MANIFEST_FIELDS = ("input", "task", "lang", "output", "signature", "cache", "seconds", "error")
+MANIFEST_FIELDS = (
+    "input",
+    "task",
+    "lang",
+    "output",
+    "signature",
+    "cache",
+    "seconds",
+    "error",
+    "lang_mismatch",
+)
 #: Cache states that mean "nothing was computed": a whole-document hit, or every part a hit.
 CACHED_STATES = ("document", "segments", "chunks")
 # Summaries are requested a few documents at a time, so each is written (and counted) soon
@@ -89,6 +99,8 @@ class Row:
             "cache": self.cache,
             "seconds": round(self.seconds, 4),
             "error": self.error,
+            # The output does not look like `lang` (translations and summaries are checked).
+            "lang_mismatch": bool(getattr(self.result, "lang_mismatch", False)),
         }
 
 

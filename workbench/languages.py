@@ -162,6 +162,50 @@ def detect(text: str, candidates: list[str] | None = None) -> str | None:
     return None
 
 
+#: Letters a text needs before its language is checked: a shorter text is only guessed at.
+MIN_CHECK_LETTERS = 20
+#: How sure the detector must be before it contradicts a language the user gave (`--from`):
+#: the best guess at least this confident, the given language at most ``DOUBT``.
+SURE = 0.9
+DOUBT = 0.05
+
+
+def letters(text: str) -> int:
+    """How many letters ``text`` has (what a language check goes on)."""
+    return sum(ch.isalpha() for ch in text)
+
+
+def confidences(text: str, candidates: list[str] | None = None) -> list[tuple[str, float]]:
+    """Each candidate's confidence (0..1, summing to 1) that ``text`` is in it, best first."""
+    if not any(ch.isalpha() for ch in text):
+        return []
+    codes = (
+        tuple(sorted({normalize(c) for c in candidates}))
+        if candidates
+        else tuple(supported_codes())
+    )
+    by_lingua = {lang.lingua: lang.code for lang in _TABLE}
+    values = _detector(codes).compute_language_confidence_values(text.lower())
+    return [(by_lingua[v.language.name], v.value) for v in values if v.language.name in by_lingua]
+
+
+def contradicts(text: str, claimed: str, candidates: list[str]) -> str | None:
+    """The language ``text`` clearly is when that is not ``claimed``, else None.
+
+    Clearly: enough letters to go on, the detector's best guess at least ``SURE`` and the
+    claimed language at most ``DOUBT``. A user's ``--from`` is only questioned then.
+    """
+    if letters(text) < MIN_CHECK_LETTERS:
+        return None
+    claimed = normalize(claimed)
+    scores = confidences(text, [*candidates, claimed])
+    if not scores:
+        return None
+    best, value = scores[0]
+    given = dict(scores).get(claimed, 0.0)
+    return best if best != claimed and value >= SURE and given <= DOUBT else None
+
+
 #: Languages source detection chooses among (plus the run's target languages). Keeping the set
 #: small keeps lingua fast and avoids confusing close languages; `--from` overrides detection.
 DETECT_AMONG: tuple[str, ...] = (

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from workbench import languages, segment, signature
-from workbench.documents import Document, content_hash
+from workbench.documents import Document, content_hash, parse
 from workbench.engines import Engine, LocalEngine
-from workbench.errors import CacheError, WorkbenchError
+from workbench.errors import CacheError, LanguageError, WorkbenchError
 from workbench.models import families
 from workbench.models.pool import ModelPool
 from workbench.models.resolve import ResolvedModel
@@ -64,6 +64,9 @@ class TranslationResult:
     error: str | None = None
     path: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    output_lang: str | None = None  # detected in the translation; None: not checked
+    lang_mismatch: bool = False  # the translation does not look like target_lang
+    source_mismatch: str | None = None  # --from was given, but the text clearly is this language
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
     def fail(self, exc: WorkbenchError) -> None:
@@ -73,6 +76,22 @@ class TranslationResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def warnings(self) -> list[str]:
+        """One line per thing the user should look at, each naming the input."""
+        name = self.path or "input"
+        out = []
+        if self.source_mismatch:
+            out.append(
+                f"{name}: --from {self.source_lang} was given, but the text looks like "
+                f"{self.source_mismatch}; it was translated as {self.source_lang}"
+            )
+        if self.lang_mismatch:
+            out.append(
+                f"{name}: the {self.target_lang} translation looks like {self.output_lang}, "
+                f"not {self.target_lang}; check the output and the model ({self.model})"
+            )
+        return out
 
     def provenance(self) -> dict[str, Any]:
         """A JSON-ready record of what produced this output."""
@@ -100,14 +119,19 @@ class _Job:
     start: float = 0.0
 
 
-def _detect(doc: Document, targets: Sequence[str]) -> str:
-    among = sorted(set(languages.DETECT_AMONG) | set(targets))
+def _sample(doc: Document) -> str:
+    """The start of a document's prose, which language detection goes on."""
     text = doc.prose() or doc.render()
     # A couple of paragraphs identify the language as well as the whole article does, and the
     # detector's time grows with the text: sample the start, cut at a space.
     if len(text) > DETECT_SAMPLE:
         text = text[: text.rfind(" ", 0, DETECT_SAMPLE) + 1 or DETECT_SAMPLE]
-    found = languages.detect(text, among)
+    return text
+
+
+def _detect(doc: Document, targets: Sequence[str]) -> str:
+    among = sorted(set(languages.DETECT_AMONG) | set(targets))
+    found = languages.detect(_sample(doc), among)
     if found is None:
         raise WorkbenchError(
             f"{doc.source or 'input'}: cannot tell the source language; pass --from CODE"
@@ -193,6 +217,13 @@ def _plan(
     result = job.result
     source = src or _detect(job.doc, targets)
     result.source_lang, result.detected = source, src is None
+    if src is not None:
+        # The user may know better than the detector, so a contradiction is only reported.
+        among = sorted(set(languages.DETECT_AMONG) | set(targets))
+        other = languages.contradicts(_sample(job.doc), src, among)
+        if other is not None:
+            result.source_mismatch = other
+            result.notes.append(f"--from {src} was given, but the text looks like {other}")
     if source == result.target_lang:
         result.text = job.doc.render()
         result.cache = "off"
@@ -207,7 +238,17 @@ def _plan(
     result.model = ref  # named even when it cannot be resolved (dry runs list it)
     resolved = pool.resolve(ref)
     info = pool.info(resolved)
-    families.check_target(info, resolved.label, result.target_lang)
+    # What the model can do is checked before any weights load: a model used for a language
+    # it does not know writes fluent nonsense, not an error.
+    entry = pool.catalog.get(resolved.model_id)
+    families.check_translates(info, entry, resolved.label, result.target_lang)
+    langs = families.pair_languages(resolved.path, resolved.model_id, info, entry)
+    try:
+        families.check_pair(langs, resolved.label, source, result.target_lang, detected=src is None)
+    except LanguageError as exc:
+        if job.doc.source is None:
+            raise
+        raise LanguageError(f"{job.doc.source}: {exc}", code=exc.code) from None
     families.control(info, source, result.target_lang)  # fails early on an unsupported code
     from workbench.models.generation import effective
 
@@ -238,6 +279,11 @@ def _plan(
         result.text = hit["text"]
         result.segments = [SegmentPair(s, t, True) for s, t in hit["segments"]]
         result.cache, result.hits = "document", len(result.segments)
+        # Entries made since the check existed carry its answer; older ones are checked now.
+        if "output_lang" in hit and isinstance(hit["output_lang"], str | None):
+            _flag_output(result, hit["output_lang"])
+        else:
+            _check_output(job)
         result.seconds = time.perf_counter() - job.start
         return
 
@@ -250,6 +296,30 @@ def _plan(
                 job.seg_texts.append(piece.text)
                 job.seg_keys.append(signature.digest(result.key, piece.text))
     job.found = store.get_segments(job.seg_keys) if job.seg_keys else {}
+
+
+def _check_output(job: _Job) -> None:
+    """Detect the language of a translation's prose and flag one that is not the target.
+
+    Skipped where detection means little: a copied document, or too few letters to go on.
+    """
+    result = job.result
+    if result.text is None or result.source_lang == result.target_lang:
+        return
+    sample = _sample(parse(result.text, job.doc.fmt))
+    if languages.letters(sample) < languages.MIN_CHECK_LETTERS:
+        return
+    among = sorted(set(languages.DETECT_AMONG) | {result.source_lang or "en", result.target_lang})
+    _flag_output(result, languages.detect(sample, among))
+
+
+def _flag_output(result: TranslationResult, found: str | None) -> None:
+    result.output_lang = found
+    result.lang_mismatch = found is not None and found != result.target_lang
+    if result.lang_mismatch:
+        result.notes.append(
+            f"language mismatch: the translation looks like {found}, not {result.target_lang}"
+        )
 
 
 def _valid_doc_entry(entry: dict[str, Any]) -> bool:
@@ -401,6 +471,7 @@ def _assemble(job: _Job, store: Store) -> None:
         texts.append(segment.reassemble(pieces, translations))
     result.text = job.doc.render(texts)
     result.segments = pairs
+    _check_output(job)
     if result.misses:
         result.cache = "partial" if result.hits else "miss"
     else:
@@ -409,6 +480,10 @@ def _assemble(job: _Job, store: Store) -> None:
     doc_key = signature.digest(result.key, content_hash(job.doc.render()))
     store.put_document(
         doc_key,
-        {"text": result.text, "segments": [[p.source, p.target] for p in pairs]},
+        {
+            "text": result.text,
+            "segments": [[p.source, p.target] for p in pairs],
+            "output_lang": result.output_lang,
+        },
         {"signature": result.signature, "model": result.model, "path": result.path},
     )

@@ -48,7 +48,7 @@ def list_models(
 def info(model: Annotated[str, typer.Argument(help="Hub id or model folder.")]) -> None:
     """Where a model is, its exact revision, family and the languages it serves."""
     from workbench.models.catalog import Catalog
-    from workbench.models.families import inspect
+    from workbench.models.families import inspect, pair_languages
     from workbench.models.resolve import resolve
 
     resolved = resolve(model, offline=True)
@@ -58,8 +58,15 @@ def info(model: Annotated[str, typer.Argument(help="Hub id or model folder.")]) 
     typer.echo(f"revision: {resolved.revision} ({resolved.source})")
     typer.echo(f"path:     {resolved.path}")
     typer.echo(f"family:   {meta.family} ({meta.model_type}), task {meta.task}")
-    targets = ", ".join(sorted(meta.targets)) if meta.targets else "not stated by the model files"
-    typer.echo(f"targets:  {targets}")
+    langs = pair_languages(resolved.path, resolved.model_id, meta, entry)
+    for side, codes, where in (
+        ("sources", langs.sources, langs.sources_from),
+        ("targets", langs.targets, langs.targets_from),
+    ):
+        said = f"{', '.join(sorted(codes))} ({where})" if codes is not None else "any"
+        typer.echo(
+            f"{side}:  {said if meta.task == 'translate' else 'not stated by the model files'}"
+        )
     typer.echo(f"licence:  {entry.licence if entry else 'see the model card'}")
 
 

@@ -75,7 +75,9 @@ def folder_run(quiet: bool, as_json: bool) -> Iterator[RunProgress]:
 
 
 def row_line(quiet: bool, as_json: bool) -> Callable[[Row], str | None]:
-    """The stderr line for a finished row: errors always (unless --json), others unless quiet."""
+    """The stderr line for a finished row: errors always (unless --json), others unless quiet;
+    then its warnings (a language mismatch), each said once per run."""
+    warned: set[str] = set()
 
     def line(row: Row) -> str | None:
         if as_json:
@@ -85,10 +87,17 @@ def row_line(quiet: bool, as_json: bool) -> Callable[[Row], str | None]:
         if quiet:
             return None
         if row.signature:
-            return f"{row.input} → {row.output}  [{row.signature}] ({row.cache})"
-        # No model ran (a document already in the target language is copied): say why.
-        why = "; ".join(getattr(row.result, "notes", None) or ()) or "no model run"
-        return f"{row.input} → {row.output}  ({why})"
+            text = f"{row.input} → {row.output}  [{row.signature}] ({row.cache})"
+        else:
+            # No model ran (a document already in the target language is copied): say why.
+            why = "; ".join(getattr(row.result, "notes", None) or ()) or "no model run"
+            text = f"{row.input} → {row.output}  ({why})"
+        warnings = getattr(row.result, "warnings", None)
+        for warning in warnings() if callable(warnings) else ():
+            if warning not in warned:
+                warned.add(warning)
+                text += f"\nworkbench: warning: {warning}"
+        return text
 
     return line
 

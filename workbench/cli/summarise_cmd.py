@@ -147,7 +147,8 @@ def _notes(result: Any, quiet: bool, shown: set[str] | None = None) -> None:
         return
     if result.lang_mismatch:
         eprint(
-            f"  warning: the summary looks like {result.output_lang}, not {result.lang}"
+            f"  warning: {result.path or 'input'}: the summary looks like "
+            f"{result.output_lang}, not {result.lang}"
             + (" (after one retry)" if result.retries else ""),
             quiet,
         )

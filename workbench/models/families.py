@@ -12,13 +12,19 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench import languages
 from workbench.errors import LanguageError, ModelError
 
+if TYPE_CHECKING:
+    from workbench.models.catalog import CatalogEntry
+
 _MARIAN_TAG = re.compile(r"^>>([a-z]{2,3}(?:_[A-Za-z]+)?)<<$")
 _MADLAD_TAG = re.compile(r"^<2([a-z]{2,3}(?:[-_][A-Za-z]+)?)>$")
+# opus-mt names spell their pair: opus-mt-zh-en, opus-mt-tc-big-en-pt (groups such as "zle" or
+# "mul" are not languages and are ignored).
+_OPUS_NAME = re.compile(r"^opus-mt-(?:tc-[a-z]+-)?([A-Za-z_]+)-([A-Za-z_]+)$")
 _CAUSAL_TYPES = {"qwen2", "qwen3", "llama", "mistral", "gemma", "gemma2", "gemma3", "phi3", "gpt2"}
 
 
@@ -155,6 +161,140 @@ def check_target(info: ModelInfo, model_label: str, tgt: str) -> None:
             f"model {model_label} cannot translate into {tgt}; it serves: "
             f"{', '.join(sorted(info.targets))}",
             code=tgt,
+        )
+
+
+@dataclass(frozen=True)
+class PairLanguages:
+    """The languages a model translates from and into, and what says so (for messages).
+
+    ``None`` on a side means nothing workbench can read restricts it.
+    """
+
+    sources: frozenset[str] | None = None
+    targets: frozenset[str] | None = None
+    sources_from: str = ""
+    targets_from: str = ""
+
+
+def _known_codes(value: object) -> frozenset[str] | None:
+    """Language codes from a file's field (``"eng"``, ``"en"``, ``"de+fr"``, ``["zh"]``);
+    None when any part is not a language workbench knows (``zle``, ``mul``: groups)."""
+    parts = value if isinstance(value, list) else re.split(r"[+,\s]+", str(value or ""))
+    codes: set[str] = set()
+    for part in parts:
+        if not str(part).strip():
+            continue
+        try:
+            codes.add(languages.normalize(str(part)))
+        except LanguageError:
+            return None
+    return frozenset(codes) or None
+
+
+def _marian_pair(
+    folder: Path, model_id: str
+) -> list[tuple[frozenset[str] | None, frozenset[str] | None, str]]:
+    """(sources, targets, where) stated by a Marian model's own files, strongest first."""
+    tok = read_json(folder / "tokenizer_config.json")
+    meta = read_json(folder / "metadata.json")
+    name = _OPUS_NAME.match(model_id.rsplit("/", 1)[-1])
+    return [
+        (
+            _known_codes(tok.get("source_lang")),
+            _known_codes(tok.get("target_lang")),
+            "its tokenizer_config.json",
+        ),
+        (
+            _known_codes(meta.get("src_alpha2") or meta.get("source_languages")),
+            _known_codes(meta.get("tgt_alpha2") or meta.get("target_languages")),
+            "its metadata.json",
+        ),
+        (
+            _known_codes(name.group(1)) if name else None,
+            _known_codes(name.group(2)) if name else None,
+            "its name",
+        ),
+    ]
+
+
+def pair_languages(
+    folder: Path, model_id: str, info: ModelInfo, entry: CatalogEntry | None = None
+) -> PairLanguages:
+    """What a translation model can do, from the catalog, its language tokens and (for a
+    single-pair Marian model) its tokenizer config, metadata or name. Reads JSON only."""
+    sources: list[tuple[frozenset[str], str]] = []
+    targets: list[tuple[frozenset[str], str]] = []
+    if entry is not None:
+        if "*" not in entry.sources and "same" not in entry.sources:
+            sources.append((frozenset(entry.sources), "the catalog"))
+        if "*" not in entry.targets and "same" not in entry.targets:
+            targets.append((frozenset(entry.targets), "the catalog"))
+    if info.targets is not None:
+        targets.append((info.targets, "its language tokens"))
+        if info.family in ("nllb", "m2m100", "mbart50"):
+            # These spell the source language with the same tokens as the target.
+            sources.append((info.targets, "its language tokens"))
+    if info.family == "marian":
+        stated = _marian_pair(folder, model_id)
+        src = next(((c, where) for c, _, where in stated if c), None)
+        if src is not None:
+            sources.append(src)
+        tgt = next(((c, where) for _, c, where in stated if c), None)
+        # A multi-target model's language tokens say more than its config's one target.
+        if tgt is not None and not info.multi_target:
+            targets.append(tgt)
+
+    def combine(side: list[tuple[frozenset[str], str]]) -> tuple[frozenset[str] | None, str]:
+        if not side:
+            return None, ""
+        codes = frozenset.intersection(*(c for c, _ in side))
+        return codes, " and ".join(dict.fromkeys(o for _, o in side))
+
+    (src_codes, src_from), (tgt_codes, tgt_from) = combine(sources), combine(targets)
+    return PairLanguages(src_codes, tgt_codes, src_from, tgt_from)
+
+
+def _listing(codes: frozenset[str]) -> str:
+    return ", ".join(sorted(codes)) if codes else "none of the languages workbench knows"
+
+
+def check_translates(
+    info: ModelInfo, entry: CatalogEntry | None, model_label: str, tgt: str | None = None
+) -> None:
+    """Raise a ModelError when a model is not a translation model (a summariser, say)."""
+    if "summarise" in (info.task, entry.task if entry is not None else None):
+        what = f"{info.family} ({info.model_type})"
+        if info.family == "t5":
+            what += " without <2xx> language tokens"
+        into = f" into {tgt}" if tgt else ""
+        raise ModelError(
+            f"model {model_label} is a summarisation model ({what}) and cannot translate{into}; "
+            "it summarises (`workbench summarise`); translate with a translation model "
+            "(`workbench models list --task translate`)",
+            model=model_label,
+        )
+
+
+def check_pair(
+    langs: PairLanguages, model_label: str, src: str, tgt: str, *, detected: bool = False
+) -> None:
+    """Raise a LanguageError naming the model, the language and what the model can do when
+    ``src`` → ``tgt`` is outside what it translates."""
+    if langs.targets is not None and tgt not in langs.targets:
+        raise LanguageError(
+            f"model {model_label} cannot translate into {tgt}; it translates into "
+            f"{_listing(langs.targets)} ({langs.targets_from}); choose another --model or --to",
+            code=tgt,
+        )
+    if langs.sources is not None and src not in langs.sources:
+        how = " (detected)" if detected else ""
+        hint = "; pass --from if the detection is wrong" if detected else ""
+        raise LanguageError(
+            f"model {model_label} cannot translate from {src}{how}; it translates from "
+            f"{_listing(langs.sources)} ({langs.sources_from}); choose a model for "
+            f"{src}→{tgt} with --model{hint}",
+            code=src,
         )
 
 
