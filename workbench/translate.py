@@ -64,6 +64,9 @@ class TranslationResult:
     error: str | None = None
     path: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    # How the target language was asked for: a source prefix (">>por<<", "<2ko>") or a forced
+    # first token ("__uk__", "ukr_Cyrl"); None for single-pair and chat models.
+    language_token: str | None = None
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
     def fail(self, exc: WorkbenchError) -> None:
@@ -208,7 +211,8 @@ def _plan(
     resolved = pool.resolve(ref)
     info = pool.info(resolved)
     families.check_target(info, resolved.label, result.target_lang)
-    families.control(info, source, result.target_lang)  # fails early on an unsupported code
+    ctl = families.control(info, source, result.target_lang)  # fails early on an unsupported code
+    result.language_token = ctl.prefix.strip() or ctl.forced_bos_token or None
     from workbench.models.generation import effective
 
     settings = {**effective(resolved.path, gen), "max_input_tokens": pool.run.max_input_tokens}
