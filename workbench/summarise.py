@@ -322,6 +322,9 @@ def _plan(ctx: _Context, source: str, target: str) -> _Plan:
             "whose settings come from the catalog"
         )
     if kind == "seq2seq":
+        from workbench.models.backend import check_summariser_engine
+
+        check_summariser_engine(info, ctx.pool.run)
         sources = entry.sources if entry else ("*",)
         if "*" not in sources and source not in sources:
             raise ModelError(

@@ -67,6 +67,9 @@ class TranslationResult:
     output_lang: str | None = None  # detected in the translation; None: not checked
     lang_mismatch: bool = False  # the translation does not look like target_lang
     source_mismatch: str | None = None  # --from was given, but the text clearly is this language
+    # How the target language was asked for: a source prefix (">>por<<", "<2ko>") or a forced
+    # first token ("__uk__", "ukr_Cyrl"); None for single-pair and chat models.
+    language_token: str | None = None
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
     def fail(self, exc: WorkbenchError) -> None:
@@ -249,7 +252,8 @@ def _plan(
         if job.doc.source is None:
             raise
         raise LanguageError(f"{job.doc.source}: {exc}", code=exc.code) from None
-    families.control(info, source, result.target_lang)  # fails early on an unsupported code
+    ctl = families.control(info, source, result.target_lang)  # fails early on an unsupported code
+    result.language_token = ctl.prefix.strip() or ctl.forced_bos_token or None
     from workbench.models.generation import effective
 
     settings = {**effective(resolved.path, gen), "max_input_tokens": pool.run.max_input_tokens}

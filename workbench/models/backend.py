@@ -66,7 +66,7 @@ def ct2_available() -> bool:
 
 def choose_engine(info: ModelInfo, run: RunSettings) -> str:
     """``torch`` or ``ctranslate2`` for this model, decided without loading anything."""
-    if run.backend == "torch" or info.family == "chat":
+    if run.backend == "torch":
         return "torch"
     supported = info.family in CT2_FAMILIES
     if run.backend == "ctranslate2":
@@ -82,6 +82,14 @@ def choose_engine(info: ModelInfo, run: RunSettings) -> str:
     if run.backend != "auto":
         raise WorkbenchError(f"unknown backend {run.backend!r}; use auto, torch or ctranslate2")
     return "ctranslate2" if supported and ct2_available() else "torch"
+
+
+def check_summariser_engine(info: ModelInfo, run: RunSettings) -> None:
+    """Seq2seq summarisers run on torch: an explicit ``--backend ctranslate2`` is refused."""
+    if run.backend == "ctranslate2":
+        raise WorkbenchError(
+            f"--backend ctranslate2 does not run {info.family} summarisers; use --backend torch"
+        )
 
 
 def backend_name(info: ModelInfo, run: RunSettings) -> str:

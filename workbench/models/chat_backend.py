@@ -169,10 +169,9 @@ class ChatTranslator:
 
     def encode(self, messages: list[dict[str, str]]) -> list[int]:
         """Token ids of a conversation through the model's chat template, ready to generate."""
-        enc = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_dict=True
-        )
-        return list(enc["input_ids"])
+        from workbench.models.vocab import encode_chat
+
+        return encode_chat(self.tokenizer, messages)  # article text never becomes chat markup
 
     def count(self, messages: list[dict[str, str]]) -> int:
         """How many tokens a conversation takes (prompt and chat markup included)."""

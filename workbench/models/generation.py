@@ -12,10 +12,43 @@ from typing import Any
 from workbench.models.families import read_json
 from workbench.settings import GenerationSettings
 
+#: Generation fields that older checkpoints keep in config.json; transformers reads them from
+#: there when a model has no generation_config.json (as Helsinki-NLP/opus-mt-zh-en does).
+LEGACY_KEYS = (
+    "num_beams",
+    "length_penalty",
+    "max_length",
+    "min_length",
+    "no_repeat_ngram_size",
+    "repetition_penalty",
+    "bad_words_ids",
+    "early_stopping",
+    "bos_token_id",
+    "eos_token_id",
+    "pad_token_id",
+    "decoder_start_token_id",
+    "forced_bos_token_id",
+    "forced_eos_token_id",
+)
+
+
+def model_generation_defaults(folder: Path) -> dict[str, Any]:
+    """The model's own generation defaults, as transformers will apply them.
+
+    ``generation_config.json`` when the folder has one; otherwise the generation fields of
+    ``config.json``, so that the settings in the signature (beams) and the ones torch runs with
+    agree for checkpoints saved before generation configs existed.
+    """
+    shipped = read_json(folder / "generation_config.json")
+    if shipped or (folder / "generation_config.json").is_file():
+        return shipped
+    config = read_json(folder / "config.json")
+    return {k: config[k] for k in LEGACY_KEYS if config.get(k) is not None}
+
 
 def effective(folder: Path, gen: GenerationSettings) -> dict[str, Any]:
     """The decoding settings that will actually run, as a flat dict (goes into the signature)."""
-    model_defaults = read_json(folder / "generation_config.json")
+    model_defaults = model_generation_defaults(folder)
     beams = gen.beams if gen.beams is not None else int(model_defaults.get("num_beams") or 1)
     out: dict[str, Any] = {
         "beams": max(1, beams),

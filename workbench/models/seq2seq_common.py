@@ -19,8 +19,8 @@ from workbench import segment
 from workbench.errors import LanguageError
 from workbench.models.backend import BackendStats, Output
 from workbench.models.batching import plan_batches, repeated_run
-from workbench.models.families import Control, ModelInfo, control, read_json
-from workbench.models.generation import effective
+from workbench.models.families import Control, ModelInfo, control
+from workbench.models.generation import effective, model_generation_defaults
 from workbench.models.resolve import ResolvedModel
 from workbench.settings import PRECISIONS, GenerationSettings, RunSettings
 
@@ -64,7 +64,7 @@ class _Pending:
 
 def model_decoding_defaults(folder: Path) -> dict[str, Any]:
     """Decoding constraints a model ships in ``generation_config.json`` (plain JSON, cheap)."""
-    cfg = read_json(folder / "generation_config.json")
+    cfg = model_generation_defaults(folder)
     min_new = int(cfg.get("min_new_tokens") or 0)
     # min_length counts the decoder start token for encoder-decoder models.
     min_len = int(cfg.get("min_length") or 0)

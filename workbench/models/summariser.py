@@ -55,8 +55,11 @@ class Seq2SeqSummariser:
         if self._tokenizer is None:
             from transformers import AutoTokenizer
 
+            from workbench.models.vocab import guard_vocab
+
             try:
                 self._tokenizer = AutoTokenizer.from_pretrained(str(self.resolved.path))
+                guard_vocab(self._tokenizer, self.resolved.path)  # bart-large-cnn's <mask>
             except Exception as exc:  # transformers raises many types for a broken folder
                 raise self.resolved.load_error(exc) from None
         return self._tokenizer

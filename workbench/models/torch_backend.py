@@ -44,9 +44,11 @@ def load_seq2seq(resolved: ResolvedModel, device: str, precision: str) -> tuple[
     """Load tokenizer and model from a resolved folder; a broken folder is a ModelError."""
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
+    from workbench.models.vocab import guard_vocab
+
     dtype = torch_dtype("fp32" if precision == "int8" else precision)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(resolved.path))
+        tokenizer = guard_vocab(AutoTokenizer.from_pretrained(str(resolved.path)), resolved.path)
         model = AutoModelForSeq2SeqLM.from_pretrained(str(resolved.path), dtype=dtype)
     except Exception as exc:  # transformers raises many types for a broken folder
         raise ModelError(
