@@ -73,7 +73,9 @@ def test_error_lines_group_causes_and_name_files() -> None:
         + f" and {12 - MAX_NAMED} more (see the manifest)"
         + "; fetch it with `workbench models download m`"
     )
-    assert lines[1] == "workbench: error: news/a.md (uk), news/b.md (uk): is empty; there is no text"
+    assert (
+        lines[1] == "workbench: error: news/a.md (uk), news/b.md (uk): is empty; there is no text"
+    )
     assert len(lines) == 2
     # One language in the run: no language after each name.
     assert error_lines(rows[:1]) == [
@@ -277,3 +279,12 @@ def test_model_loading_is_quiet_off_a_terminal(tiny, tmp_path: Path, quiet: bool
         assert lines == []
     else:
         assert len(lines) == 2 and lines[1].startswith("1 done"), proc.stderr
+
+
+def test_summary_language_warning_names_the_file(capsys: pytest.CaptureFixture[str]) -> None:
+    from workbench.cli.summarise_cmd import _notes
+    from workbench.summarise import SummaryResult
+
+    result = SummaryResult(lang="en", output_lang="ko", lang_mismatch=True, path="news/a.md")
+    _notes(result, quiet=False)
+    assert capsys.readouterr().err == ("  warning: news/a.md: the summary looks like ko, not en\n")

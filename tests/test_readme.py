@@ -232,6 +232,7 @@ def test_not_run_list_is_current() -> None:
     assert any(KEY_PREFIX in c.text for c in shell_commands())
 
 
+@pytest.mark.slow
 def test_shell_commands_run_as_written(world: tuple[Path, dict[str, str]]) -> None:
     root, env = world
     problems: list[str] = []
@@ -263,6 +264,7 @@ def test_shell_commands_run_as_written(world: tuple[Path, dict[str, str]]) -> No
     assert not problems, "\n\n".join(problems)
 
 
+@pytest.mark.slow
 def test_inline_commands_run_or_exist(world: tuple[Path, dict[str, str]]) -> None:
     root, env = world
     problems: list[str] = []
@@ -278,6 +280,7 @@ def test_inline_commands_run_or_exist(world: tuple[Path, dict[str, str]]) -> Non
     assert not problems, "\n\n".join(problems)
 
 
+@pytest.mark.slow
 def test_python_snippets_run_as_written(world: tuple[Path, dict[str, str]]) -> None:
     root, env = world
     snippets = [body for lang, body in fenced(README.read_text("utf-8")) if lang == "python"]

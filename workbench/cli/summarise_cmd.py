@@ -155,8 +155,9 @@ def _notes(result: Any, quiet: bool, shown: set[str] | None = None) -> None:
     if result is None:
         return
     if result.lang_mismatch:
+        name = f"{result.path}: " if result.path else ""
         eprint(
-            f"  warning: the summary looks like {result.output_lang}, not {result.lang}"
+            f"  warning: {name}the summary looks like {result.output_lang}, not {result.lang}"
             + (" (after one retry)" if result.retries else ""),
             quiet,
         )
