@@ -157,9 +157,8 @@ def cached_snapshot(repo_id: str, revision: str | None = None) -> ResolvedModel 
             return None
         sha = ref_file.read_text().strip()
     snap = repo_dir / "snapshots" / sha
-    if not (snap / "config.json").is_file() or not _has_weights(snap):
-        return None
-    if not _has_tokenizer(snap):
+    complete = (snap / "config.json").is_file() and _has_weights(snap) and _has_tokenizer(snap)
+    if not complete:
         return None
     return ResolvedModel(ref=repo_id, model_id=repo_id, path=snap, revision=sha, source="hub")
 
@@ -228,9 +227,9 @@ def download(repo_id: str, revision: str | None) -> ResolvedModel:
         # huggingface_hub's word for "not cached, and the hub did not answer".
         raise ModelError(
             f"model {repo_id} is not in the local Hugging Face cache ({hub_cache_dir()}) and the "
-            f"hub cannot be reached (check the network); fetch it with `workbench models download {repo_id}` where "
-            "the hub can be reached (then copy the cache over), or pass a local folder with "
-            "--model DIR",
+            "hub cannot be reached (check the network); fetch it with `workbench models "
+            f"download {repo_id}` where the hub can be reached (then copy the cache over), or "
+            "pass a local folder with --model DIR",
             model=repo_id,
         ) from None
     except OSError as exc:
