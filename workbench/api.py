@@ -120,7 +120,9 @@ class Workbench:
         self.close()
 
     @staticmethod
-    def document(text_or_path: str | Path | Document, fmt: str | None = None) -> Document:
+    def document(
+        text_or_path: str | Path | Document, fmt: str | None = None, task: str = "translate"
+    ) -> Document:
         """A Document from a Document, a path (``Path`` or an existing file name) or text."""
         if isinstance(text_or_path, Document):
             return text_or_path
@@ -129,7 +131,7 @@ class Workbench:
         if _is_file(text_or_path):
             return read_document(text_or_path)
         if not text_or_path.strip():
-            raise WorkbenchError("nothing to translate: the text is empty")
+            raise WorkbenchError(f"nothing to {task}: the text is empty")
         return parse(text_or_path, fmt or "md")
 
     @overload
@@ -220,7 +222,7 @@ class Workbench:
 
         Raises WorkbenchError when the document cannot be summarised.
         """
-        doc = self.document(source, fmt)
+        doc = self.document(source, fmt, task="summarise")
         result = self.summarise_documents(
             [doc],
             lang=lang,
@@ -238,7 +240,7 @@ class Workbench:
 
     def summarise_documents(
         self,
-        docs: Sequence[Document],
+        docs: Sequence[str | Path | Document],
         *,
         lang: str | None = None,
         model: str | None = None,
@@ -248,14 +250,26 @@ class Workbench:
         beams: int | None = None,
         **options: Any,
     ) -> list[SummaryResult]:
-        """Summarise many documents. Errors are reported per result, never raised for one
+        """Summarise many documents: Documents, paths or texts, as ``summarise`` takes them.
+        Errors are reported per result (a file that cannot be read too), never raised for one
         document (invalid options and an unusable cache are raised)."""
-        from workbench.summarise import SummaryOptions, summarise_documents
+        from workbench.summarise import SummaryOptions, SummaryResult, summarise_documents
 
         opts = SummaryOptions(
             lang=lang, model=model, sentences=sentences, words=words, prompt=prompt, **options
         )
         gen = self.generation if beams is None else replace(self.generation, beams=beams)
-        return summarise_documents(
-            docs, opts, pool=self.pool, gen=gen, store=self.store, engine=self.engine
+        read: list[Document] = []
+        unread: dict[int, SummaryResult] = {}
+        for i, item in enumerate(docs):
+            try:
+                read.append(self.document(item, task="summarise"))
+            except WorkbenchError as exc:
+                path = str(item) if isinstance(item, Path) else None
+                unread[i] = SummaryResult(lang=lang, path=path, error=str(exc), exception=exc)
+        done = iter(
+            summarise_documents(
+                read, opts, pool=self.pool, gen=gen, store=self.store, engine=self.engine
+            )
         )
+        return [unread[i] if i in unread else next(done) for i in range(len(docs))]

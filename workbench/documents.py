@@ -726,7 +726,7 @@ def read_document(path: str | Path) -> Document:
         reason = exc.strerror or str(exc)
         raise InputError(name, f"cannot be read ({reason}); check its permissions") from exc
     if not data:
-        raise InputError(name, "is empty; there is nothing to translate")
+        raise InputError(name, "is empty; there is no text to work on")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(name, "is UTF-16 text; re-save it as UTF-8")
     if b"\x00" in data:
@@ -740,7 +740,7 @@ def read_document(path: str | Path) -> Document:
             "re-save it as UTF-8",
         ) from exc
     if not text.lstrip("\ufeff").strip():
-        raise InputError(name, "contains only whitespace; there is nothing to translate")
+        raise InputError(name, "contains only whitespace; there is no text to work on")
     fmt = "md" if path.suffix.lower() in (".md", ".markdown") else "txt"
     document = parse(text, fmt)
     document.source = name

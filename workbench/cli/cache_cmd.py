@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from workbench.cli.common import debug, fail
 from workbench.cli.options import CacheOption
 from workbench.errors import WorkbenchError
 
@@ -21,16 +22,19 @@ app = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+MODEL_HELP = "Only entries of this model: a hub id or a model folder."
 
 
 @contextlib.contextmanager
 def _reported() -> Iterator[None]:
-    """Errors meant for users become one line on stderr and exit status 1."""
+    """Errors meant for users become one line on stderr and exit status 2, as in every other
+    command (the command could not run)."""
     try:
         yield
     except WorkbenchError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        if debug():
+            raise
+        raise fail(str(exc)) from None
 
 
 def _path(cache: Path | None) -> Path:
@@ -111,33 +115,25 @@ def stats(cache: CacheOption = None, as_json: JsonOption = False) -> None:
 def list_entries(
     cache: CacheOption = None,
     limit: Annotated[int, typer.Option(help="Most entries to list.")] = 50,
-    model: Annotated[str | None, typer.Option(help="Only entries of this model id.")] = None,
+    model: Annotated[str | None, typer.Option(help=MODEL_HELP)] = None,
     kind: Annotated[str | None, typer.Option(help="document or segment.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The newest entries."""
+    """The newest entries with their signatures."""
     with _reported():
         store = _store(cache)
-        rows = store.ls(limit=limit, model=model, kind=kind)
+        rows = store.ls(limit=limit, model=_model_id(model), kind=kind)
         store.close()
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    _table(
-        None,
-        ["key", "kind", "created", "size", "model", "path"],
-        [
-            [
-                r["key"][:12],
-                r["kind"],
-                _when(r["created"]),
-                _bytes(r["size"]),
-                r["model"] or "-",
-                r["path"] or "-",
-            ]
-            for r in rows
-        ],
-    )
+    # Plain lines, not a table: a signature is one long token that a table column would wrap
+    # into pieces nobody can copy. Key, kind, date, size and path first, the signature last.
+    for r in rows:
+        typer.echo(
+            f"{r['key'][:12]}  {r['kind']:<8}  {_when(r['created'])}  {_bytes(r['size']):>9}  "
+            f"{r['path'] or '-'}  {r['signature'] or '-'}"
+        )
 
 
 @app.command()
@@ -156,7 +152,7 @@ def show(
 @app.command()
 def clear(
     cache: CacheOption = None,
-    model: Annotated[str | None, typer.Option(help="Only entries of this model id.")] = None,
+    model: Annotated[str | None, typer.Option(help=MODEL_HELP)] = None,
     older_than: Annotated[
         str | None, typer.Option(help="Only entries older than this: 30d, 12h, 90m, 45s.")
     ] = None,
@@ -170,12 +166,31 @@ def clear(
         if not everything and model is None and older_than is None:
             raise WorkbenchError("say what to clear: --model M, --older-than AGE or --all")
         age = parse_age(older_than) if older_than is not None else None
+        model_id = _model_id(model)
         store = _store(cache)
         removed = store.clear(
-            model=model, older_than_seconds=age, everything=everything, vacuum=vacuum
+            model=model_id, older_than_seconds=age, everything=everything, vacuum=vacuum
         )
+        models = list(store.stats()["models"]) if removed == 0 and model_id else []
         store.close()
     typer.echo(f"removed {removed} entr{'y' if removed == 1 else 'ies'} from {store.path}")
+    if model_id and not everything and model_id not in models and removed == 0:
+        known = ", ".join(str(m) for m in models) or "none"
+        typer.echo(
+            f"no entries are stored under the model {model_id!r}; models in the cache: {known} "
+            "(a folder's entries are stored under its folder name)",
+            err=True,
+        )
+
+
+def _model_id(model: str | None) -> str | None:
+    """The id a model's entries are stored under: a folder is stored under its name (or, for a
+    snapshot in a Hugging Face cache, its hub id), as in every signature."""
+    if model is None:
+        return None
+    from workbench.models.resolve import model_id
+
+    return model_id(model)
 
 
 @app.command()

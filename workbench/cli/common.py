@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import typer
@@ -85,3 +86,71 @@ def stdin_text() -> str:
         raise WorkbenchError(
             f"stdin: not UTF-8 text (invalid byte at offset {exc.start}); re-encode it as UTF-8"
         ) from None
+
+
+def check_models(*refs: str | None, offline: bool = False) -> None:
+    """Refuse, before any work, a ``--model`` that no document could use: a folder that does
+    not exist or lacks files, a malformed hub id, a hub model that is not cached when offline.
+
+    Such a run could not do anything, so it exits 2 (through ``user_errors``) with one line,
+    instead of failing every document with the same error.
+    """
+    from workbench.models.resolve import check
+
+    for ref in refs:
+        if ref and ref != "lead":
+            check(ref, offline=offline)
+
+
+#: What libraries print while loading a model, and the environment switches that silence it
+#: in processes started later (Ray workers) or libraries not imported yet.
+_QUIET_ENV = {
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+}
+
+
+@contextlib.contextmanager
+def quiet_libraries(quiet: bool) -> Iterator[None]:
+    """Silence transformers' and huggingface_hub's bars and warnings ("Loading weights", ...)
+    under ``-q`` and whenever stderr is not a terminal (logs and pipes stay clean).
+
+    Restores everything on exit, so in-process callers (tests, notebooks) are left as they were.
+    """
+    if not quiet and sys.stderr.isatty():
+        yield
+        return
+    import warnings
+
+    saved_env = {name: os.environ.get(name) for name in _QUIET_ENV}
+    os.environ.update(_QUIET_ENV)
+    undo: list[Callable[[], None]] = []
+    # Only libraries already imported need switching off here: the environment covers the
+    # others when they are imported (importing them now would slow every command down).
+    hub = sys.modules.get("huggingface_hub.utils")
+    if hub is not None and not hub.are_progress_bars_disabled():
+        hub.disable_progress_bars()
+        undo.append(hub.enable_progress_bars)
+    tf_logging = sys.modules.get("transformers.utils.logging")
+    if tf_logging is not None:
+        level = tf_logging.get_verbosity()
+        tf_logging.set_verbosity_error()
+        undo.append(lambda: tf_logging.set_verbosity(level))
+        if tf_logging.is_progress_bar_enabled():
+            tf_logging.disable_progress_bar()
+            undo.append(tf_logging.enable_progress_bar)
+    try:
+        with warnings.catch_warnings():
+            # Library warnings about model files (deprecated options, generation flags) are
+            # for developers; workbench reports what matters to a user in its own lines.
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for restore in reversed(undo):
+            restore()
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

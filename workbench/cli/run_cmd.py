@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from workbench.cli.common import EXIT_FAILED_DOCS, eprint, user_errors
+from workbench.cli.common import (
+    EXIT_FAILED_DOCS,
+    eprint,
+    quiet_libraries,
+    user_errors,
+)
 from workbench.cli.options import (
     ADDRESS_HELP,
     ENGINE_HELP,
@@ -41,16 +46,19 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 @contextlib.contextmanager
-def stopping_cleanly() -> Iterator[None]:
+def stopping_cleanly(failed: list[Row] | None = None) -> Iterator[None]:
     """Run a folder job so that Ctrl-C and SIGTERM both stop it cleanly.
 
     Outputs are written as they finish and the cache commits every chunk, so nothing more is
-    needed than turning SIGTERM into an interrupt; exits 130 (Ctrl-C) or 143 (SIGTERM).
+    needed than turning SIGTERM into an interrupt; exits 130 (Ctrl-C) or 143 (SIGTERM). The
+    errors of rows that failed before the stop (``failed``) are printed first.
     """
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         yield
     except KeyboardInterrupt as exc:
+        for line in error_lines(failed or []):
+            typer.echo(line, err=True)
         why = "terminated" if isinstance(exc, Terminated) else "interrupted"
         typer.echo(
             f"workbench: {why}; finished outputs and cache entries are kept: run the same "
@@ -67,23 +75,33 @@ def folder_run(quiet: bool, as_json: bool) -> Iterator[RunProgress]:
     """Progress and row lines for a folder run, which Ctrl-C and SIGTERM stop cleanly."""
     from workbench.progress import RunProgress
 
+    failed: list[Row] = []
     with (
-        stopping_cleanly(),
-        RunProgress(quiet=quiet or as_json, line=row_line(quiet, as_json)) as progress,
+        stopping_cleanly(failed),
+        quiet_libraries(quiet or as_json),
+        RunProgress(quiet=quiet or as_json, line=row_line(quiet, as_json, failed)) as progress,
     ):
         yield progress
 
 
-def row_line(quiet: bool, as_json: bool) -> Callable[[Row], str | None]:
-    """The stderr line for a finished row: errors always (unless --json), others unless quiet;
-    then its warnings (a language mismatch), each said once per run."""
+def row_line(
+    quiet: bool, as_json: bool, failed: list[Row] | None = None
+) -> Callable[[Row], str | None]:
+    """The stderr line for a finished row (none unless it succeeded and the run is not quiet),
+    then its warnings (a language mismatch), each said once per run.
+
+    Failed rows are kept in ``failed``: their errors are printed at the end, one line per
+    cause naming every file it stopped, rather than the same line once per document.
+    """
     warned: set[str] = set()
 
     def line(row: Row) -> str | None:
         if as_json:
             return None
         if row.error:
-            return f"workbench: error: {row.error}"
+            if failed is not None:
+                failed.append(row)
+            return None
         if quiet:
             return None
         if row.signature:
@@ -102,14 +120,57 @@ def row_line(quiet: bool, as_json: bool) -> Callable[[Row], str | None]:
     return line
 
 
+#: Files named in one grouped error line; the manifest lists them all.
+MAX_NAMED = 8
+
+
+def error_lines(rows: list[Row]) -> list[str]:
+    """One ``workbench: error:`` line per cause, naming the files (and languages) it failed.
+
+    Rows are grouped by their error with the file's own name taken out, so a model that cannot
+    be found is one line for the whole run. A message ``cause; what to do`` becomes
+    ``cause: files; what to do``; a message about a file (``path: problem``) becomes
+    ``files: problem``.
+    """
+    langs = {r.lang for r in rows if r.lang and r.lang != "-"}
+    groups: dict[tuple[bool, str], dict[str, list[str]]] = {}
+    for row in rows:
+        message = row.error or "failed"
+        about_file = message.startswith(f"{row.input}: ")
+        key = (about_file, message[len(row.input) + 2 :] if about_file else message)
+        files = groups.setdefault(key, {})
+        files.setdefault(row.input, [])
+        if row.lang and row.lang != "-" and row.lang not in files[row.input]:
+            files[row.input].append(row.lang)
+    lines = []
+    for (about_file, message), files in groups.items():
+        names = [
+            f"{name} ({', '.join(ls)})" if len(langs) > 1 and ls else name
+            for name, ls in files.items()
+        ]
+        named = ", ".join(names[:MAX_NAMED])
+        if len(names) > MAX_NAMED:
+            named += f" and {len(names) - MAX_NAMED} more (see the manifest)"
+        if about_file:
+            lines.append(f"workbench: error: {named}: {message}")
+            continue
+        cause, sep, advice = message.partition("; ")
+        lines.append(f"workbench: error: {cause}: {named}{sep}{advice}")
+    return lines
+
+
 def finish(report: RunReport, *, quiet: bool, as_json: bool) -> None:
-    """Print the ``--json`` rows, ignored files and the summary line; exit 1 if any failed."""
+    """Print the ``--json`` rows, ignored files, grouped errors and the summary line; exit 1
+    if any document failed."""
     if as_json:
         for row in report.rows:
             typer.echo(json.dumps(row.manifest(), ensure_ascii=False))
-    elif not quiet:
-        for path in report.ignored:
-            eprint(f"workbench: ignored {path} (not .txt or .md)")
+    else:
+        if not quiet:
+            for path in report.ignored:
+                eprint(f"workbench: ignored {path} (not .txt or .md)")
+        for line in error_lines([r for r in report.rows if not r.ok]):
+            eprint(line)
     eprint(report.summary(), quiet)
     if report.failed:
         raise typer.Exit(EXIT_FAILED_DOCS)

@@ -7,7 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
-from workbench.cli.common import eprint, reads_stdin, stdin_text, user_errors
+from workbench.cli.common import (
+    check_models,
+    eprint,
+    quiet_libraries,
+    reads_stdin,
+    stdin_text,
+    user_errors,
+)
 from workbench.cli.options import (
     DEFAULT_BACKEND,
     DEFAULT_DEVICE,
@@ -108,6 +115,7 @@ def summarise(
         "retry": not no_retry,
         "beams": beams,
     }
+    check_models(model, translation_model, offline=offline)
     wb = Workbench(
         device=device,
         backend=backend,
@@ -119,7 +127,8 @@ def summarise(
         ray_address=address,
     )
     if reads_stdin(paths):
-        result = wb.summarise(stdin_text(), **options)
+        with quiet_libraries(quiet):
+            result = wb.summarise(stdin_text(), **options)
         typer.echo(result.text)
         _notes(result, quiet)
         eprint(f"[{result.signature}] ({result.cache})", quiet)
@@ -146,9 +155,9 @@ def _notes(result: Any, quiet: bool, shown: set[str] | None = None) -> None:
     if result is None:
         return
     if result.lang_mismatch:
+        name = f"{result.path}: " if result.path else ""
         eprint(
-            f"  warning: {result.path or 'input'}: the summary looks like "
-            f"{result.output_lang}, not {result.lang}"
+            f"  warning: {name}the summary looks like {result.output_lang}, not {result.lang}"
             + (" (after one retry)" if result.retries else ""),
             quiet,
         )

@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from workbench.cli.common import (
+    check_models,
     eprint,
     fail,
+    quiet_libraries,
     reads_stdin,
     run_help,
     stdin_text,
@@ -70,6 +72,7 @@ def translate(
     from workbench.batch import translate_paths
 
     targets = languages.parse_list(to)
+    check_models(model, offline=offline)
     wb = Workbench(
         device=device,
         backend=backend,
@@ -84,7 +87,8 @@ def translate(
     if reads_stdin(paths):
         if len(targets) != 1:
             raise fail("reading stdin writes stdout: give exactly one --to language")
-        result = wb.translate(stdin_text(), targets[0], src=src, model=model)
+        with quiet_libraries(quiet):
+            result = wb.translate(stdin_text(), targets[0], src=src, model=model)
         typer.echo(result.text, nl=False)
         for warning in result.warnings():
             eprint(f"workbench: warning: {warning}", quiet)

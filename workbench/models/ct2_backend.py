@@ -103,10 +103,21 @@ def _convert(resolved: ResolvedModel, out: Path, quantization: str) -> None:
         converter = TransformersConverter(str(resolved.path), low_cpu_mem_usage=True)
         converter.convert(str(out), quantization=quantization, force=True)
     except Exception as exc:  # the converter raises many types (ValueError, KeyError, OSError)
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        # Unreadable files are the folder's fault; anything else is a model CTranslate2 cannot
+        # convert, which torch may still run.
+        unreadable = isinstance(exc, OSError | EOFError | UnicodeDecodeError) or any(
+            word in f"{type(exc).__name__} {detail}".lower()
+            for word in ("safetensor", "deserializ", "json", "unpickl", "corrupt")
+        )
+        advice = (
+            f"the files in {resolved.path} are incomplete or corrupt: download or save the "
+            "model again"
+            if unreadable
+            else "use --backend torch"
+        )
         raise ModelError(
-            f"model {resolved.label} could not be converted for CTranslate2 "
-            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
-            "use --backend torch",
+            f"model {resolved.label} could not be converted for CTranslate2 ({detail}); {advice}",
             model=resolved.ref,
         ) from None
 

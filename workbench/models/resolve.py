@@ -30,6 +30,10 @@ DOWNLOAD_PATTERNS = (
     "*.py",
 )
 _WEIGHTS = ("*.safetensors", "pytorch_model*.bin")
+# A tokenizer is one of these: a fast tokenizer's tokenizer.json, a sentencepiece model (Marian's
+# source.spm, M2M100/NLLB/mBART's sentencepiece.bpe.model, T5's spiece.model), a BPE or
+# WordPiece vocabulary, or a tiktoken file.
+_TOKENIZER_FILES = ("tokenizer.json", "*.spm", "*.model", "vocab.json", "vocab.txt", "*.tiktoken")
 
 
 @dataclass(frozen=True)
@@ -53,11 +57,10 @@ class ResolvedModel:
 
     def load_error(self, exc: Exception) -> ModelError:
         """The one-line error for files that are here but do not load."""
-        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         return ModelError(
-            f"model {self.label} in {self.path} could not be loaded "
-            f"({type(exc).__name__}: {detail}); the folder is incomplete or corrupt: "
-            "download or save it again",
+            f"model {self.label} in {self.path} could not be loaded ({detail}); the folder is "
+            "incomplete or corrupt: download or save it again",
             model=self.ref,
         )
 
@@ -98,13 +101,46 @@ def resolve(ref: str, *, revision: str | None = None, offline: bool = False) -> 
     if found is not None:
         return found
     if offline or _env_offline():
+        why = _offline_setting() or "--offline"
         raise ModelError(
             f"model {ref} is not in the local Hugging Face cache ({hub_cache_dir()}) and offline "
-            f"mode is on; run `workbench models download {ref}` on a machine that is online and "
-            "copy the cache over, or pass a local folder with --model DIR",
+            f"mode is on ({why}); fetch it with `workbench models download {ref}` where the hub "
+            "can be reached (then copy the cache over), or pass a local folder with --model DIR",
             model=ref,
         )
     return download(ref, revision)
+
+
+def check(ref: str, *, offline: bool = False) -> None:
+    """Raise the ModelError that ``resolve`` would, without downloading or fingerprinting.
+
+    For a command to refuse a model it can never use before any work starts: a folder that
+    does not exist or lacks files, a malformed hub id, or (offline) a hub model not cached.
+    """
+    if looks_like_path(ref):
+        _check_folder(ref)
+        return
+    if not _HUB_ID.match(ref):
+        resolve(ref, offline=True)  # raises the malformed-id error
+    if (offline or _env_offline()) and cached_snapshot(ref) is None:
+        resolve(ref, offline=True)
+
+
+def model_id(ref: str) -> str:
+    """The id a model's cache entries are stored under: a hub id as given, a folder's name, or
+    the hub id of a snapshot folder inside a Hugging Face cache (as ``resolve`` names them)."""
+    if not looks_like_path(ref):
+        return ref
+    path = Path(ref).expanduser().resolve()
+    return _snapshot_repo_id(path) or path.name
+
+
+def _snapshot_repo_id(path: Path) -> str | None:
+    parts = path.parts
+    in_cache = len(parts) >= 3 and parts[-2] == "snapshots" and parts[-3].startswith("models--")
+    if in_cache and _SHA.match(parts[-1]):
+        return parts[-3][len("models--") :].replace("--", "/")
+    return None
 
 
 def cached_snapshot(repo_id: str, revision: str | None = None) -> ResolvedModel | None:
@@ -121,7 +157,8 @@ def cached_snapshot(repo_id: str, revision: str | None = None) -> ResolvedModel 
             return None
         sha = ref_file.read_text().strip()
     snap = repo_dir / "snapshots" / sha
-    if not (snap / "config.json").is_file() or not _has_weights(snap):
+    complete = (snap / "config.json").is_file() and _has_weights(snap) and _has_tokenizer(snap)
+    if not complete:
         return None
     return ResolvedModel(ref=repo_id, model_id=repo_id, path=snap, revision=sha, source="hub")
 
@@ -130,10 +167,25 @@ def _has_weights(folder: Path) -> bool:
     return any(next(folder.glob(pattern), None) is not None for pattern in _WEIGHTS)
 
 
+def _has_tokenizer(folder: Path) -> bool:
+    return any(next(folder.glob(pattern), None) is not None for pattern in _TOKENIZER_FILES)
+
+
 def _env_offline() -> bool:
     from workbench.settings import env_offline
 
     return env_offline()
+
+
+def _offline_setting() -> str | None:
+    """The environment setting that turned offline mode on, as ``NAME=value``."""
+    if not _env_offline():
+        return None
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        value = os.environ.get(name, "").strip()
+        if value.lower() in {"1", "true", "yes", "on"}:
+            return f"{name}={value}"
+    return None
 
 
 def download(repo_id: str, revision: str | None) -> ResolvedModel:
@@ -146,6 +198,15 @@ def download(repo_id: str, revision: str | None) -> ResolvedModel:
         RevisionNotFoundError,
     )
 
+    if _env_offline():
+        # snapshot_download would only say that the files are not cached.
+        setting = _offline_setting() or "HF_HUB_OFFLINE"
+        name = setting.split("=", 1)[0]
+        raise ModelError(
+            f"cannot download {repo_id}: offline mode is on ({setting}); turn it off for this "
+            f"command, e.g. `{name}=0 workbench models download {repo_id}`, or unset {name}",
+            model=repo_id,
+        )
     try:
         path = Path(
             snapshot_download(
@@ -162,11 +223,20 @@ def download(repo_id: str, revision: str | None) -> ResolvedModel:
         ) from None
     except RevisionNotFoundError:
         raise ModelError(f"model {repo_id} has no revision {revision!r}", model=repo_id) from None
-    except (LocalEntryNotFoundError, OSError) as exc:
+    except LocalEntryNotFoundError:
+        # huggingface_hub's word for "not cached, and the hub did not answer".
         raise ModelError(
-            f"model {repo_id} could not be downloaded ({type(exc).__name__}); check the network, "
-            "or download it on a machine that is online and copy the Hugging Face cache, or pass "
-            "a local folder with --model DIR",
+            f"model {repo_id} is not in the local Hugging Face cache ({hub_cache_dir()}) and the "
+            "hub cannot be reached (check the network); fetch it with `workbench models "
+            f"download {repo_id}` where the hub can be reached (then copy the cache over), or "
+            "pass a local folder with --model DIR",
+            model=repo_id,
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or (str(exc).splitlines() or ["no reason given"])[0][:200]
+        raise ModelError(
+            f"model {repo_id} could not be downloaded into {hub_cache_dir()} ({reason}); check "
+            "the network and the free space there, or pass a local folder with --model DIR",
             model=repo_id,
         ) from None
     if not _has_weights(path):
@@ -178,6 +248,18 @@ def download(repo_id: str, revision: str | None) -> ResolvedModel:
 
 
 def _resolve_folder(ref: str) -> ResolvedModel:
+    path = _check_folder(ref)
+    # A snapshot inside a Hugging Face cache already carries its commit sha.
+    repo_id = _snapshot_repo_id(path)
+    if repo_id is not None:
+        return ResolvedModel(ref=ref, model_id=repo_id, path=path, revision=path.name, source="hub")
+    return ResolvedModel(
+        ref=ref, model_id=path.name, path=path, revision=fingerprint(path), source="folder"
+    )
+
+
+def _check_folder(ref: str) -> Path:
+    """The folder of a saved model, or the ModelError that names what it lacks."""
     path = Path(ref).expanduser().resolve()
     if not path.exists():
         raise ModelError(f"model folder {ref} does not exist", model=ref)
@@ -193,15 +275,14 @@ def _resolve_folder(ref: str) -> ResolvedModel:
         raise ModelError(
             f"model folder {ref} has no weights (*.safetensors or pytorch_model.bin)", model=ref
         )
-    # A snapshot inside a Hugging Face cache already carries its commit sha.
-    parts = path.parts
-    in_cache = len(parts) >= 3 and parts[-2] == "snapshots" and parts[-3].startswith("models--")
-    if in_cache and _SHA.match(parts[-1]):
-        repo_id = parts[-3][len("models--") :].replace("--", "/")
-        return ResolvedModel(ref=ref, model_id=repo_id, path=path, revision=parts[-1], source="hub")
-    return ResolvedModel(
-        ref=ref, model_id=path.name, path=path, revision=fingerprint(path), source="folder"
-    )
+    if not _has_tokenizer(path):
+        raise ModelError(
+            f"model folder {ref} has no tokenizer files (tokenizer.json, a sentencepiece *.spm "
+            "or *.model, or vocab.json); save the tokenizer into it too "
+            "(tokenizer.save_pretrained), or download the model again",
+            model=ref,
+        )
+    return path
 
 
 def _memo_path() -> Path:
