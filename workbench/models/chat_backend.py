@@ -169,9 +169,17 @@ class ChatTranslator:
 
     def encode(self, messages: list[dict[str, str]]) -> list[int]:
         """Token ids of a conversation through the model's chat template, ready to generate."""
-        enc = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_dict=True
-        )
+        tok = self.tokenizer
+        try:
+            enc = tok.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)
+        except Exception as exc:  # jinja2 refuses (SecurityError) or fails (TemplateError)
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            raise ModelError(
+                f"model {self.resolved.label}: its chat template cannot be rendered "
+                f"({type(exc).__name__}: {first}); fix chat_template in its tokenizer files "
+                "or use another model",
+                model=self.resolved.ref,
+            ) from None
         return list(enc["input_ids"])
 
     def count(self, messages: list[dict[str, str]]) -> int:
@@ -200,6 +208,16 @@ class ChatTranslator:
             bounds = [max(1, min(cap, max_new_tokens))] * len(ids)
         else:
             bounds = [max(1, min(cap, b)) for b in max_new_tokens]
+        # Prompt and reply share the model's positions: a reply stops where they run out.
+        context = int(self.settings["context_tokens"])
+        for i, prompt in enumerate(ids):
+            if len(prompt) >= context:
+                raise ModelError(
+                    f"model {self.resolved.label}: a prompt of {len(prompt)} tokens leaves no "
+                    f"room in its context ({context} tokens); use a shorter prompt or text",
+                    model=self.resolved.ref,
+                )
+            bounds[i] = min(bounds[i], context - len(prompt))
         start = time.perf_counter()
         out: list[ChatOutput] = [ChatOutput("")] * len(ids)
         rows, tokens = self.run.batch_limits(self.device)
@@ -278,19 +296,25 @@ class ChatTranslator:
 
         prompt = self._translate_prompt()
         settings = effective(self.resolved.path, gen)
-        limit = max(8, self.run.max_input_tokens)
-        owner: list[int] = []
-        units: list[str] = []
-        for i, text in enumerate(texts):
-            chunks = segment.split_long(text, limit, self.count_text) if text else [text]
-            owner.extend([i] * len(chunks))
-            units.extend(chunk.strip() for chunk in chunks)
         values = {
             "src": src,
             "tgt": tgt,
             "source_language": languages.get(src).name,
             "target_language": languages.get(tgt).name,
         }
+        # A unit, its prompt and its reply (bounded at ratio × unit + extra) share the
+        # model's context: longer units are split first.
+        ratio = float(settings["max_new_tokens_ratio"])
+        overhead = self.count(prompt.render({**values, "text": ""}))
+        room = int(self.settings["context_tokens"]) - overhead
+        room -= int(settings["max_new_tokens_extra"])
+        limit = max(8, min(self.run.max_input_tokens, int(room / (1.0 + ratio))))
+        owner: list[int] = []
+        units: list[str] = []
+        for i, text in enumerate(texts):
+            chunks = segment.split_long(text, limit, self.count_text) if text else [text]
+            owner.extend([i] * len(chunks))
+            units.extend(chunk.strip() for chunk in chunks)
         conversations = [prompt.render({**values, "text": unit}) for unit in units]
         bounds = [
             math.ceil(self.count_text(unit) * settings["max_new_tokens_ratio"])

@@ -103,12 +103,29 @@ def _convert(resolved: ResolvedModel, out: Path, quantization: str) -> None:
         converter = TransformersConverter(str(resolved.path), low_cpu_mem_usage=True)
         converter.convert(str(out), quantization=quantization, force=True)
     except Exception as exc:  # the converter raises many types (ValueError, KeyError, OSError)
+        # A file that cannot be read fails the torch backend too: only a model CTranslate2
+        # does not handle is worth running on torch instead.
+        advice = (
+            f"a file in {resolved.path} is incomplete or corrupt: download or save it again"
+            if _unreadable(exc)
+            else "use --backend torch"
+        )
         raise ModelError(
             f"model {resolved.label} could not be converted for CTranslate2 "
             f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
-            "use --backend torch",
+            f"{advice}",
             model=resolved.ref,
         ) from None
+
+
+def _unreadable(exc: Exception) -> bool:
+    """Whether a conversion failed on a file it could not read (weights, tokenizer model)."""
+    text = str(exc)
+    return (
+        isinstance(exc, (OSError, EOFError))
+        or type(exc).__name__ in {"SafetensorError", "UnpicklingError", "DecodeError"}
+        or any(s in text for s in ("deserializ", "could not parse", "not a valid", "corrupt"))
+    )
 
 
 def read_vocabulary(folder: Path, side: str = "target") -> list[str]:
