@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.tinymodels import build_poisoned_marian, corpus_lines
+from tests.tinymodels import build_poisoned_marian, build_vocab_mismatch, corpus_lines
 from workbench.api import Workbench
 from workbench.cli.app import app
 from workbench.engines import SegmentError, isolate
@@ -162,3 +162,28 @@ def test_a_chat_template_the_sandbox_refuses_is_one_line_per_document(tiny, tmp_
         assert errors and all("chat template cannot be rendered" in e for e in errors), errors
         assert all("SecurityError" in e for e in errors)
         assert len(errors) == len(list(Path(command[1]).iterdir()))
+
+
+def test_a_summary_failing_on_one_article_leaves_the_others(tmp_path: Path) -> None:
+    # Config vocabulary one row smaller than the tokenizer's (as bart-large-cnn): an article
+    # that spells out the tokenizer's last token, <mask>, makes torch raise for it alone.
+    model = build_vocab_mismatch(tmp_path / "bart")
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for n in range(3):
+        lines = list(corpus_lines("en")[6 * n : 6 * n + 6])
+        if n == 1:
+            lines[2] = "Reporters wrote <mask> in the draft before it was published."
+        (articles / f"{n}.txt").write_text("\n\n".join(lines) + "\n", "utf-8")
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["summarise", str(articles), "--model", str(model), "--out", str(out), "--no-cache"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("workbench: error")]
+    assert len(errors) == 1
+    assert "1.txt" in errors[0] and "bart@" in errors[0] and "IndexError" in errors[0]
+    written = sorted(p.name for p in out.iterdir() if not p.name.endswith(".json"))
+    assert [n for n in written if n != "manifest.jsonl"] == ["0.summary.en.txt", "2.summary.en.txt"]
+    assert set(manifest(out)) == {"0.txt", "1.txt", "2.txt"}

@@ -811,3 +811,21 @@ def build_poisoned_marian(dest: Path | str, poison: str = "budget", *, seed: int
     generation.pop("transformers_version", None)
     _save(fresh, tokenizer, generation, dest)
     return dest
+
+
+def build_vocab_mismatch(dest: Path | str, *, seed: int = 0) -> Path:
+    """A ``bart-sum`` model whose config has one row fewer than its tokenizer, as
+    facebook/bart-large-cnn (``vocab_size`` 50264, tokenizer 50265): the last token,
+    ``<mask>``, has no embedding, so an input that spells it out makes torch raise."""
+    dest = build("bart-sum", dest, seed=seed)
+    model, config = _reload_seq2seq(dest)
+    import torch
+
+    model.resize_token_embeddings(config.vocab_size - 1)
+    # Resizing ties the encoder and decoder embeddings to the shared one, which an untied
+    # config would not load back: write each as its own tensor.
+    with torch.no_grad():
+        for module in (model.model.encoder.embed_tokens, model.model.decoder.embed_tokens):
+            module.weight = torch.nn.Parameter(model.model.shared.weight.detach().clone())
+    model.save_pretrained(dest)
+    return dest

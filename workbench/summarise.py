@@ -195,7 +195,9 @@ def summarise_documents(
         except Exception as exc:  # a model failing on this document: the others go on
             from workbench.engines import describe
 
-            who = f"model {result.model}" if result.model else "the summariser"
+            who = "the summariser"
+            if result.model:
+                who = f"model {result.model}@{(result.revision or '')[:7]}"
             error = WorkbenchError(f"{who} failed on it ({describe(exc)})")
             result.error, result.exception = str(error), error
         if result.error is not None and doc.source and doc.source not in result.error:

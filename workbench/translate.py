@@ -378,6 +378,7 @@ def _fail_job(
             f"model {errors[0].model} failed on {len(set(missing))} of {total} segments "
             f"({errors[0].cause})"
         )
+        exc.__cause__ = errors[0].__cause__
     else:
         exc = stopped or WorkbenchError(f"{len(missing)} segments were not translated")
     job.result.fail(exc)

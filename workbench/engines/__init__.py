@@ -80,7 +80,9 @@ def _attempt(
         raise
     except Exception as exc:
         if len(texts) == 1:
-            return [SegmentError(model, describe(exc))]
+            error = SegmentError(model, describe(exc))
+            error.__cause__ = exc  # its traceback, for WORKBENCH_DEBUG and API callers
+            return [error]
         return isolate(translate, texts, model)
 
 
