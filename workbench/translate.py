@@ -279,6 +279,8 @@ def _run_misses(
     The chunks of every group go to the engine as one stream, so an engine that fans out
     (Ray) loads each model once per worker per run. Each chunk is stored as it finishes, and
     a group's documents are assembled (and ``on_done`` called) as soon as its last chunk is in.
+    A segment the model failed on, or a group that stopped, fails only the documents that
+    lack a translation; every other document of the group is still assembled.
     """
     groups: dict[str, list[_Job]] = {}
     for job in jobs:
