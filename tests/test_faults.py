@@ -187,3 +187,13 @@ def test_a_summary_failing_on_one_article_leaves_the_others(tmp_path: Path) -> N
     written = sorted(p.name for p in out.iterdir() if not p.name.endswith(".json"))
     assert [n for n in written if n != "manifest.jsonl"] == ["0.summary.en.txt", "2.summary.en.txt"]
     assert set(manifest(out)) == {"0.txt", "1.txt", "2.txt"}
+
+
+def test_a_batch_where_every_segment_fails_stops_its_model_group(poisoned: Path) -> None:
+    # Nothing in the batch works: the group stops instead of trying every segment alone.
+    wb = Workbench(backend="torch", cache=False, beams=1)
+    docs = [wb.document("The budget was approved."), wb.document("A budget was debated.")]
+    rows = wb.translate_documents(docs, ["uk"], src="en", model=str(poisoned))
+    for row in rows:
+        assert row[0].error is not None
+        assert "failed on every segment of a batch (IndexError" in row[0].error

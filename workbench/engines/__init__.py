@@ -124,6 +124,14 @@ class LocalEngine:
                             list(chunk.texts),
                             chunk.resolved.label,
                         )
+                        if len(outs) > 1 and all(isinstance(o, SegmentError) for o in outs):
+                            # Nothing works (a broken device, a broken model): stop the group
+                            # rather than try each of its segments alone.
+                            cause = outs[0].cause  # type: ignore[union-attr]
+                            raise WorkbenchError(
+                                f"model {chunk.resolved.label} failed on every segment of a "
+                                f"batch ({cause})"
+                            ) from None
                         done += 1
                         yield index, outs
             except CacheError:

@@ -151,10 +151,17 @@ class ChatTranslator:
             model = AutoModelForCausalLM.from_pretrained(str(self.resolved.path), dtype=dtype)
         except Exception as exc:
             raise self.resolved.load_error(exc) from None
-        model.eval()
-        model.to(self.device)
-        if self.precision == "int8":
-            model = quantize_int8(model)
+        try:
+            model.eval()
+            model.to(self.device)
+            if self.precision == "int8":
+                model = quantize_int8(model)
+        except Exception as exc:  # e.g. out of memory on the device
+            raise ModelError(
+                f"model {self.resolved.label} could not be loaded on {self.device} "
+                f"({type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:200]})",
+                model=self.resolved.ref,
+            ) from None
         base = deterministic_config(model)
         base.repetition_penalty = self.settings["repetition_penalty"]
         if base.pad_token_id is None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from workbench import segment
-from workbench.errors import LanguageError
+from workbench.errors import LanguageError, ModelError, WorkbenchError
 from workbench.models.backend import BackendStats, Output
 from workbench.models.batching import plan_batches, repeated_run
 from workbench.models.families import Control, ModelInfo, control, read_json
@@ -173,7 +173,16 @@ class Seq2SeqBase:
     def _ensure_loaded(self) -> None:
         if not self._loaded:
             start = time.perf_counter()
-            self._load()
+            try:
+                self._load()
+            except WorkbenchError:
+                raise
+            except Exception as exc:  # e.g. out of memory placing the weights on a device
+                raise ModelError(
+                    f"model {self.resolved.label} could not be loaded on {self.device} "
+                    f"({type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:200]})",
+                    model=self.resolved.ref,
+                ) from None
             self._loaded = True
             self.stats.load_seconds += time.perf_counter() - start
 
