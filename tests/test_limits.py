@@ -92,14 +92,21 @@ def test_folder_run_with_one_long_sentence_writes_every_document_on_both_engines
         assert len(rows) == 3 and all(r["error"] is None for r in rows)
 
 
+@pytest.fixture(scope="module")
+def m2m_never_ends(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """M2M100 with 64 decoder positions whose decoder never emits EOS."""
+    return build_adversarial(
+        "m2m100", tmp_path_factory.mktemp("adv") / "m2m", positions=POSITIONS, eos="never"
+    )
+
+
 @pytest.mark.parametrize("backend", ENGINES)
 def test_a_forced_language_token_is_counted_among_the_positions(
-    tmp_path: Path, backend: str
+    m2m_never_ends: Path, backend: str
 ) -> None:
     # M2M100 forces ``__uk__`` as the first generated token (a prefix for CTranslate2).
-    model = build_adversarial("m2m100", tmp_path / "m2m", positions=POSITIONS, eos="never")
     wb = Workbench(backend=backend, cache=False, beams=1)
-    result = wb.translate(LONG, "uk", src="en", model=str(model))
+    result = wb.translate(LONG, "uk", src="en", model=str(m2m_never_ends))
     assert result.ok and result.text
     assert "length-bound" in result.segments[0].notes
 
