@@ -173,6 +173,18 @@ def _cases() -> list[Case]:
 CASES: list[Case] = _cases()
 
 
+def refused_as_expected(expect: str, status: str) -> bool:
+    """Whether a refusal line says what ``expect`` says: every ``; ``-separated part of it, in
+    order (a folder run names the files it stopped between the cause and the advice)."""
+    at = 0
+    for part in expect.split("; "):
+        at = status.find(part, at)
+        if at < 0:
+            return False
+        at += len(part)
+    return True
+
+
 @dataclass
 class Outcome:
     """What one case gave: ``ok``, or the one line that refused it."""

@@ -34,6 +34,7 @@ from tests.realshape import (
     outcome,
     provenance,
     realshape_fixture,  # noqa: F401  (the session fixture ``realshape``)
+    refused_as_expected,
 )
 from workbench.cli.app import app
 
@@ -82,7 +83,7 @@ def test_matrix(case: Case, realshape: Callable[[str], Path], tmp_path: Path) ->
         assert got.exit_code in (1, 2)
         errors = [ln for ln in got.output.splitlines() if ln.startswith("workbench: error:")]
         assert len(errors) == 1, got.output
-        assert case.expect in got.status, got.status
+        assert refused_as_expected(case.expect, got.status), got.status
         return
     assert got.status == "ok", got.output
     engine_prefix = "ct2-" if case.engine == "ctranslate2" else "torch-"

@@ -707,3 +707,126 @@ def default_tiny_folder(family: str, root: Path | str) -> Path:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return folder
+
+
+# --------------------------------------------------------------------------- adversarial models
+#
+# Models that break the assumptions friendly checkpoints let a product make: a decoder with few
+# positions, a decoder that never ends (or ends at once), and a tokenizer that produces ids the
+# model's embedding does not have. Each starts from a family build and changes only that.
+
+
+def _reload_seq2seq(dest: Path) -> tuple[Any, Any]:
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM
+
+    return AutoModelForSeq2SeqLM.from_pretrained(dest), AutoConfig.from_pretrained(dest)
+
+
+def _with_config(model: Any, config: Any, seed: int) -> Any:
+    """A model of ``config`` holding every weight of ``model`` whose shape still fits."""
+    import torch
+
+    torch.manual_seed(seed)
+    fresh = type(model)(config)
+    fresh.eval()
+    old = model.state_dict()
+    state = {k: v for k, v in fresh.state_dict().items()}
+    for key, value in old.items():
+        if key in state and state[key].shape == value.shape:
+            state[key] = value
+    fresh.load_state_dict(state, strict=False)
+    fresh.generation_config = model.generation_config
+    return fresh
+
+
+def _bias_eos(model: Any, eos: int, value: float) -> None:
+    """Push every decoding step toward (``value`` > 0) or away from (< 0) the EOS token."""
+    import torch
+
+    with torch.no_grad():
+        bias = getattr(model, "final_logits_bias", None)
+        if bias is not None:
+            bias[0, eos] = value
+        elif value < 0:
+            # No bias: a zero output row scores 0 while the best live token scores above it.
+            model.get_output_embeddings().weight[eos] = 0.0
+        else:
+            raise ValueError("EOS at once needs a model with final_logits_bias")
+
+
+def build_adversarial(
+    family: str,
+    dest: Path | str,
+    *,
+    positions: int | None = None,
+    eos: str | None = None,
+    seed: int = 0,
+) -> Path:
+    """A ``family`` seq2seq model whose decoder has ``positions`` positions and whose EOS is
+    never (``eos="never"``) or at once (``eos="at-once"``) generated.
+
+    The encoder shares the position table, and the tokenizer keeps its own (larger)
+    ``model_max_length``, so the model's config is the only place that states the limit.
+    """
+    dest = build(family, dest, seed=seed)
+    model, config = _reload_seq2seq(dest)
+    if positions is not None:
+        config.max_position_embeddings = positions
+        model = _with_config(model, config, seed)
+    if eos is not None:
+        eos_id = config.eos_token_id
+        _bias_eos(model, eos_id, -1.0e4 if eos == "never" else 1.0e4)
+    model.save_pretrained(dest)
+    return dest
+
+
+def build_poisoned_marian(dest: Path | str, poison: str = "budget", *, seed: int = 0) -> Path:
+    """A Marian model whose embedding lacks the piece of the word ``poison`` (one piece).
+
+    The tokenizer still produces that piece (as an id past the embedding, like a config whose
+    ``vocab_size`` is smaller than its tokenizer), so torch raises ``IndexError`` for exactly
+    the inputs that contain the word and translates every other input normally.
+    """
+    from transformers import MarianMTModel, MarianTokenizer
+
+    dest = build("marian", dest, seed=seed)
+    tokenizer = MarianTokenizer.from_pretrained(dest)
+    bad = set(tokenizer(poison, add_special_tokens=False).input_ids)
+    if len(bad) != 1 or bad & {tokenizer.unk_token_id, tokenizer.pad_token_id}:
+        raise ValueError(f"{poison!r} is not one piece of its own in the Marian vocabulary")
+    vocab = json.loads((dest / "vocab.json").read_text("utf-8"))
+    by_id = sorted(vocab, key=lambda t: vocab[t])
+    order = [t for t in by_id if vocab[t] not in bad] + [t for t in by_id if vocab[t] in bad]
+    vocab = {token: i for i, token in enumerate(order)}
+    (dest / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), "utf-8")
+    keep = len(order) - len(bad)
+    pad = vocab["<pad>"]
+    model, config = _reload_seq2seq(dest)
+    config.vocab_size = keep
+    config.pad_token_id = config.decoder_start_token_id = pad
+    tokenizer = MarianTokenizer.from_pretrained(dest)
+    fresh = _init_model(MarianMTModel, config, seed, tokenizer, keep)
+    generation = model.generation_config.to_dict()
+    generation.update(bad_words_ids=[[pad]], decoder_start_token_id=pad, pad_token_id=pad)
+    generation.pop("transformers_version", None)
+    _save(fresh, tokenizer, generation, dest)
+    return dest
+
+
+def build_vocab_mismatch(dest: Path | str, *, missing: int = 1, seed: int = 0) -> Path:
+    """A ``bart-sum`` model whose config has ``missing`` rows fewer than its tokenizer, as
+    facebook/bart-large-cnn (``vocab_size`` 50264, tokenizer 50265): with one row missing the
+    last token, ``<mask>``, has no embedding; with more, the last ordinary pieces have none
+    either, so an input that contains one of them makes torch raise."""
+    dest = build("bart-sum", dest, seed=seed)
+    model, config = _reload_seq2seq(dest)
+    import torch
+
+    model.resize_token_embeddings(config.vocab_size - missing)
+    # Resizing ties the encoder and decoder embeddings to the shared one, which an untied
+    # config would not load back: write each as its own tensor.
+    with torch.no_grad():
+        for module in (model.model.encoder.embed_tokens, model.model.decoder.embed_tokens):
+            module.weight = torch.nn.Parameter(model.model.shared.weight.detach().clone())
+    model.save_pretrained(dest)
+    return dest

@@ -194,6 +194,16 @@ def summarise_documents(
             raise  # continuing would lose the work
         except WorkbenchError as exc:
             result.error, result.exception = str(exc), exc
+        except Exception as exc:  # a model failing on this document: the others go on
+            from workbench.engines import describe
+
+            who = "the summariser"
+            if result.model:
+                who = f"model {result.model}@{(result.revision or '')[:7]}"
+            error = WorkbenchError(f"{who} failed on it ({describe(exc)})")
+            result.error, result.exception = str(error), error
+        if result.error is not None and doc.source and doc.source not in result.error:
+            result.error = f"{doc.source}: {result.error}"  # one line names the file
         result.seconds = time.perf_counter() - start
         results.append(result)
     return results
@@ -447,6 +457,7 @@ def seq2seq_params(
     if min_new is None:
         min_new = max(0, int(shipped.get("min_length") or 0) - 1)
     max_new = _length_bound(max_new, opts)
+    max_new = _decoder_cap(resolved, max_new)
     if opts.words is not None or opts.tokens is not None:
         min_new = 0  # a minimum would only produce text the length limit cuts away
     limit = _model_limit(resolved, info, over)
@@ -477,6 +488,14 @@ def _model_limit(resolved: ResolvedModel, info: ModelInfo, over: dict[str, Any])
         if isinstance(value, int) and 0 < value < 1_000_000:
             limits.append(value)
     return min(limits) if limits else DEFAULT_INPUT_TOKENS
+
+
+def _decoder_cap(resolved: ResolvedModel, max_new: int) -> int:
+    """``max_new`` within the decoder's positions (one is kept for a forced first token)."""
+    from workbench.models.seq2seq_common import decoder_positions
+
+    positions = decoder_positions(resolved.path)
+    return max_new if positions is None else max(1, min(max_new, positions - 1))
 
 
 def _length_bound(max_new: int, opts: SummaryOptions) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 
 from workbench import languages, segment, signature
 from workbench.documents import Document, content_hash, parse
-from workbench.engines import Engine, LocalEngine
+from workbench.engines import Engine, LocalEngine, SegmentError
 from workbench.errors import CacheError, LanguageError, WorkbenchError
 from workbench.models import families
 from workbench.models.pool import ModelPool
@@ -353,6 +353,8 @@ def _run_misses(
     The chunks of every group go to the engine as one stream, so an engine that fans out
     (Ray) loads each model once per worker per run. Each chunk is stored as it finishes, and
     a group's documents are assembled (and ``on_done`` called) as soon as its last chunk is in.
+    A segment the model failed on, or a group that stopped, fails only the documents that
+    lack a translation; every other document of the group is still assembled.
     """
     groups: dict[str, list[_Job]] = {}
     for job in jobs:
@@ -389,14 +391,19 @@ def _run_misses(
     if on_planned:
         on_planned(sum(len(c.texts) for c in chunks))
     done: list[dict[str, tuple[str, tuple[str, ...]]]] = [{} for _ in group_list]
-    failed: set[int] = set()
+    broken: list[dict[str, SegmentError]] = [{} for _ in group_list]  # segments that failed
+    failed: dict[int, WorkbenchError] = {}  # groups that stopped, and why
 
     def finish(g: int) -> None:
-        if g not in failed:
-            _settle(group_list[g], done[g])
+        _settle(group_list[g], done[g])
         for job in group_list[g]:
             if job.result.error is None:
-                _assemble(job, store)
+                # Only a document that lacks a segment fails; the others are written.
+                missing = [k for k in job.seg_keys if k not in job.found]
+                if missing:
+                    _fail_job(job, missing, broken[g], failed.get(g))
+                else:
+                    _assemble(job, store)
             if on_done:
                 on_done(job)
 
@@ -411,21 +418,48 @@ def _run_misses(
         if g in failed:
             continue
         if isinstance(outs, WorkbenchError):
-            failed.add(g)
-            for job in group_list[g]:
-                job.result.fail(outs)
+            failed[g] = outs
             finish(g)
             continue
+        ok: list[str] = []
         for k, out in zip(chunk.keys, outs, strict=True):
-            done[g][k] = (out.text, out.notes)
+            if isinstance(out, SegmentError):
+                broken[g][k] = out
+            else:
+                done[g][k] = (out.text, out.notes)
+                ok.append(k)
         first = group_list[g][0]
         meta = {"signature": first.result.signature, "model": chunk.resolved.model_id}
-        store.put_segments([(k, done[g][k][0]) for k in chunk.keys], meta)
+        if ok:
+            store.put_segments([(k, done[g][k][0]) for k in ok], meta)
         if on_segments:
             on_segments(len(chunk.keys))
         remaining[g] -= 1
         if remaining[g] == 0:
             finish(g)
+
+
+def _fail_job(
+    job: _Job,
+    missing: list[str],
+    broken: dict[str, SegmentError],
+    stopped: WorkbenchError | None,
+) -> None:
+    """Fail one document in one line that names its file, the model and the cause."""
+    where = job.doc.source or "input"
+    errors = [broken[k] for k in missing if k in broken]
+    if errors:
+        total = len(set(job.seg_keys))
+        exc: WorkbenchError = WorkbenchError(
+            f"model {errors[0].model} failed on {len(set(missing))} of {total} segments "
+            f"({errors[0].cause})"
+        )
+        exc.__cause__ = errors[0].__cause__
+    else:
+        exc = stopped or WorkbenchError(f"{len(missing)} segments were not translated")
+    job.result.fail(exc)
+    message = str(exc)
+    job.result.error = message if message.startswith(f"{where}:") else f"{where}: {message}"
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ The driver always does cache look-ups and writes; an engine only ever sees cache
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import groupby
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench.errors import CacheError, WorkbenchError
 from workbench.models.backend import Output
@@ -18,6 +18,25 @@ if TYPE_CHECKING:
     from workbench.translate import Chunk
 
 
+class SegmentError(WorkbenchError):
+    """A model failed on one segment (the documents holding it fail; the others go on)."""
+
+    def __init__(self, model: str, cause: str) -> None:
+        super().__init__(f"model {model} failed on it ({cause})")
+        self.model = model
+        self.cause = cause
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: first line of the message`` of an unexpected exception, for one error line."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
+
+
+#: One chunk's outcome: an output per segment (a SegmentError where that segment failed).
+ChunkOutputs = list[Output | SegmentError]
+
+
 class Engine(Protocol):
     """Runs chunks of cache misses through their models."""
 
@@ -25,10 +44,46 @@ class Engine(Protocol):
 
     def translate_chunks(
         self, pool: ModelPool, chunks: list[Chunk], gen: GenerationSettings
-    ) -> Iterator[tuple[int, list[Output] | WorkbenchError]]:
-        """Yield ``(index, outputs)`` for every chunk, in any order; a WorkbenchError in place
-        of the outputs fails that chunk's group, whose later chunks are then skipped."""
+    ) -> Iterator[tuple[int, ChunkOutputs | WorkbenchError]]:
+        """Yield ``(index, outputs)`` for every chunk, in any order.
+
+        An exception the backend raises for some segments (a runtime error, an index error,
+        out of memory) fails those segments only: their outputs are SegmentErrors. A
+        WorkbenchError in place of the outputs (the model cannot load, a language it lacks)
+        fails that chunk's group, whose later chunks are then skipped.
+        """
         ...
+
+
+def isolate(
+    translate: Callable[[list[str]], list[Output]], texts: list[str], model: str
+) -> ChunkOutputs:
+    """Translate ``texts`` in halves, down to single segments, to find those that fail.
+
+    Called after ``translate`` raised for the whole list: every segment that still works is
+    translated (batching does not change outputs), and each one that raises alone gets a
+    SegmentError naming the model and the cause. A WorkbenchError still concerns every
+    segment and is raised; KeyboardInterrupt and SystemExit are never caught.
+    """
+    if len(texts) > 1:
+        mid = len(texts) // 2
+        return [*_attempt(translate, texts[:mid], model), *_attempt(translate, texts[mid:], model)]
+    return _attempt(translate, texts, model) if texts else []
+
+
+def _attempt(
+    translate: Callable[[list[str]], list[Output]], texts: list[str], model: str
+) -> ChunkOutputs:
+    try:
+        return list(translate(texts))
+    except WorkbenchError:
+        raise
+    except Exception as exc:
+        if len(texts) == 1:
+            error = SegmentError(model, describe(exc))
+            error.__cause__ = exc  # its traceback, for WORKBENCH_DEBUG and API callers
+            return [error]
+        return isolate(translate, texts, model)
 
 
 class LocalEngine:
@@ -38,12 +93,14 @@ class LocalEngine:
 
     def translate_chunks(
         self, pool: ModelPool, chunks: list[Chunk], gen: GenerationSettings
-    ) -> Iterator[tuple[int, list[Output] | WorkbenchError]]:
+    ) -> Iterator[tuple[int, ChunkOutputs | WorkbenchError]]:
         """Every chunk, in order; consecutive chunks of one group stream through one backend.
 
         A backend with ``translate_many`` (the seq2seq engines) then queues the next chunks
-        while one is stored, so a background engine never idles between chunks. An error
-        fails the chunk it happened in, and the rest of that group is not tried again.
+        while one is stored, so a background engine never idles between chunks. An exception
+        from the backend is narrowed down to the segments it concerns (see ``isolate``) and
+        the stream goes on with the next chunk. A WorkbenchError fails the chunk it happened
+        in, and the rest of that group is not tried again.
         """
         for _, run in groupby(enumerate(chunks), key=lambda ic: ic[1].group):
             items = list(run)
@@ -51,17 +108,50 @@ class LocalEngine:
             done = 0
             try:
                 backend = pool.backend(first.resolved)
-                many = getattr(backend, "translate_many", None)
-                if many is None:
-                    outputs: Iterator[list[Output]] = (
-                        backend.translate(list(c.texts), c.src, c.tgt, gen) for _, c in items
-                    )
-                else:
-                    outputs = many((list(c.texts) for _, c in items), first.src, first.tgt, gen)
-                for outs in outputs:
-                    yield items[done][0], outs
-                    done += 1
+                while done < len(items):
+                    try:
+                        for outs in self._stream(backend, items[done:], gen):
+                            yield items[done][0], list(outs)
+                            done += 1
+                    except WorkbenchError:
+                        raise
+                    except Exception:
+                        # Which chunk raised is not known when the engine queues ahead: the
+                        # first unfinished one is narrowed down, then the stream restarts.
+                        index, chunk = items[done]
+                        outs = isolate(
+                            _translator(backend, chunk, gen),
+                            list(chunk.texts),
+                            chunk.resolved.label,
+                        )
+                        if len(outs) > 1 and all(isinstance(o, SegmentError) for o in outs):
+                            # Nothing works (a broken device, a broken model): stop the group
+                            # rather than try each of its segments alone.
+                            cause = outs[0].cause  # type: ignore[union-attr]
+                            raise WorkbenchError(
+                                f"model {chunk.resolved.label} failed on every segment of a "
+                                f"batch ({cause})"
+                            ) from None
+                        done += 1
+                        yield index, outs
             except CacheError:
                 raise
             except WorkbenchError as exc:
                 yield items[done][0], exc
+
+    @staticmethod
+    def _stream(
+        backend: Any, items: list[tuple[int, Chunk]], gen: GenerationSettings
+    ) -> Iterator[list[Output]]:
+        first = items[0][1]
+        many = getattr(backend, "translate_many", None)
+        if many is None:
+            return (backend.translate(list(c.texts), c.src, c.tgt, gen) for _, c in items)
+        return many((list(c.texts) for _, c in items), first.src, first.tgt, gen)
+
+
+def _translator(
+    backend: Any, chunk: Chunk, gen: GenerationSettings
+) -> Callable[[list[str]], list[Output]]:
+    """``texts -> outputs`` for the model and language pair of ``chunk``."""
+    return lambda texts: backend.translate(texts, chunk.src, chunk.tgt, gen)

@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.engines import ChunkOutputs, SegmentError, isolate
 from workbench.errors import ModelError, WorkbenchError
 from workbench.models.backend import Output
 from workbench.models.pool import ModelPool
@@ -46,13 +47,21 @@ class ChunkTranslator:
             indices.append(row["index"])
             try:
                 outs = self._translate(row)
-                result = {"texts": [o.text for o in outs], "notes": [list(o.notes) for o in outs]}
+                result = {
+                    "texts": [o.text if isinstance(o, Output) else "" for o in outs],
+                    "notes": [list(o.notes) if isinstance(o, Output) else [] for o in outs],
+                    "errors": {
+                        str(i): [o.model, o.cause]
+                        for i, o in enumerate(outs)
+                        if isinstance(o, SegmentError)
+                    },
+                }
             except WorkbenchError as exc:  # this chunk's group fails; the run goes on
                 result = {"error": str(exc)}
             results.append(json.dumps(result, ensure_ascii=False))
         return pa.table({"index": pa.array(indices, pa.int64()), "result": pa.array(results)})
 
-    def _translate(self, row: dict[str, Any]) -> list[Output]:
+    def _translate(self, row: dict[str, Any]) -> ChunkOutputs:
         resolved = self._locate(row)
         backend = self.pool.backend(resolved)
         if backend.name != row["backend"]:
@@ -63,7 +72,17 @@ class ChunkTranslator:
                 f"but the driver planned {row['backend']}; give the workers the same device and "
                 "backend (e.g. --device cpu or --backend torch)"
             )
-        return backend.translate(list(row["texts"]), row["src"], row["tgt"], self.gen)
+
+        def run(texts: list[str]) -> list[Output]:
+            return backend.translate(texts, row["src"], row["tgt"], self.gen)
+
+        try:
+            return list(run(list(row["texts"])))
+        except WorkbenchError:
+            raise
+        except Exception:
+            # Only the segments that fail alone fail (see workbench.engines.isolate).
+            return isolate(run, list(row["texts"]), resolved.label)
 
     def _locate(self, row: dict[str, Any]) -> ResolvedModel:
         path = Path(row["path"])
@@ -111,7 +130,7 @@ class RayEngine:
 
     def translate_chunks(
         self, pool: ModelPool, chunks: list[Chunk], gen: GenerationSettings
-    ) -> Iterator[tuple[int, list[Output] | WorkbenchError]]:
+    ) -> Iterator[tuple[int, ChunkOutputs | WorkbenchError]]:
         """Every chunk through one Dataset; yields ``(index, outputs)`` in input order."""
         self._connect()
         import ray
@@ -169,9 +188,12 @@ class RayEngine:
                 if "error" in result:
                     yield int(row["index"]), WorkbenchError(result["error"])
                 else:
-                    outs = [
-                        Output(text, tuple(notes))
-                        for text, notes in zip(result["texts"], result["notes"], strict=True)
+                    errors = result.get("errors") or {}
+                    outs: ChunkOutputs = [
+                        SegmentError(*errors[str(i)]) if str(i) in errors else Output(t, tuple(n))
+                        for i, (t, n) in enumerate(
+                            zip(result["texts"], result["notes"], strict=True)
+                        )
                     ]
                     yield int(row["index"]), outs
         except WorkbenchError:

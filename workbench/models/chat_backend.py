@@ -151,10 +151,17 @@ class ChatTranslator:
             model = AutoModelForCausalLM.from_pretrained(str(self.resolved.path), dtype=dtype)
         except Exception as exc:
             raise self.resolved.load_error(exc) from None
-        model.eval()
-        model.to(self.device)
-        if self.precision == "int8":
-            model = quantize_int8(model)
+        try:
+            model.eval()
+            model.to(self.device)
+            if self.precision == "int8":
+                model = quantize_int8(model)
+        except Exception as exc:  # e.g. out of memory on the device
+            raise ModelError(
+                f"model {self.resolved.label} could not be loaded on {self.device} "
+                f"({type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:200]})",
+                model=self.resolved.ref,
+            ) from None
         base = deterministic_config(model)
         base.repetition_penalty = self.settings["repetition_penalty"]
         if base.pad_token_id is None:
@@ -171,7 +178,16 @@ class ChatTranslator:
         """Token ids of a conversation through the model's chat template, ready to generate."""
         from workbench.models.vocab import encode_chat
 
-        return encode_chat(self.tokenizer, messages)  # article text never becomes chat markup
+        try:
+            return encode_chat(self.tokenizer, messages)  # article text never becomes markup
+        except Exception as exc:  # jinja2 refuses (SecurityError) or fails (TemplateError)
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            raise ModelError(
+                f"model {self.resolved.label}: its chat template cannot be rendered "
+                f"({type(exc).__name__}: {first}); fix chat_template in its tokenizer files "
+                "or use another model",
+                model=self.resolved.ref,
+            ) from None
 
     def count(self, messages: list[dict[str, str]]) -> int:
         """How many tokens a conversation takes (prompt and chat markup included)."""
@@ -199,6 +215,16 @@ class ChatTranslator:
             bounds = [max(1, min(cap, max_new_tokens))] * len(ids)
         else:
             bounds = [max(1, min(cap, b)) for b in max_new_tokens]
+        # Prompt and reply share the model's positions: a reply stops where they run out.
+        context = int(self.settings["context_tokens"])
+        for i, prompt in enumerate(ids):
+            if len(prompt) >= context:
+                raise ModelError(
+                    f"model {self.resolved.label}: a prompt of {len(prompt)} tokens leaves no "
+                    f"room in its context ({context} tokens); use a shorter prompt or text",
+                    model=self.resolved.ref,
+                )
+            bounds[i] = min(bounds[i], context - len(prompt))
         start = time.perf_counter()
         out: list[ChatOutput] = [ChatOutput("")] * len(ids)
         rows, tokens = self.run.batch_limits(self.device)
@@ -277,19 +303,25 @@ class ChatTranslator:
 
         prompt = self._translate_prompt()
         settings = effective(self.resolved.path, gen)
-        limit = max(8, self.run.max_input_tokens)
-        owner: list[int] = []
-        units: list[str] = []
-        for i, text in enumerate(texts):
-            chunks = segment.split_long(text, limit, self.count_text) if text else [text]
-            owner.extend([i] * len(chunks))
-            units.extend(chunk.strip() for chunk in chunks)
         values = {
             "src": src,
             "tgt": tgt,
             "source_language": languages.get(src).name,
             "target_language": languages.get(tgt).name,
         }
+        # A unit, its prompt and its reply (bounded at ratio × unit + extra) share the
+        # model's context: longer units are split first.
+        ratio = float(settings["max_new_tokens_ratio"])
+        overhead = self.count(prompt.render({**values, "text": ""}))
+        room = int(self.settings["context_tokens"]) - overhead
+        room -= int(settings["max_new_tokens_extra"])
+        limit = max(8, min(self.run.max_input_tokens, int(room / (1.0 + ratio))))
+        owner: list[int] = []
+        units: list[str] = []
+        for i, text in enumerate(texts):
+            chunks = segment.split_long(text, limit, self.count_text) if text else [text]
+            owner.extend([i] * len(chunks))
+            units.extend(chunk.strip() for chunk in chunks)
         conversations = [prompt.render({**values, "text": unit}) for unit in units]
         bounds = [
             math.ceil(self.count_text(unit) * settings["max_new_tokens_ratio"])

@@ -106,7 +106,7 @@ def _convert(resolved: ResolvedModel, out: Path, quantization: str) -> None:
         detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         # Unreadable files are the folder's fault; anything else is a model CTranslate2 cannot
         # convert, which torch may still run.
-        unreadable = isinstance(exc, OSError | EOFError | UnicodeDecodeError) or any(
+        unreadable = _unreadable(exc) or any(
             word in f"{type(exc).__name__} {detail}".lower()
             for word in ("safetensor", "deserializ", "json", "unpickl", "corrupt")
         )
@@ -120,6 +120,16 @@ def _convert(resolved: ResolvedModel, out: Path, quantization: str) -> None:
             f"model {resolved.label} could not be converted for CTranslate2 ({detail}); {advice}",
             model=resolved.ref,
         ) from None
+
+
+def _unreadable(exc: Exception) -> bool:
+    """Whether a conversion failed on a file it could not read (weights, tokenizer model)."""
+    text = str(exc)
+    return (
+        isinstance(exc, (OSError, EOFError))
+        or type(exc).__name__ in {"SafetensorError", "UnpicklingError", "DecodeError"}
+        or any(s in text for s in ("deserializ", "could not parse", "not a valid", "corrupt"))
+    )
 
 
 def read_vocabulary(folder: Path, side: str = "target") -> list[str]:

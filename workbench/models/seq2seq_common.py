@@ -11,15 +11,15 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 from workbench import segment
-from workbench.errors import LanguageError
+from workbench.errors import LanguageError, ModelError, WorkbenchError
 from workbench.models.backend import BackendStats, Output
 from workbench.models.batching import plan_batches, repeated_run
-from workbench.models.families import Control, ModelInfo, control
+from workbench.models.families import Control, ModelInfo, control, read_json
 from workbench.models.generation import effective, model_generation_defaults
 from workbench.models.resolve import ResolvedModel
 from workbench.settings import PRECISIONS, GenerationSettings, RunSettings
@@ -27,7 +27,29 @@ from workbench.settings import PRECISIONS, GenerationSettings, RunSettings
 # Targets written without spaces between words: split chunks are joined without one.
 UNSPACED = {"zh", "ja", "th"}
 
-__all__ = ["PRECISIONS", "UNSPACED", "Decoding", "Seq2SeqBase"]
+__all__ = ["PRECISIONS", "UNSPACED", "Decoding", "Seq2SeqBase", "decoder_positions"]
+
+#: Model types whose decoder has relative positions (T5 buckets): no position limit.
+RELATIVE_POSITIONS = frozenset({"t5", "mt5", "umt5"})
+#: Rounds of splitting a segment that keeps reaching the decoder's position limit.
+MAX_RESPLITS = 4
+
+
+def decoder_positions(folder: Path) -> int | None:
+    """How many positions the decoder has (its start token takes the first), from config.json;
+    None when positions are relative (T5 family) or the config does not say.
+
+    Both engines fail past it (torch with ``IndexError``, CTranslate2 with "No position
+    encodings are defined"), so every bound on generated tokens is capped by it.
+    """
+    config = read_json(folder / "config.json")
+    if str(config.get("model_type", "")) in RELATIVE_POSITIONS:
+        return None
+    for key in ("max_target_positions", "max_position_embeddings", "n_positions"):
+        value = config.get(key)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
 
 
 @dataclass(frozen=True)
@@ -60,6 +82,9 @@ class _Pending:
     bounds: list[int]  # most new tokens of every unit
     batches: list[list[int]]  # unit indices of every batch
     wait: Callable[[], list[list[list[int]]]]  # the decoded rows of every batch
+    units: list[str] = field(default_factory=list)  # text of every unit
+    capped: frozenset[int] = frozenset()  # units whose bound the decoder's positions cut
+    prefix: str = ""  # source prefix (target tag) every unit is encoded with
 
 
 def model_decoding_defaults(folder: Path) -> dict[str, Any]:
@@ -148,7 +173,16 @@ class Seq2SeqBase:
     def _ensure_loaded(self) -> None:
         if not self._loaded:
             start = time.perf_counter()
-            self._load()
+            try:
+                self._load()
+            except WorkbenchError:
+                raise
+            except Exception as exc:  # e.g. out of memory placing the weights on a device
+                raise ModelError(
+                    f"model {self.resolved.label} could not be loaded on {self.device} "
+                    f"({type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:200]})",
+                    model=self.resolved.ref,
+                ) from None
             self._loaded = True
             self.stats.load_seconds += time.perf_counter() - start
 
@@ -254,9 +288,12 @@ class Seq2SeqBase:
         """Tokenize and split ``texts``, plan their batches and start decoding them."""
         if not texts:
             return _Pending(0, [], [], [], [], list)
-        owner, ids = self._units(texts, ctl)
+        owner, units, ids = self._units(texts, ctl)
         self.stats.input_tokens += sum(len(x) for x in ids)
-        bounds = [max(1, self._bound(len(x), settings)) for x in ids]
+        wanted = [max(1, self._bound(len(x), settings)) for x in ids]
+        cap = self._output_cap(dec)
+        bounds = [min(b, cap) for b in wanted]
+        capped = frozenset(i for i, b in enumerate(wanted) if b > cap)
         budget, row_cost = self._batch_budget(settings)
         batches = plan_batches([len(x) for x in ids], budget, self._batch_limit(len(ids)), row_cost)
         self.stats.batches += len(batches)
@@ -266,23 +303,29 @@ class Seq2SeqBase:
             [max(bounds[i] for i in batch) for batch in batches],
             dec,
         )
-        return _Pending(len(texts), owner, ids, bounds, batches, wait)
+        return _Pending(len(texts), owner, ids, bounds, batches, wait, units, capped, ctl.prefix)
 
     def _complete(
         self, job: _Pending, dec: Decoding, settings: dict[str, Any], joiner: str
     ) -> list[Output]:
         """Wait for a started list, finish every unit and rejoin split segments."""
         start = time.perf_counter()
-        unit_out: list[tuple[str, tuple[str, ...]]] = [("", ())] * len(job.ids)
+        unit_out: list[list[tuple[str, tuple[str, ...]]]] = [[] for _ in job.ids]
         for batch, rows in zip(job.batches, job.wait(), strict=True):
             for i, row in zip(batch, rows, strict=True):
-                unit_out[i] = self._finish(row, job.bounds[i], job.ids[i], dec, settings)
+                unit_out[i] = [self._finish(row, job.bounds[i], job.ids[i], dec, settings)]
+        for i in sorted(job.capped):
+            if "length-bound" in unit_out[i][0][1]:
+                # Decoding reached the decoder's last position: split the source and decode
+                # the parts, each of which fits.
+                redone = self._resplit(job.units[i], len(job.ids[i]), job.prefix, dec, settings)
+                unit_out[i] = redone or unit_out[i]
         self.stats.seconds += time.perf_counter() - start
         self.stats.segments += job.n_texts
 
         parts_of: list[list[tuple[str, tuple[str, ...]]]] = [[] for _ in range(job.n_texts)]
         for k, o in enumerate(job.owner):
-            parts_of[o].append(unit_out[k])
+            parts_of[o].extend(unit_out[k])
         results: list[Output] = []
         for parts in parts_of:
             notes = tuple(sorted({n for p in parts for n in p[1]}))
@@ -291,8 +334,66 @@ class Seq2SeqBase:
             results.append(Output(joiner.join(p[0] for p in parts), notes))
         return results
 
-    def _units(self, texts: list[str], ctl: Control) -> tuple[list[int], list[list[int]]]:
-        """Split over-long texts; returns the owning text and the token ids of every unit."""
+    def _output_cap(self, dec: Decoding) -> int:
+        """Most tokens one row may generate before the decoder runs out of positions.
+
+        The decoder start token takes position 0 and the last generated token is never fed
+        back, so ``positions`` new tokens fit; a forced first token (NLLB, M2M100, mBART-50)
+        is counted among them by torch and given as a prefix to CTranslate2, so one more is
+        kept free for it.
+        """
+        positions = decoder_positions(self.resolved.path)
+        if positions is None:
+            return 1 << 30
+        return max(1, positions - (1 if dec.forced_bos is not None else 0))
+
+    def _resplit(
+        self,
+        text: str,
+        n_tokens: int,
+        prefix: str,
+        dec: Decoding,
+        settings: dict[str, Any],
+        depth: int = 0,
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        """Decode ``text`` again as smaller parts whose bounds fit the decoder's positions;
+        empty when it cannot be split (its one output keeps its ``length-bound`` note)."""
+        cap = self._output_cap(dec)
+        ratio = float(settings["max_new_tokens_ratio"])
+        fit = int((cap - int(settings["max_new_tokens_extra"])) / ratio) if ratio > 0 else 0
+        limit = max(1, min(fit, n_tokens - 1) if fit >= 1 else n_tokens // 2)
+
+        def count(part: str) -> int:
+            return len(self._encode([prefix + part])[0])
+
+        chunks = [c.strip() for c in segment.split_long(text, limit, count)]
+        chunks = [c for c in chunks if c]
+        if len(chunks) < 2:
+            return []
+        ids = self._encode([prefix + c for c in chunks])
+        wanted = [max(1, self._bound(len(x), settings)) for x in ids]
+        bounds = [min(b, cap) for b in wanted]
+        out: list[list[tuple[str, tuple[str, ...]]]] = [[] for _ in chunks]
+        budget, row_cost = self._batch_budget(settings)
+        for batch in plan_batches(
+            [len(x) for x in ids], budget, self._batch_limit(len(ids)), row_cost
+        ):
+            rows = self._decode([ids[i] for i in batch], max(bounds[i] for i in batch), dec)
+            self.stats.batches += 1
+            for i, row in zip(batch, rows, strict=True):
+                out[i] = [self._finish(row, bounds[i], ids[i], dec, settings)]
+        for i, chunk in enumerate(chunks):
+            if wanted[i] > cap and "length-bound" in out[i][0][1] and depth < MAX_RESPLITS:
+                out[i] = (
+                    self._resplit(chunk, len(ids[i]), prefix, dec, settings, depth + 1) or out[i]
+                )
+        return [part for parts in out for part in parts]
+
+    def _units(
+        self, texts: list[str], ctl: Control
+    ) -> tuple[list[int], list[str], list[list[int]]]:
+        """Split over-long texts; returns the owning text, the text and the token ids of every
+        unit."""
         limit = self.max_input_tokens
 
         def count(text: str) -> int:
@@ -317,7 +418,7 @@ class Seq2SeqBase:
         missing = [k for k in range(len(units)) if k not in known]
         encoded = self._encode([ctl.prefix + units[k] for k in missing])
         known.update(zip(missing, encoded, strict=True))
-        return owner, [known[k] for k in range(len(units))]
+        return owner, units, [known[k] for k in range(len(units))]
 
     @staticmethod
     def _bound(n_input: int, settings: dict[str, Any]) -> int:

@@ -57,10 +57,17 @@ def load_seq2seq(resolved: ResolvedModel, device: str, precision: str) -> tuple[
             "the folder is incomplete or corrupt: download or save it again",
             model=resolved.ref,
         ) from None
-    model.eval()
-    model.to(device)
-    if precision == "int8":
-        model = quantize_int8(model)
+    try:
+        model.eval()
+        model.to(device)
+        if precision == "int8":
+            model = quantize_int8(model)
+    except Exception as exc:  # e.g. out of memory on the device
+        raise ModelError(
+            f"model {resolved.label} could not be loaded on {device} "
+            f"({type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:200]})",
+            model=resolved.ref,
+        ) from None
     return tokenizer, model
 
 
