@@ -103,9 +103,14 @@ def test_segment_round_trip(store: SqliteStore, text: str) -> None:
     assert store.get_segments(["k1", "k2", "missing"]) == {"k1": text, "k2": text + "!"}
 
 
-def test_put_overwrites(store: SqliteStore) -> None:
+def test_put_keeps_the_first_result_and_replace_overwrites(store: SqliteStore) -> None:
+    # The first complete result stays (reruns return what the first run returned); only an
+    # explicit refresh (replace=True) overwrites it.
     store.put_segments([("k", "old")], META)
     store.put_segments([("k", "new")], {**META, "model": "org/other"})
+    assert store.get_segments(["k"]) == {"k": "old"}
+    assert [(r["key"], r["model"]) for r in store.ls()] == [("k", "org/m")]
+    store.put_segments([("k", "new")], {**META, "model": "org/other"}, replace=True)
     assert store.get_segments(["k"]) == {"k": "new"}
     assert [(r["key"], r["model"]) for r in store.ls()] == [("k", "org/other")]
 
@@ -185,7 +190,7 @@ def test_value_of_the_wrong_shape_is_a_miss(store: SqliteStore, path: Path) -> N
     text = json.dumps(["not", "a", "dict"])
     with raw(path) as conn:
         conn.execute(
-            "UPDATE entries SET value = ?, checksum = ? WHERE key = 'doc'", (text, checksum(text))
+            "UPDATE entries SET value = ?, checksum = ? WHERE key = 'doc'", (text, checksum("doc", text))
         )
     assert store.get_document("doc") is None
 

@@ -101,6 +101,8 @@ def finish(report: RunReport, *, quiet: bool, as_json: bool) -> None:
     elif not quiet:
         for path in report.ignored:
             eprint(f"workbench: ignored {path} (not .txt or .md)")
+    for line in report.warnings:
+        eprint(f"workbench: warning: {line}")
     eprint(report.summary(), quiet)
     if report.failed:
         raise typer.Exit(EXIT_FAILED_DOCS)

@@ -86,6 +86,8 @@ def translate(
             raise fail("reading stdin writes stdout: give exactly one --to language")
         result = wb.translate(stdin_text(), targets[0], src=src, model=model)
         typer.echo(result.text, nl=False)
+        for line in wb.warnings():
+            eprint(f"workbench: warning: {line}")
         eprint(f"[{result.signature}]", quiet)
         return
     with wb, folder_run(quiet, as_json) as progress:
