@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -66,6 +67,7 @@ class Suite:
         }
         self.env.pop("WORKBENCH_CACHE", None)
         self.cases: list[Case] = []
+        self.skipped: list[str] = []
         self.model = root / "model"
         self.corpus = root / "corpus"
         self.ref_out = root / "ref-out"
@@ -132,6 +134,7 @@ class Suite:
         return lost, wrong, differing
 
     def record(self, case: Case) -> None:
+        case.note = case.note.replace(f"{self.root}/", "")  # short, and the same on every run
         self.cases.append(case)
         mark = "ok " if case.handled and not case.lost and not case.wrong else "BAD"
         print(f"  [{mark}] {case.group}: {case.name}  {case.note}", flush=True)
@@ -142,6 +145,7 @@ class Suite:
 
 def _rows(cache: Path, kind: str) -> list[tuple[str, str]]:
     with sqlite3.connect(cache) as conn:
+        conn.text_factory = lambda b: b.decode("utf-8", "replace")
         return conn.execute(
             "SELECT key, value FROM entries WHERE kind = ? ORDER BY key", (kind,)
         ).fetchall()
@@ -165,12 +169,17 @@ def _unique_fragment(cache: Path, value: str, width: int = 8, ascii: bool = Fals
     raise RuntimeError("no unique fragment")
 
 
-def flip_high_bit(cache: Path, value: str) -> None:
-    """Flip the high bit of a byte inside ``value`` where the file stores it: no UTF-8 any more."""
+def flip_high_bit(cache: Path, key: str, kind: str) -> None:
+    """Flip the high bit of a byte inside the stored text of the row ``key`` where the file
+    holds it: SQLite still reads the row, but its value is no longer UTF-8."""
     data = bytearray(cache.read_bytes())
-    needle = _unique_fragment(cache, value)
-    pos = data.find(needle)
-    data[pos + 1] ^= 0x80  # the fragment starts with a multibyte character
+    # The record holds the key, then the kind, then the value (the key's index holds no kind).
+    marker = key.encode() + kind.encode()
+    start = data.find(marker) + len(marker)
+    assert start >= len(marker) and data.find(marker, start) < 0
+    window = range(start, min(start + 3000, len(data)))
+    leads = [i for i in window if data[i] >= 0xE0] or [i for i in window if data[i] >= 0xC0]
+    data[leads[0] + 1] ^= 0x80  # a continuation byte of a Korean (or Cyrillic) character
     cache.write_bytes(bytes(data))
 
 
@@ -231,9 +240,11 @@ def row_damage(suite: Suite) -> None:
         )
 
     def segment_and_document(cache: Path) -> None:
-        flip_high_bit(cache, docs(cache)[0][1])
-        value = max(segs(cache), key=lambda kv: len(kv[1]))[1]
-        flip_high_bit(cache, value)
+        key, value = docs(cache)[0]
+        targets = {t for _, t in json.loads(value)["segments"]}
+        mine = [(k, v) for k, v in segs(cache) if json.loads(v) in targets and not v.isascii()]
+        flip_high_bit(cache, key, "document")  # a segment of this document, and the document
+        flip_high_bit(cache, max(mine, key=lambda kv: len(kv[1]))[0], "segment")
 
     def key_bytes(cache: Path) -> None:
         # Through SQL so that the key's index stays consistent with the table.
@@ -245,7 +256,7 @@ def row_damage(suite: Suite) -> None:
         # (name, damage, outputs must equal the reference, warnings expected)
         (
             "high bit flipped in stored Korean/Ukrainian text (document row)",
-            lambda c: flip_high_bit(c, docs(c)[0][1]),
+            lambda c: flip_high_bit(c, docs(c)[0][0], "document"),
             True,
             1,
         ),
@@ -289,15 +300,15 @@ def row_damage(suite: Suite) -> None:
             run = suite.translate(case_dir / "out", cache)
             warnings = [ln for ln in run.stderr.splitlines() if "warning:" in ln]
             lost, wrong, differing = suite.compare(case_dir / "out", strict=strict)
+            # Rows read as damaged were replaced; an orphaned row is removed by verify --fix.
             verify = suite.cache_cmd("verify", "--fix", "--cache", str(cache))
-            clean = suite.cache_cmd("verify", "--cache", str(cache))
+            expected = f"{0 if warnings_expected else 1} removed"
             handled = (
                 run.returncode == 0
                 and len(warnings) == (1 if warnings_expected else 0)
                 and (not warnings or str(cache) in warnings[0])
                 and verify.returncode == 0
-                and clean.returncode == 0
-                and " 0 damaged" in clean.stdout
+                and expected in verify.stdout
             )
             removed = (
                 verify.stdout.split("removed")[0].split(",")[-1].strip()
@@ -360,9 +371,11 @@ def file_damage(suite: Suite) -> None:
             again = suite.translate(case_dir / "out2", cache)
             lost, wrong, differing = suite.compare(case_dir / "out2", strict=False)
             handled = one_line and fix.returncode == 0 and again.returncode == 0
+            kept = re.search(r"its (\d+) sound entries \((\d+) damaged", fix.stdout)
+            what = f"kept {kept[1]}, dropped {kept[2]}" if kept else "moved aside"
             note = (
-                f"exit {run.returncode}, {len(errors)} error line(s); repair: "
-                f"{fix.stdout.strip().split(';')[0][:60]}; rerun exit {again.returncode}"
+                f"exit {run.returncode}, {len(errors)} error line(s); repair: {what}; "
+                f"rerun exit {again.returncode}"
             )
             if differing:
                 note += f"; {differing} recomputed output(s) differ from the first run"
@@ -432,7 +445,7 @@ def killed(suite: Suite) -> None:
     corpus = suite.root / "kill-corpus"
     corpus.mkdir()
     lines = ARTICLES[0].read_text("utf-8").splitlines()
-    for i in range(10):
+    for i in range(6):
         body = "\n".join(lines) + f"\n\nThis is note number {i} about the ferry.\n"
         (corpus / f"doc{i:02d}.md").write_text(body, "utf-8")
     clean = suite.root / "kill-clean"
@@ -453,7 +466,7 @@ def killed(suite: Suite) -> None:
         ("kill -9 after the first cache commit", lambda out, cache: segments(cache) > 0),
         (
             "kill -9 with half the outputs written",
-            lambda out, cache: len(list(out.glob(f"*.{TARGET}.md"))) >= 5,
+            lambda out, cache: len(list(out.glob(f"*.{TARGET}.md"))) >= 3,
         ),
     ]
     for n, (name, ready) in enumerate(moments):
@@ -501,7 +514,10 @@ def bad_inputs(suite: Suite) -> None:
     bad["invalid UTF-8 (.md, Latin-1 bytes)"].write_bytes(
         "Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e.\n\nNa\u00efve fa\u00e7ade.\n".encode("latin-1")
     )
-    bad["unknown suffix named explicitly (.docx)"].write_bytes(b"PK\x03\x04 not really a docx")
+    import zipfile
+
+    with zipfile.ZipFile(bad["unknown suffix named explicitly (.docx)"], "w") as docx:
+        docx.writestr("word/document.xml", "<w:document>Hello</w:document>")
     unreadable = folder / "unreadable.md"
     unreadable.write_text("This file cannot be read.\n", "utf-8")
     os.chmod(unreadable, 0)
@@ -521,17 +537,17 @@ def bad_inputs(suite: Suite) -> None:
     for name, path in bad.items():
         mine = [ln for ln in errors if path.name in ln]
         handled = len(mine) == 1 and run.returncode == 1 and not lost
-        note = mine[0][:110] if mine else f"no line naming {path.name} (exit {run.returncode})"
+        note = mine[0] if mine else f"no line naming {path.name} (exit {run.returncode})"
         suite.record(Case("bad inputs", name, handled, lost, wrong, note))
         lost = wrong = 0  # the good documents are counted once
     if "file without read permission (.md)" not in bad:
-        print("  (skipped: a file without read permission; this user can read any file)")
+        suite.skipped.append("a file without read permission (this user can read any file)")
 
 
 # -- the report -----------------------------------------------------------------------------
 
 
-def table(cases: list[Case], seconds: float) -> str:
+def table(cases: list[Case], seconds: float, skipped: list[str]) -> str:
     rows = [
         "| group | case | handled | lost | wrong served | what happened |",
         "|---|---|---|---|---|---|",
@@ -548,7 +564,8 @@ def table(cases: list[Case], seconds: float) -> str:
         f"**{len(cases)} cases tried, {handled} handled, {lost} outputs lost, "
         f"{wrong} wrong served** ({seconds:.0f} s)"
     )
-    return summary + "\n\n" + "\n".join(rows) + "\n"
+    tail = "".join(f"\nNot tried here: {what}.\n" for what in skipped)
+    return summary + "\n\n" + "\n".join(rows) + "\n" + tail
 
 
 def main() -> None:
@@ -577,7 +594,7 @@ def main() -> None:
         for name in chosen:
             print(f"{name}:", flush=True)
             groups[name](suite)
-    report = table(suite.cases, time.perf_counter() - start)
+    report = table(suite.cases, time.perf_counter() - start, suite.skipped)
     print()
     print(report)
     if args.out:

@@ -190,7 +190,8 @@ def test_value_of_the_wrong_shape_is_a_miss(store: SqliteStore, path: Path) -> N
     text = json.dumps(["not", "a", "dict"])
     with raw(path) as conn:
         conn.execute(
-            "UPDATE entries SET value = ?, checksum = ? WHERE key = 'doc'", (text, checksum("doc", text))
+            "UPDATE entries SET value = ?, checksum = ? WHERE key = 'doc'",
+            (text, checksum("doc", text)),
         )
     assert store.get_document("doc") is None
 

@@ -222,8 +222,8 @@ class _State:
     lock: threading.RLock = field(default_factory=threading.RLock)
     counts: Counter[str] = field(default_factory=Counter)
     accessed: dict[str, float] = field(default_factory=dict)
-    # Damaged rows met by this process (read as misses): reported once by the caller.
-    damaged: int = 0
+    # Keys of damaged rows met by this process (read as misses): reported once by the caller.
+    damaged: set[str] = field(default_factory=set)
 
     def flush(self, conn: sqlite3.Connection) -> None:
         """Write pending counters and access times; the caller holds a write transaction."""
@@ -256,7 +256,7 @@ class _State:
             self.conn = None
             self.lock = threading.RLock()
             self.forget_pending()
-            self.damaged = 0
+            self.damaged = set()
             self.pid = os.getpid()
         return self.lock
 
@@ -389,7 +389,7 @@ class SqliteStore:
         The library does not print; a command shows this once at the end of its run.
         """
         with self._state.here():
-            n = self._state.damaged
+            n = len(self._state.damaged)
         if not n:
             return []
         what = (
@@ -626,7 +626,7 @@ class SqliteStore:
         with self._state.here():
             if value is _DAMAGED:
                 self._state.counts["bad_reads"] += 1
-                self._state.damaged += 1
+                self._state.damaged.add(key)
                 return None
             accessed = self._state.accessed
             if len(accessed) >= _MAX_PENDING_ACCESS:
