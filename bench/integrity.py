@@ -201,11 +201,12 @@ def page_of(cache: Path, value: str) -> int:
     return data.find(_unique_fragment(cache, value)) // size + 1
 
 
-def overwrite_page_header(cache: Path, page: int) -> None:
+def overwrite_page_header(cache: Path, page: int) -> int:
     data = bytearray(cache.read_bytes())
     size = int.from_bytes(data[16:18], "big")
     data[(page - 1) * size : (page - 1) * size + 12] = b"\xff" * 12
     cache.write_bytes(bytes(data))
+    return 0
 
 
 def row_damage(suite: Suite) -> None:
@@ -326,17 +327,19 @@ def row_damage(suite: Suite) -> None:
 def file_damage(suite: Suite) -> None:
     """Damage to the file: one line naming the file and the fix; the fix works."""
 
-    def page(cache: Path) -> None:
-        overwrite_page_header(cache, page_of(cache, _rows(cache, "document")[0][1]))
+    def page(cache: Path) -> int:
+        return overwrite_page_header(cache, page_of(cache, _rows(cache, "document")[0][1]))
 
-    def truncated(cache: Path) -> None:
+    def truncated(cache: Path) -> int:
         data = cache.read_bytes()
         cache.write_bytes(data[: len(data) * 2 // 3])
+        return 0
 
-    def garbage(cache: Path) -> None:
+    def garbage(cache: Path) -> int:
         cache.write_bytes(os.urandom(cache.stat().st_size))
+        return 0
 
-    def large_then_page(cache: Path) -> None:
+    def large_then_page(cache: Path) -> int:
         # Past the size checked at open (2 MiB), damage shows only when the page is read.
         from workbench.cache import SqliteStore
 
@@ -344,6 +347,7 @@ def file_damage(suite: Suite) -> None:
             filler = [(f"{i:064x}", "채움 заповнення " * 20) for i in range(6000)]
             store.put_segments(filler, {"signature": "translate|model:other@1", "model": "other"})
         page(cache)
+        return len(filler)
 
     cases = [
         ("page header overwritten", page),
@@ -357,7 +361,8 @@ def file_damage(suite: Suite) -> None:
         cache = case_dir / "c.sqlite3"
         shutil.copy(suite.ref_cache, cache)
         try:
-            damage(cache)
+            entries = len(_rows(cache, "document")) + len(_rows(cache, "segment"))
+            entries += damage(cache)
             run = suite.translate(case_dir / "out", cache)
             lines = [ln for ln in run.stderr.splitlines() if ln.strip() and "Loading" not in ln]
             errors = [ln for ln in lines if "error" in ln]
@@ -372,7 +377,7 @@ def file_damage(suite: Suite) -> None:
             lost, wrong, differing = suite.compare(case_dir / "out2", strict=False)
             handled = one_line and fix.returncode == 0 and again.returncode == 0
             kept = re.search(r"its (\d+) sound entries \((\d+) damaged", fix.stdout)
-            what = f"kept {kept[1]}, dropped {kept[2]}" if kept else "moved aside"
+            what = f"kept {kept[1]} of {entries} entries" if kept else "moved aside"
             note = (
                 f"exit {run.returncode}, {len(errors)} error line(s); repair: {what}; "
                 f"rerun exit {again.returncode}"

@@ -124,6 +124,15 @@ def test_flipped_high_bit_is_a_miss_then_replaced(path: Path, key: str, needle: 
     s.close()
 
 
+def test_a_writer_that_never_read_the_damaged_row_replaces_it(path: Path) -> None:
+    fill(path)
+    flip_high_bit_in(path, korean(3))
+    with SqliteStore(path) as writer:  # e.g. another process, whose lookups came earlier
+        writer.put_segments([("k3", "다시 계산됨"), ("k4", "keeps the first")], META)
+    with SqliteStore(path) as s:
+        assert s.get_segments(["k3", "k4"]) == {"k3": "다시 계산됨", "k4": korean(4)}
+
+
 def test_value_copied_under_another_key_is_a_miss(path: Path) -> None:
     fill(path)
     with raw(path) as conn:  # the row of k1 now holds k2's value and checksum
