@@ -445,6 +445,60 @@ def concurrent(suite: Suite) -> None:
     )
 
 
+SAME_KEYS = """
+import sys, time
+from workbench.cache import SqliteStore
+
+store = SqliteStore(sys.argv[1])
+keys = [f"seg-{i:03d}" for i in range(100)]
+while time.time() < float(sys.argv[3]):
+    time.sleep(0.001)
+for k in keys:  # one commit per key, so the two writers interleave
+    store.put_segments([(k, f"{sys.argv[2]} {k}")], {"signature": "translate|model:m@1"})
+got = store.get_segments(keys)
+print(" ".join(got[k].split()[0] for k in keys))
+store.close()
+"""
+
+
+def same_keys(suite: Suite) -> None:
+    """Two processes store different results for the same 100 keys at the same time."""
+    cache = suite.root / "same-keys.sqlite3"
+    start = str(time.time() + 1.0)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SAME_KEYS, str(cache), name, start],
+            cwd=REPO,
+            env=suite.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("첫째", "другий")
+    ]
+    outs = [(p, *p.communicate(timeout=120)) for p in procs]
+    from workbench.cache import SqliteStore
+
+    with SqliteStore(cache) as store:
+        stored = store.get_segments([f"seg-{i:03d}" for i in range(100)])
+    final = " ".join(stored[f"seg-{i:03d}"].split()[0] for i in range(100))
+    agree = all(p.returncode == 0 and out.strip() == final for p, out, _ in outs)
+    wins = {name: final.split().count(name) for name in ("첫째", "другий")}
+    # A process that read back anything but what is stored now would have served a value
+    # that a later run replaced: counted as wrong.
+    wrong = sum(out.strip() != final for _, out, _ in outs)
+    note = f"both read back what is stored (first writer per key: {wins}): {agree}"
+    suite.record(
+        Case(
+            "processes",
+            "2 processes store different results for the same keys",
+            agree,
+            wrong=wrong,
+            note=note,
+        )
+    )
+
+
 def killed(suite: Suite) -> None:
     """kill -9 at three moments, then the same command again: byte-identical to a clean run."""
     corpus = suite.root / "kill-corpus"
@@ -585,7 +639,7 @@ def main() -> None:
     groups = {
         "rows": row_damage,
         "files": file_damage,
-        "concurrent": concurrent,
+        "concurrent": lambda suite: (concurrent(suite), same_keys(suite)),
         "kill": killed,
         "inputs": bad_inputs,
     }
