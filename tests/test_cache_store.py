@@ -103,9 +103,14 @@ def test_segment_round_trip(store: SqliteStore, text: str) -> None:
     assert store.get_segments(["k1", "k2", "missing"]) == {"k1": text, "k2": text + "!"}
 
 
-def test_put_overwrites(store: SqliteStore) -> None:
+def test_put_keeps_the_first_result_and_replace_overwrites(store: SqliteStore) -> None:
+    # The first complete result stays (reruns return what the first run returned); only an
+    # explicit refresh (replace=True) overwrites it.
     store.put_segments([("k", "old")], META)
     store.put_segments([("k", "new")], {**META, "model": "org/other"})
+    assert store.get_segments(["k"]) == {"k": "old"}
+    assert [(r["key"], r["model"]) for r in store.ls()] == [("k", "org/m")]
+    store.put_segments([("k", "new")], {**META, "model": "org/other"}, replace=True)
     assert store.get_segments(["k"]) == {"k": "new"}
     assert [(r["key"], r["model"]) for r in store.ls()] == [("k", "org/other")]
 
@@ -185,7 +190,8 @@ def test_value_of_the_wrong_shape_is_a_miss(store: SqliteStore, path: Path) -> N
     text = json.dumps(["not", "a", "dict"])
     with raw(path) as conn:
         conn.execute(
-            "UPDATE entries SET value = ?, checksum = ? WHERE key = 'doc'", (text, checksum(text))
+            "UPDATE entries SET value = ?, checksum = ? WHERE key = 'doc'",
+            (text, checksum("doc", text)),
         )
     assert store.get_document("doc") is None
 
@@ -588,11 +594,11 @@ def test_cli(filled: SqliteStore, path: Path) -> None:
     code, out, _ = cli("show", "bbbbbb")
     assert code == 0 and json.loads(out)["value"] == "два"
     code, _, err = cli("show", "aaaaaa")
-    assert code == 1 and err.startswith("error:") and err.count("\n") == 1
+    assert code == 2 and err.startswith("workbench: error:") and err.count("\n") == 1
     code, _, err = cli("clear")
-    assert code == 1 and "say what to clear" in err
+    assert code == 2 and "say what to clear" in err
     code, _, err = cli("clear", "--older-than", "soon")
-    assert code == 1 and "cannot read the age" in err
+    assert code == 2 and "cannot read the age" in err
     code, out, _ = cli("clear", "--older-than", "7d")
     assert code == 0 and "removed 2 entries" in out
     code, out, _ = cli("verify")
@@ -606,7 +612,7 @@ def test_cli(filled: SqliteStore, path: Path) -> None:
     for suffix in ("-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
     code, _, err = cli("stats")
-    assert code == 1 and "is corrupt" in err and str(path) in err
+    assert code == 2 and "is corrupt" in err and str(path) in err
     code, out, _ = cli("repair")
     assert code == 0 and "moved" in out and not path.exists()
     code, out, _ = cli("stats")

@@ -113,6 +113,12 @@ class Workbench:
             engine_closer()  # e.g. stops the Ray instance the engine started
         self._engine = None
 
+    def warnings(self) -> list[str]:
+        """Lines to show once at the end of a run, such as damaged cache entries that were
+        read as misses and recomputed (the library itself prints nothing)."""
+        get = getattr(self._store, "warnings", None)
+        return list(get()) if get is not None else []
+
     def __enter__(self) -> Workbench:
         return self
 

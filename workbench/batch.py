@@ -113,6 +113,7 @@ class RunReport:
     ignored: list[str] = field(default_factory=list)  # files in input folders that are not articles
     manifest: str | None = None  # where the manifest was written
     interrupted: bool = False
+    warnings: list[str] = field(default_factory=list)  # lines to show once, e.g. cache damage
 
     @property
     def failed(self) -> int:
@@ -345,6 +346,7 @@ def run_steps(
         run.finish(manifest_path)
         raise
     run.finish(manifest_path)
+    run.report.warnings = wb.warnings()
     return run.report
 
 

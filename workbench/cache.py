@@ -3,8 +3,15 @@
 Several workbench processes may share one cache. SQLite in WAL mode lets readers run while one
 writer commits; every write is a short ``BEGIN IMMEDIATE`` transaction, and a writer that finds
 the database busy waits (``busy_timeout``) and then retries with backoff for a bounded time.
-Values are JSON text with a sha256 checksum per row, so a damaged row reads as a miss and never
-as a wrong translation.
+Values are JSON text with a sha256 checksum per row over the key and the value, so a damaged
+row, or a row holding another key's value, reads as a miss (and is replaced by the recomputed
+result) and never as a wrong translation. Values are read as bytes and decoded row by row, so
+bytes that are no longer UTF-8 damage only their own row.
+
+The first complete result stored under a key is kept: later writers of the same key leave it
+alone (results do not change behind a user's back), except an explicit refresh and except a
+damaged row, which is replaced. The file and the folder workbench creates for it are private to
+the user (0600 / 0700): they hold every article's text.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import json
 import os
 import random
 import re
+import shutil
 import sqlite3
 import threading
 import time
@@ -31,7 +39,7 @@ T = TypeVar("T")
 
 #: Layout of the database (tables, columns). Independent of settings.SCHEMA_VERSION, which is
 #: the meaning of stored outputs and is already part of every key.
-CACHE_SCHEMA = 1
+CACHE_SCHEMA = 2
 
 #: (version, statements): applied in order, each version in one transaction, at open.
 MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
@@ -54,6 +62,15 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             )""",
             "CREATE INDEX entries_model ON entries (model)",
             "CREATE INDEX entries_created ON entries (created)",
+        ),
+    ),
+    # Checksums bind the key as well as the value. Rows whose old (value-only) checksum holds
+    # are re-signed; the others keep a checksum that no longer matches and read as misses.
+    (
+        2,
+        (
+            "UPDATE entries SET checksum = wb_checksum(CAST(key AS BLOB), CAST(value AS BLOB)) "
+            "WHERE checksum = wb_checksum_v1(CAST(value AS BLOB))",
         ),
     ),
 ]
@@ -87,20 +104,95 @@ _ABANDONED: list[sqlite3.Connection] = []
 
 
 class CorruptCacheError(CacheError):
-    """The cache file is not a SQLite database or is damaged; ``repair`` moves it aside."""
+    """The cache file is not a SQLite database or is damaged; ``repair`` rebuilds it from what
+    is still readable (or moves it aside)."""
 
     def __init__(self, path: Path, detail: str) -> None:
+        # SQLite's reports span lines ("*** in database main ***\nPage 6: ..."): keep one.
+        detail = " ".join(detail.split())
+        detail = detail if len(detail) <= 120 else detail[:117] + "..."
         super().__init__(
-            f"cache database {path} is corrupt ({detail}); run `workbench cache repair` to move "
-            "it aside and start a new one, or pass --no-cache"
+            f"cache database {path} is corrupt ({detail}); run `workbench cache repair --cache "
+            f"{path}` to keep its sound entries and set the damaged file aside, or pass --no-cache"
         )
         self.path = path
         self.detail = detail
 
 
-def checksum(text: str) -> str:
-    """sha256 hex of a stored value's JSON text."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def checksum(key: str, value: str | bytes) -> str:
+    """sha256 hex binding a stored value to its key: over the key, a NUL byte and the value's
+    UTF-8 JSON text, so a value copied under another key no longer matches."""
+    data = value.encode("utf-8") if isinstance(value, str) else value
+    return _checksum_bytes(key.encode("utf-8"), data)
+
+
+def _checksum_bytes(key: bytes, value: bytes) -> str:
+    return hashlib.sha256(key + b"\0" + value).hexdigest()
+
+
+def _checksum_v1(value: bytes | None) -> str | None:
+    """The checksum of cache schema 1 (value only), for the migration."""
+    return None if value is None else hashlib.sha256(value).hexdigest()
+
+
+def _lenient_text(data: bytes) -> str:
+    """How TEXT columns are read: damaged bytes in a path or model name must not stop a
+    listing; values, keys and checksums are read as bytes and checked strictly instead."""
+    return data.decode("utf-8", "replace")
+
+
+#: What a damaged row parses to (None is a valid JSON value, so it cannot be the marker).
+_DAMAGED = object()
+
+
+def _parsed(key: bytes, kind: str, value: Any, check: Any) -> Any:
+    """The value of a row whose checksum binds ``key`` and whose JSON has the shape of its
+    kind; ``_DAMAGED`` otherwise. ``value`` and ``check`` are the raw bytes of the row."""
+    if not isinstance(value, bytes) or not isinstance(check, bytes | str):
+        return _DAMAGED
+    if isinstance(check, bytes):
+        check = check.decode("ascii", "replace")
+    if _checksum_bytes(key, value) != check:
+        return _DAMAGED
+    try:
+        obj = json.loads(value.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError too
+        return _DAMAGED
+    return obj if _shape_ok(kind, obj) else _DAMAGED
+
+
+def _shape_ok(kind: str, obj: Any) -> bool:
+    """A segment is a string; a document is an object with its text (and a list of segment
+    pairs when it has them)."""
+    if kind == "segment":
+        return isinstance(obj, str)
+    return (
+        isinstance(obj, dict)
+        and isinstance(obj.get("text"), str)
+        and isinstance(obj.get("segments", []), list)
+    )
+
+
+def _sound(key: Any, kind: Any, value: Any, check: Any) -> int:
+    """SQL function ``wb_sound``: 1 when a stored row is intact (used to replace damaged rows
+    on write, whichever process read them)."""
+    if not isinstance(key, bytes) or kind not in KINDS:
+        return 0
+    return int(_parsed(key, kind, value, check) is not _DAMAGED)
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    """What every connection to a cache needs: lenient text, and the checksum functions."""
+    conn.text_factory = _lenient_text
+    conn.create_function("wb_checksum", 2, _checksum_or_null, deterministic=True)
+    conn.create_function("wb_checksum_v1", 1, _checksum_v1, deterministic=True)
+    conn.create_function("wb_sound", 4, _sound, deterministic=True)
+
+
+def _checksum_or_null(key: bytes | None, value: bytes | None) -> str | None:
+    if key is None or value is None:
+        return None
+    return _checksum_bytes(key, value)
 
 
 def _dumps(value: Any) -> str:
@@ -130,6 +222,8 @@ class _State:
     lock: threading.RLock = field(default_factory=threading.RLock)
     counts: Counter[str] = field(default_factory=Counter)
     accessed: dict[str, float] = field(default_factory=dict)
+    # Keys of damaged rows met by this process (read as misses): reported once by the caller.
+    damaged: set[str] = field(default_factory=set)
 
     def flush(self, conn: sqlite3.Connection) -> None:
         """Write pending counters and access times; the caller holds a write transaction."""
@@ -162,6 +256,7 @@ class _State:
             self.conn = None
             self.lock = threading.RLock()
             self.forget_pending()
+            self.damaged = set()
             self.pid = os.getpid()
         return self.lock
 
@@ -198,8 +293,10 @@ class SqliteStore:
     A file that is not a SQLite database, a truncated one, or one SQLite reports as malformed
     raises :class:`CorruptCacheError` (a ``CacheError``) naming the file, rather than silently
     starting over: the file may be a user's mistake (a wrong ``--cache``) or hold hours of
-    translations, so deleting it is left to ``workbench cache repair``, which moves it aside.
-    A row whose checksum does not match is only a miss (and is counted in ``bad_reads``).
+    translations, so deleting it is left to ``workbench cache repair``, which keeps its sound
+    entries and moves it aside. A damaged row (bytes changed, no longer UTF-8, a checksum that
+    does not bind its key and value, a value of the wrong shape) is only a miss: it is counted
+    in ``bad_reads``, reported by :meth:`warnings`, and replaced when the result is stored.
     """
 
     readable = True
@@ -230,19 +327,27 @@ class SqliteStore:
     def get_document(self, key: str) -> dict[str, Any] | None:
         """The cached document entry under ``key``, or None."""
 
-        def read(conn: sqlite3.Connection) -> tuple[str, str] | None:
+        def read(conn: sqlite3.Connection) -> tuple[bytes, bytes] | None:
             return conn.execute(
-                "SELECT value, checksum FROM entries WHERE key = ? AND kind = 'document'", (key,)
+                "SELECT CAST(value AS BLOB), CAST(checksum AS BLOB) FROM entries "
+                "WHERE key = ? AND kind = 'document'",
+                (key,),
             ).fetchone()
 
         row = self._read(read)
-        value = self._decode(key, row, dict) if row else None
+        value = self._decode(key, "document", row) if row else None
         self._count("document", 1 if value is not None else 0, 0 if value is not None else 1)
         return value
 
-    def put_document(self, key: str, value: dict[str, Any], meta: dict[str, Any]) -> None:
-        """Store (or replace) a document entry; ``meta`` carries signature, model and path."""
-        self._put("document", [(key, value)], meta)
+    def put_document(
+        self, key: str, value: dict[str, Any], meta: dict[str, Any], *, replace: bool = False
+    ) -> None:
+        """Store a document entry; ``meta`` carries signature, model and path.
+
+        An intact entry already under ``key`` is kept (the first result stays) unless
+        ``replace``; a damaged one is replaced.
+        """
+        self._put("document", [(key, value)], meta, replace)
 
     def get_segments(self, keys: list[str]) -> dict[str, str]:
         """The cached segments among ``keys`` (absent keys are misses), in a few queries."""
@@ -250,13 +355,13 @@ class SqliteStore:
         if not wanted:
             return {}
 
-        def read(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
-            rows: list[tuple[str, str, str]] = []
+        def read(conn: sqlite3.Connection) -> list[tuple[str, bytes, bytes]]:
+            rows: list[tuple[str, bytes, bytes]] = []
             for chunk in _chunks(wanted, _IN_CHUNK):
                 marks = ",".join("?" * len(chunk))
                 rows.extend(
                     conn.execute(
-                        "SELECT key, value, checksum FROM entries "
+                        "SELECT key, CAST(value AS BLOB), CAST(checksum AS BLOB) FROM entries "
                         f"WHERE kind = 'segment' AND key IN ({marks})",
                         chunk,
                     )
@@ -265,15 +370,37 @@ class SqliteStore:
 
         found: dict[str, str] = {}
         for k, value, check in self._read(read) or []:
-            text = self._decode(k, (value, check), str)
+            text = self._decode(k, "segment", (value, check))
             if text is not None:
                 found[k] = text
         self._count("segment", len(found), len(wanted) - len(found))
         return found
 
-    def put_segments(self, items: list[tuple[str, str]], meta: dict[str, Any]) -> None:
-        """Store segment translations, all of ``items`` in one transaction."""
-        self._put("segment", items, meta)
+    def put_segments(
+        self, items: list[tuple[str, str]], meta: dict[str, Any], *, replace: bool = False
+    ) -> None:
+        """Store segment translations, all of ``items`` in one transaction; intact entries
+        already stored are kept unless ``replace`` (damaged ones are replaced)."""
+        self._put("segment", items, meta, replace)
+
+    def warnings(self) -> list[str]:
+        """One line naming the cache when this process met damaged entries, else nothing.
+
+        The library does not print; a command shows this once at the end of its run.
+        """
+        with self._state.here():
+            n = len(self._state.damaged)
+        if not n:
+            return []
+        what = (
+            "1 damaged entry was read as a miss"
+            if n == 1
+            else f"{n} damaged entries were read as misses"
+        )
+        return [
+            f"cache database {self.path}: {what} and recomputed; run `workbench cache verify "
+            f"--cache {self.path}` to check the others"
+        ]
 
     # -- management --------------------------------------------------------------------------
 
@@ -348,7 +475,9 @@ class SqliteStore:
             # A range rather than LIKE, so the primary-key index answers it.
             cur = conn.execute(
                 "SELECT key, kind, signature, model, task, path, created, accessed, size, "
-                "checksum, value FROM entries WHERE key >= ? AND key < ? ORDER BY key LIMIT 3",
+                "checksum, CAST(key AS BLOB) AS raw_key, CAST(value AS BLOB) AS value, "
+                "CAST(checksum AS BLOB) AS raw_checksum "
+                "FROM entries WHERE key >= ? AND key < ? ORDER BY key LIMIT 3",
                 (prefix, prefix + "\U0010ffff"),
             )
             names = [d[0] for d in cur.description]
@@ -361,12 +490,14 @@ class SqliteStore:
             keys = ", ".join(r["key"][: len(prefix) + 4] for r in rows)
             raise CacheError(f"key prefix {prefix} matches several entries ({keys}…); give more")
         entry = rows[0]
-        text = entry.pop("value")
-        entry["checksum_ok"] = checksum(text) == entry["checksum"]
-        try:
-            entry["value"] = json.loads(text)
-        except ValueError:
-            entry["checksum_ok"], entry["value"] = False, text
+        raw, key, check = entry.pop("value"), entry.pop("raw_key"), entry.pop("raw_checksum")
+        value = _parsed(key, entry["kind"], raw, check)
+        entry["checksum_ok"] = value is not _DAMAGED
+        if value is _DAMAGED:
+            value = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            with contextlib.suppress(TypeError, ValueError):
+                value = json.loads(value)
+        entry["value"] = value
         return entry
 
     def clear(
@@ -406,11 +537,13 @@ class SqliteStore:
         return removed
 
     def verify(self, fix: bool = False) -> dict[str, Any]:
-        """Run SQLite's integrity_check and recompute every row's checksum.
+        """Run SQLite's integrity_check and check every row (checksum over key and value,
+        UTF-8, JSON shape).
 
         Returns ``integrity`` (a list of SQLite's complaints, empty when sound), ``entries``,
-        ``ok``, ``bad``, up to 20 ``bad_keys`` and, with ``fix``, ``removed`` (bad rows
-        deleted).
+        ``ok``, ``bad``, ``bad_keys`` (every damaged row's key, damaged bytes shown as U+FFFD)
+        and, with ``fix``, ``removed`` (exactly the damaged rows, deleted). Damage to the
+        file's pages raises :class:`CorruptCacheError`.
         """
         report: dict[str, Any] = {
             "path": str(self.path),
@@ -421,30 +554,33 @@ class SqliteStore:
             "bad_keys": [],
             "removed": 0,
         }
-        bad: list[tuple[str, str]] = []
+        bad: list[tuple[int, bytes]] = []
 
         def read(conn: sqlite3.Connection) -> None:
             problems = [r[0] for r in conn.execute("PRAGMA integrity_check")]
             report["integrity"] = [] if problems == ["ok"] else problems
-            for k, kind, text, check in conn.execute(
-                "SELECT key, kind, value, checksum FROM entries"
+            for rowid, k, kind, value, check in conn.execute(
+                "SELECT rowid, CAST(key AS BLOB), kind, CAST(value AS BLOB), "
+                "CAST(checksum AS BLOB) FROM entries"
             ):
                 report["entries"] += 1
-                if self._valid(text, check, dict if kind == "document" else str):
+                if _sound(k, kind, value, check):
                     report["ok"] += 1
                 else:
-                    bad.append((k, check))
+                    bad.append((rowid, check))
+                    shown = k.decode("utf-8", "replace") if isinstance(k, bytes) else str(k)
+                    report["bad_keys"].append(shown)
 
         self._read(read)
         report["bad"] = len(bad)
-        report["bad_keys"] = [k for k, _ in bad[:20]]
         if fix and bad:
             for chunk in _chunks(bad, _IN_CHUNK):
-                # Only rows still as they were: a row rewritten meanwhile is left alone.
+                # Only rows still as they were: a row replaced meanwhile is left alone.
                 report["removed"] += self._write(
                     lambda conn, chunk=chunk: sum(
                         conn.execute(
-                            "DELETE FROM entries WHERE key = ? AND checksum = ?", pair
+                            "DELETE FROM entries WHERE rowid = ? AND CAST(checksum AS BLOB) = ?",
+                            pair,
                         ).rowcount
                         for pair in chunk
                     )
@@ -484,35 +620,28 @@ class SqliteStore:
             args.append(before)
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), args
 
-    @staticmethod
-    def _valid(text: str, check: str, kind: type) -> bool:
-        if not isinstance(text, str) or checksum(text) != check:
-            return False
-        try:
-            return isinstance(json.loads(text), kind)
-        except ValueError:
-            return False
-
-    def _decode(self, key: str, row: tuple[str, str], kind: type) -> Any:
-        """The value of a row whose checksum and shape hold, else None (counted as bad)."""
-        text, check = row
-        if not self._valid(text, check, kind):
-            with self._state.here():
-                self._state.counts["bad_reads"] += 1
-            return None
+    def _decode(self, key: str, kind: str, row: tuple[bytes, bytes]) -> Any:
+        """The value of a row that is intact under ``key``, else None (counted as damaged)."""
+        value = _parsed(key.encode("utf-8"), kind, *row)
         with self._state.here():
+            if value is _DAMAGED:
+                self._state.counts["bad_reads"] += 1
+                self._state.damaged.add(key)
+                return None
             accessed = self._state.accessed
             if len(accessed) >= _MAX_PENDING_ACCESS:
                 accessed.pop(next(iter(accessed)))
             accessed[key] = time.time()
-        return json.loads(text)
+        return value
 
     def _count(self, kind: str, hits: int, misses: int) -> None:
         with self._state.here():
             self._state.counts[f"{kind}_hits"] += hits
             self._state.counts[f"{kind}_misses"] += misses
 
-    def _put(self, kind: str, items: list[tuple[str, Any]], meta: dict[str, Any]) -> None:
+    def _put(
+        self, kind: str, items: list[tuple[str, Any]], meta: dict[str, Any], replace: bool
+    ) -> None:
         if not items:
             return
         now = time.time()
@@ -534,9 +663,17 @@ class SqliteStore:
                     now,
                     now,
                     len(text.encode("utf-8")),
-                    checksum(text),
+                    checksum(k, text),
                 )
             )
+        # The first intact result stays (another process may have stored it meanwhile); a
+        # damaged row is replaced whoever read it; a refresh replaces everything.
+        keep = (
+            ""
+            if replace
+            else " WHERE NOT wb_sound(CAST(entries.key AS BLOB), entries.kind, "
+            "CAST(entries.value AS BLOB), CAST(entries.checksum AS BLOB))"
+        )
         self._write(
             lambda conn: conn.executemany(
                 "INSERT INTO entries (key, kind, value, signature, model, task, path, created, "
@@ -544,7 +681,7 @@ class SqliteStore:
                 "ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, value = excluded.value, "
                 "signature = excluded.signature, model = excluded.model, task = excluded.task, "
                 "path = excluded.path, created = excluded.created, accessed = excluded.accessed, "
-                "size = excluded.size, checksum = excluded.checksum",
+                "size = excluded.size, checksum = excluded.checksum" + keep,
                 rows,
             )
         )
@@ -627,7 +764,8 @@ class SqliteStore:
             return None
         if create:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                _private_folders(self.path.parent)
+                _private_file(self.path)
             except OSError as exc:
                 raise CacheError(
                     f"cannot create the cache folder {self.path.parent} ({exc.strerror}); "
@@ -647,6 +785,7 @@ class SqliteStore:
             check_same_thread=False,  # guarded by state.lock
         )
         try:
+            _prepare(conn)
             conn.execute(f"PRAGMA busy_timeout = {int(state.busy_timeout * 1000)}")
             if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
@@ -713,6 +852,11 @@ class SqliteStore:
                 (repr(time.time()),),
             )
             conn.execute("COMMIT")
+            if 0 < version < 2:
+                # Caches created before schema 2 were readable by every local user.
+                for file in (self.path, *self._companions(self.path)):
+                    with contextlib.suppress(OSError):
+                        os.chmod(file, 0o600)
         except BaseException:
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
@@ -733,6 +877,35 @@ class SqliteStore:
             return int(row[0]) if row else 0
         except ValueError as exc:
             raise CorruptCacheError(self.path, f"bad schema version {row[0]!r}") from exc
+
+
+def _private_folders(folder: Path) -> None:
+    """Create ``folder`` and any missing parents, each private to the user (0700)."""
+    missing: list[Path] = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for each in reversed(missing):
+        try:
+            os.mkdir(each, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(each, 0o700)  # whatever the umask
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file empty with mode 0600 (SQLite gives its -wal and -shm files
+    the database file's mode), unless it exists: an existing file keeps the mode it has."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def repair(path: str | os.PathLike[str]) -> Path:
@@ -764,6 +937,119 @@ def repair(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+#: Columns copied by rebuild(), in table order.
+_COLUMNS = "key, kind, value, signature, model, task, path, created, accessed, size, checksum"
+# rebuild() steps over rows it cannot read one rowid at a time; past this many failed steps
+# in a row the rest of the table is taken as lost.
+_SALVAGE_PROBES = 20_000
+
+
+def _scratch_copy(path: Path, scratch: Path) -> None:
+    """Copy a damaged cache (and its -wal) to ``scratch`` for reading, never touching the
+    original. A truncated file's header promises pages it no longer has, and SQLite then
+    refuses every page; the copy's header is cut down to the pages that are there."""
+    _private_file(scratch)  # created 0600 first: copyfile keeps the mode of what it overwrites
+    shutil.copyfile(path, scratch)
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists():
+        _private_file(scratch.with_name(scratch.name + "-wal"))
+        shutil.copyfile(wal, scratch.with_name(scratch.name + "-wal"))
+        return
+    with scratch.open("r+b") as f:
+        header = f.read(100)
+        if len(header) < 100 or not header.startswith(_HEADER):
+            return
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = scratch.stat().st_size // page_size
+        if 0 < pages < int.from_bytes(header[28:32], "big"):
+            f.truncate(pages * page_size)
+            f.seek(28)
+            f.write(pages.to_bytes(4, "big"))
+
+
+def _readable_rows(path: Path) -> tuple[list[tuple[Any, ...]], int]:
+    """The intact rows SQLite can still read from a copy of a damaged cache, and how many it
+    read but found damaged; ([], 0) when the file cannot be read as a database at all."""
+    try:
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=rw", uri=True, timeout=5)
+    except sqlite3.Error:
+        return [], 0
+    kept: list[tuple[Any, ...]] = []
+    damaged = 0
+    try:
+        _prepare(conn)
+        try:
+            top = conn.execute("SELECT max(rowid) FROM entries").fetchone()[0]
+        except sqlite3.Error:
+            top = None
+        last, failures = 0, 0
+        sql = (
+            "SELECT rowid, CAST(key AS BLOB), kind, CAST(value AS BLOB), signature, model, task, "
+            "path, created, accessed, size, CAST(checksum AS BLOB) FROM entries WHERE rowid > ? "
+            "ORDER BY rowid"
+        )
+        while failures < _SALVAGE_PROBES and (top is None or last < top):
+            try:
+                for rowid, key, kind, value, *rest, check in conn.execute(sql, (last,)):
+                    last, failures = rowid, 0
+                    if not _sound(key, kind, value, check):
+                        damaged += 1
+                        continue
+                    kept.append((key.decode(), kind, value.decode(), *rest, check.decode("ascii")))
+                break
+            except sqlite3.DatabaseError:
+                # A page that cannot be read: step past it one rowid at a time.
+                last, failures = last + 1, failures + 1
+    finally:
+        conn.close()
+    return kept, damaged
+
+
+def rebuild(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Rebuild a cache whose file is damaged: copy every intact entry SQLite can still read
+    into a new database, move the damaged file aside (see :func:`repair`) and put the new one
+    in its place. Run it while no other workbench run uses the cache.
+
+    Returns ``kept`` (entries copied), ``dropped`` (entries read but damaged; pages SQLite
+    could not read are not counted) and ``moved`` (where the damaged file went).
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise CacheError(f"there is no cache database at {path}; nothing to repair")
+    fresh = path.with_name(f".{path.name}.rebuild-{os.getpid()}")
+    copy = path.with_name(f".{path.name}.damaged-{os.getpid()}")
+    scratch = [f for p in (fresh, copy) for f in (p, *SqliteStore._companions(p))]
+    for file in scratch:
+        file.unlink(missing_ok=True)
+    try:
+        _scratch_copy(path, copy)
+        rows, dropped = _readable_rows(copy)
+    except OSError as exc:
+        raise CacheError(f"cannot read the cache database {path} ({exc.strerror})") from exc
+    finally:
+        for file in scratch[3:]:
+            file.unlink(missing_ok=True)
+    if rows:
+        marks = ", ".join("?" * 11)
+        with SqliteStore(fresh) as new:
+            new._write(
+                lambda conn: conn.executemany(
+                    f"INSERT OR IGNORE INTO entries ({_COLUMNS}) VALUES ({marks})", rows
+                )
+            )
+    moved = repair(path)
+    if rows:
+        try:
+            os.replace(fresh, path)
+        except OSError as exc:
+            raise CacheError(
+                f"cannot put the rebuilt cache {fresh} in place of {path} ({exc.strerror}); "
+                "move it there by hand"
+            ) from exc
+    return {"path": str(path), "kept": len(rows), "dropped": dropped, "moved": str(moved)}
+
+
 _AGE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -785,5 +1071,6 @@ __all__ = [
     "SqliteStore",
     "checksum",
     "parse_age",
+    "rebuild",
     "repair",
 ]

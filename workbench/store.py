@@ -6,15 +6,23 @@ from typing import Any, Protocol
 
 
 class Store(Protocol):
-    """Two levels of cached outputs: whole documents and single segments."""
+    """Two levels of cached outputs: whole documents and single segments.
+
+    A put keeps an intact entry already stored under the key (the first result stays, so
+    reruns return what the first run returned) unless ``replace`` is true.
+    """
 
     def get_document(self, key: str) -> dict[str, Any] | None: ...
 
-    def put_document(self, key: str, value: dict[str, Any], meta: dict[str, Any]) -> None: ...
+    def put_document(
+        self, key: str, value: dict[str, Any], meta: dict[str, Any], *, replace: bool = False
+    ) -> None: ...
 
     def get_segments(self, keys: list[str]) -> dict[str, str]: ...
 
-    def put_segments(self, items: list[tuple[str, str]], meta: dict[str, Any]) -> None: ...
+    def put_segments(
+        self, items: list[tuple[str, str]], meta: dict[str, Any], *, replace: bool = False
+    ) -> None: ...
 
 
 class NullStore:
@@ -25,18 +33,22 @@ class NullStore:
     def get_document(self, key: str) -> dict[str, Any] | None:
         return None
 
-    def put_document(self, key: str, value: dict[str, Any], meta: dict[str, Any]) -> None:
+    def put_document(
+        self, key: str, value: dict[str, Any], meta: dict[str, Any], *, replace: bool = False
+    ) -> None:
         return None
 
     def get_segments(self, keys: list[str]) -> dict[str, str]:
         return {}
 
-    def put_segments(self, items: list[tuple[str, str]], meta: dict[str, Any]) -> None:
+    def put_segments(
+        self, items: list[tuple[str, str]], meta: dict[str, Any], *, replace: bool = False
+    ) -> None:
         return None
 
 
 class WriteOnlyStore:
-    """``--refresh``: ignore what is cached, recompute, and overwrite it."""
+    """``--refresh``: ignore what is cached, recompute, and replace it."""
 
     def __init__(self, inner: Store) -> None:
         self.inner = inner
@@ -44,11 +56,20 @@ class WriteOnlyStore:
     def get_document(self, key: str) -> dict[str, Any] | None:
         return None
 
-    def put_document(self, key: str, value: dict[str, Any], meta: dict[str, Any]) -> None:
-        self.inner.put_document(key, value, meta)
+    def put_document(
+        self, key: str, value: dict[str, Any], meta: dict[str, Any], *, replace: bool = True
+    ) -> None:
+        self.inner.put_document(key, value, meta, replace=True)
 
     def get_segments(self, keys: list[str]) -> dict[str, str]:
         return {}
 
-    def put_segments(self, items: list[tuple[str, str]], meta: dict[str, Any]) -> None:
-        self.inner.put_segments(items, meta)
+    def put_segments(
+        self, items: list[tuple[str, str]], meta: dict[str, Any], *, replace: bool = True
+    ) -> None:
+        self.inner.put_segments(items, meta, replace=True)
+
+    def warnings(self) -> list[str]:
+        """The inner store's warnings (see ``SqliteStore.warnings``)."""
+        inner = getattr(self.inner, "warnings", None)
+        return inner() if inner is not None else []

@@ -196,9 +196,10 @@ def _model_id(model: str | None) -> str | None:
 @app.command()
 def verify(
     cache: CacheOption = None,
-    fix: Annotated[bool, typer.Option(help="Delete entries whose checksum fails.")] = False,
+    fix: Annotated[bool, typer.Option(help="Delete exactly the damaged entries.")] = False,
 ) -> None:
-    """Check the database and every entry's checksum; exit 1 when problems remain."""
+    """Check the database and every entry (checksum over key and value, UTF-8, shape); list
+    the damaged entries; exit 1 when problems remain."""
     with _reported():
         store = _store(cache)
         report = store.verify(fix=fix)
@@ -209,6 +210,10 @@ def verify(
         f"{report['entries']} entries: {report['ok']} ok, {report['bad']} damaged"
         + (f", {report['removed']} removed" if fix else "")
     )
+    for key in report["bad_keys"][:200]:
+        typer.echo(f"damaged: {key}")
+    if len(report["bad_keys"]) > 200:
+        typer.echo(f"… and {len(report['bad_keys']) - 200} more damaged entries")
     if report["integrity"]:
         typer.echo(
             f"error: cache database {report['path']} is damaged; run `workbench cache repair`",
@@ -225,8 +230,9 @@ def repair(
     cache: CacheOption = None,
     force: Annotated[bool, typer.Option(help="Move the database aside even if sound.")] = False,
 ) -> None:
-    """Move a damaged cache database aside so the next run starts a new one."""
-    from workbench.cache import CorruptCacheError
+    """Remove damaged entries; rebuild a damaged file from its sound entries (the damaged file
+    is moved aside); --force moves the file aside whatever its state."""
+    from workbench.cache import CorruptCacheError, rebuild
     from workbench.cache import repair as move_aside
 
     path = _path(cache)
@@ -234,19 +240,38 @@ def repair(
         if not path.exists():
             typer.echo(f"no cache at {path}; nothing to repair")
             return
-        if not force:
-            store = _store(cache)
-            try:
-                sound = not store.verify()["integrity"]
-            except CorruptCacheError:
-                sound = False
-            finally:
-                store.close()
-            if sound:
+        if force:
+            target = move_aside(path)
+            typer.echo(f"moved {path} to {target}; the next run starts a new cache")
+            return
+        store = _store(cache)
+        try:
+            report: dict[str, Any] | None = store.verify(fix=True)
+        except CorruptCacheError:
+            report = None
+        finally:
+            store.close()
+        if report is not None and not report["integrity"]:
+            if report["removed"]:
+                n = report["removed"]
+                typer.echo(
+                    f"removed {n} damaged entr{'y' if n == 1 else 'ies'} from {path}; the "
+                    "next run recomputes them"
+                )
+            else:
                 typer.echo(
                     f"cache database {path} is sound; nothing to repair "
                     "(pass --force to move it aside anyway)"
                 )
-                return
-        target = move_aside(path)
-    typer.echo(f"moved {path} to {target}; the next run starts a new cache")
+            return
+        done = rebuild(path)
+    if done["kept"]:
+        typer.echo(
+            f"rebuilt {path} with its {done['kept']} sound entries "
+            f"({done['dropped']} damaged ones dropped); moved the damaged file to {done['moved']}"
+        )
+    else:
+        typer.echo(
+            f"moved {path} to {done['moved']} (no sound entries could be read); the next run "
+            "starts a new cache"
+        )

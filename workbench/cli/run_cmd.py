@@ -171,6 +171,8 @@ def finish(report: RunReport, *, quiet: bool, as_json: bool) -> None:
                 eprint(f"workbench: ignored {path} (not .txt or .md)")
         for line in error_lines([r for r in report.rows if not r.ok]):
             eprint(line)
+    for line in report.warnings:
+        eprint(f"workbench: warning: {line}")
     eprint(report.summary(), quiet)
     if report.failed:
         raise typer.Exit(EXIT_FAILED_DOCS)

@@ -130,6 +130,8 @@ def summarise(
         with quiet_libraries(quiet):
             result = wb.summarise(stdin_text(), **options)
         typer.echo(result.text)
+        for line in wb.warnings():
+            eprint(f"workbench: warning: {line}")
         _notes(result, quiet)
         eprint(f"[{result.signature}] ({result.cache})", quiet)
         return

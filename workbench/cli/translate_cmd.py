@@ -92,6 +92,8 @@ def translate(
         typer.echo(result.text, nl=False)
         for warning in result.warnings():
             eprint(f"workbench: warning: {warning}", quiet)
+        for line in wb.warnings():
+            eprint(f"workbench: warning: {line}")
         eprint(f"[{result.signature}]", quiet)
         return
     with wb, folder_run(quiet, as_json) as progress:
