@@ -12,15 +12,28 @@ Semantics, shared by ``workbench translate``, ``workbench run`` (job files) and 
   is skipped, and its model work avoided, when its provenance records the same cache key
   (model, revision, settings) and the same input text: hand edits to such outputs survive.
 - Failures: one document's problem is one failed row; the others complete.
+- Every input is accounted for: an unreadable folder or file, a symbolic link loop, a file
+  type there is no reader for, and two inputs whose outputs would have the same name (``notes``
+  and ``notes.txt``) are failed rows; earlier outputs found inside an input folder (a folder
+  holding a manifest, a file with a provenance record beside it) are rows noted "not read".
 - Manifest: one JSON row per (document, task, language) in ``<out>/manifest.jsonl``, rewritten
-  atomically at the end of each run in a deterministic order (input, step, language). An
-  interrupted run writes the rows it finished and re-raises the interrupt.
+  atomically at the end of each run in a deterministic order (input, step, language). Rows of
+  earlier runs into the same folder are kept unless this run has a row with the same (input,
+  task, language), and rows a killed run never wrote are rebuilt from the provenance records
+  beside the outputs. An interrupted run writes the rows it finished and re-raises the
+  interrupt.
+- Leftovers: temporary files a killed run left in ``out`` are removed at the start and end.
+- Limits: a document over ``RunSettings.max_document_bytes`` is refused before it is read,
+  one with more than ``max_segments`` sentences before any model work.
 - Interrupts: outputs are written as soon as each is final and cache entries as each chunk
   finishes, so a rerun continues from there and writes exactly what an uninterrupted run would.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +47,7 @@ from workbench.errors import InputError, WorkbenchError
 from workbench.outputs import (
     MANIFEST_NAME,
     Source,
+    clean_temp_files,
     discover_all,
     output_name,
     provenance_path,
@@ -43,6 +57,7 @@ from workbench.outputs import (
     write_jsonl_atomic,
     write_text_if_changed,
 )
+from workbench.settings import RunSettings
 
 if TYPE_CHECKING:
     from workbench.api import Workbench
@@ -51,7 +66,19 @@ TASKS = ("translate", "summarise")
 #: A summary language meaning "the language the article is in" (detected, or ``src``).
 OWN = "own"
 #: Keys of every manifest row, in order.
-MANIFEST_FIELDS = ("input", "task", "lang", "output", "signature", "cache", "seconds", "error")
+MANIFEST_FIELDS = (
+    "input",
+    "task",
+    "lang",
+    "output",
+    "signature",
+    "cache",
+    "seconds",
+    "error",
+    "note",
+)
+#: The cache state of a row for a file that was deliberately not read (an earlier output).
+NOT_READ = "not-read"
 #: Cache states that mean "nothing was computed": a whole-document hit, or every part a hit.
 CACHED_STATES = ("document", "segments", "chunks")
 # Summaries are requested a few documents at a time, so each is written (and counted) soon
@@ -71,6 +98,7 @@ class Row:
     cache: str | None = None
     seconds: float = 0.0
     error: str | None = None
+    note: str | None = None  # why a file was not read (an earlier output found among inputs)
     result: Any = field(default=None, repr=False)
     order: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)  # (step, lang)
 
@@ -89,6 +117,7 @@ class Row:
             "cache": self.cache,
             "seconds": round(self.seconds, 4),
             "error": self.error,
+            "note": self.note,
         }
 
 
@@ -116,7 +145,11 @@ class RunReport:
 
     @property
     def done(self) -> int:
-        return sum(r.ok and r.cache != "skipped" for r in self.rows)
+        return sum(r.ok and r.cache not in ("skipped", NOT_READ) for r in self.rows)
+
+    @property
+    def not_read(self) -> int:
+        return sum(r.ok and r.cache == NOT_READ for r in self.rows)
 
     def sort(self) -> None:
         """Deterministic order: by input, then step, then language as given."""
@@ -128,6 +161,8 @@ class RunReport:
         if self.skipped:
             parts.append(f"{self.skipped} skipped (up to date)")
         parts.append(f"{self.failed} failed")
+        if self.not_read:
+            parts.append(f"{self.not_read} earlier outputs not read")
         if self.ignored:
             parts.append(f"{len(self.ignored)} other files ignored")
         return ", ".join(parts) + f" in {self.seconds:.2f} s"
@@ -205,16 +240,69 @@ def versions() -> dict[str, str]:
     return out
 
 
-def read_sources(sources: list[Source]) -> tuple[list[tuple[Source, Document]], list[Row]]:
-    """Read every source; an unreadable one becomes a failed row instead."""
+def read_sources(
+    sources: list[Source], limits: RunSettings | None = None
+) -> tuple[list[tuple[Source, Document]], list[Row]]:
+    """Read every source; an unreadable one, or one over the ``limits``, becomes a failed row."""
     docs: list[tuple[Source, Document]] = []
     failed: list[Row] = []
     for src in sources:
         try:
-            docs.append((src, read_document(src.path)))
+            if limits is not None:
+                check_size(src.path, limits.max_document_bytes)
+            doc = read_document(src.path)
+            if limits is not None:
+                check_segments(doc, str(src.path), limits.max_segments)
+            docs.append((src, doc))
         except WorkbenchError as exc:
             failed.append(Row(str(src.path), "translate", "-", error=str(exc)))
     return docs, failed
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
+
+
+def check_size(path: Path, limit: int) -> None:
+    """Refuse a file over ``limit`` bytes before reading it (0: no limit)."""
+    if not limit:
+        return
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # reading it says what is wrong
+    if size > limit:
+        raise InputError(
+            str(path),
+            f"is {_mb(size)}, over the limit of {_mb(limit)} per document; split it, or raise "
+            "the limit with WORKBENCH_MAX_DOCUMENT_BYTES",
+        )
+
+
+# Sentence ends followed by a space: an upper estimate of the sentences of a text, so that the
+# exact (slower) count runs only for a document that may be over the limit.
+_SENTENCE_END = re.compile(r"[.!?。！？…]+[\s\"'”’»)]")
+
+
+def check_segments(doc: Document, name: str, limit: int) -> None:
+    """Refuse a document with more than ``limit`` sentences to translate (0: no limit)."""
+    if not limit:
+        return
+    texts = doc.translatable_texts()
+    estimate = sum(1 + len(_SENTENCE_END.findall(t)) for t in texts)
+    if estimate <= limit:
+        return
+    from workbench.segment import split_sentences
+
+    count = 0
+    for text in texts:
+        count += len(split_sentences(text, "en", markdown=doc.fmt == "md"))
+        if count > limit:
+            raise InputError(
+                name,
+                f"has over {limit:,} sentences, the limit per document; split it, or raise "
+                "the limit with WORKBENCH_MAX_SEGMENTS",
+            )
 
 
 def check_out(paths: Sequence[str], out: Path) -> None:
@@ -307,16 +395,20 @@ def run_steps(
     if not steps:
         raise WorkbenchError("nothing to do: no steps were given")
     check_out(paths, out)
+    clean_temp_files(out)  # what a killed run left behind
     run = _Run(wb, out, skip_existing, listener or NullListener(), src)
     found = discover_all(list(paths), exclude=[out])
     run.report.ignored = [str(p) for p in found.ignored]
     first_task = steps[0].task
     missing = [Row(exc.path, first_task, "-", error=str(exc)) for exc in found.errors]
-    docs, unreadable = read_sources(found.sources)
+    not_read = [
+        Row(str(path), first_task, "-", cache=NOT_READ, note=why) for path, why in found.skipped
+    ]
+    docs, unreadable = read_sources(found.sources, wb.run)
     for row in unreadable:
         row.task = first_task
     run.start(docs, steps, extra=len(unreadable))
-    for row in missing + unreadable:
+    for row in missing + not_read + unreadable:
         run.report.rows.append(row)
         run.listener.row(row)
     for _ in unreadable:
@@ -332,6 +424,8 @@ def run_steps(
         run.report.interrupted = True
         run.finish(manifest_path)
         raise
+    finally:
+        clean_temp_files(out)
     run.finish(manifest_path)
     return run.report
 
@@ -346,6 +440,94 @@ def up_to_date(output: Path, key: str | None, input_sha256: str) -> bool:
         and prov.get("key") == key
         and prov.get("input_sha256") == input_sha256
     )
+
+
+def read_manifest(path: Path) -> list[dict[str, Any]]:
+    """The rows of an existing manifest (lines that are not JSON objects are dropped)."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeError):
+        return []
+    rows = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and all(isinstance(row.get(k), str) for k in _KEY):
+            rows.append({k: row.get(k) for k in MANIFEST_FIELDS})
+    return rows
+
+
+def recovered_rows(out: Path, since: float, known: set[str]) -> list[dict[str, Any]]:
+    """Manifest rows rebuilt from the provenance records under ``out`` changed after ``since``
+    (a run killed before writing its manifest leaves those); ``known`` outputs are skipped."""
+    rows: list[dict[str, Any]] = []
+    if not out.is_dir():
+        return rows
+    for folder, dirs, names in os.walk(out):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if not name.endswith(".json") or name.startswith("."):
+                continue
+            prov_path = Path(folder) / name
+            output = prov_path.with_name(name[: -len(".json")])
+            try:
+                if str(output) in known or prov_path.stat().st_mtime <= since:
+                    continue
+            except OSError:
+                continue
+            prov = read_json(prov_path)
+            if not isinstance(prov, dict) or not output.is_file():
+                continue
+            row = {
+                "input": prov.get("input"),
+                "task": prov.get("task"),
+                "lang": prov.get("lang") or prov.get("target_lang"),
+                "output": str(output),
+                "signature": prov.get("signature"),
+                "cache": prov.get("cache"),
+                "seconds": prov.get("seconds"),
+                "error": None,
+                "note": None,
+            }
+            if all(isinstance(row[k], str) for k in _KEY):
+                rows.append(row)
+    return rows
+
+
+#: What identifies a manifest row across runs.
+_KEY = ("input", "task", "lang")
+
+
+def merge_manifest(path: Path, out: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """This run's rows, plus the rows of earlier runs into the same manifest that this run did
+    not redo (same input, task and language), plus rows rebuilt from provenance records that
+    no manifest lists (a killed run). An earlier row whose output has since disappeared is
+    dropped; a row without a language (the input could not be read) and rows of the same input
+    and task with a language replace each other."""
+    keys = {tuple(r[k] for k in _KEY) for r in new}
+    tasks = {(r["input"], r["task"]) for r in new}
+    unread = {(r["input"], r["task"]) for r in new if r["lang"] == "-"}
+    try:
+        since = path.stat().st_mtime
+    except OSError:
+        since = 0.0
+    old = read_manifest(path)
+    known = {str(r["output"]) for r in new + old if r.get("output")}
+    merged = [dict(r, _new=True) for r in new]
+    for row in old + recovered_rows(out, since, known):
+        key = tuple(row[k] for k in _KEY)
+        pair = (row["input"], row["task"])
+        if key in keys or pair in unread or (row["lang"] == "-" and pair in tasks):
+            continue
+        if row.get("output") and row.get("error") is None and not Path(row["output"]).is_file():
+            continue
+        keys.add(key)
+        merged.append(dict(row, _new=False))
+    # Stable: by input; this run's rows first, in their order (step, then language as given).
+    merged.sort(key=lambda r: (r["input"], not r["_new"]))
+    return [{k: r.get(k) for k in MANIFEST_FIELDS} for r in merged]
 
 
 class _Run:
@@ -379,11 +561,14 @@ class _Run:
         self.remaining = [per_doc] * len(docs)
         seen: dict[Path, Source] = {}
         for d, source in enumerate(self.sources):
-            other = seen.setdefault(source.rel, source)
+            # Outputs are named from the input's name less its suffix (``notes`` and
+            # ``notes.txt`` both give ``notes.uk.txt``): compare those names, not the inputs'.
+            other = seen.setdefault(output_name(source.rel, "*"), source)
             if other is not source:
                 self.clash[d] = (
                     f"{source.path}: its outputs would overwrite those of {other.path} "
-                    f"(both are {source.rel} under --out); run them into separate folders"
+                    f"(both write {output_name(source.rel, '*')} under --out); rename one "
+                    "or run them into separate folders"
                 )
         self.listener.documents(len(docs) + extra)
 
@@ -391,7 +576,8 @@ class _Run:
         self.report.sort()
         self.report.seconds = time.perf_counter() - self.started
         try:
-            write_jsonl_atomic(manifest, [r.manifest() for r in self.report.rows])
+            rows = merge_manifest(manifest, self.out, [r.manifest() for r in self.report.rows])
+            write_jsonl_atomic(manifest, rows)
             self.report.manifest = str(manifest)
         except OSError as exc:
             raise WorkbenchError(
@@ -566,6 +752,7 @@ class _Run:
                 "input": str(source.path),
                 "input_sha256": input_sha or self.hashes[d],
                 "output": str(target),
+                "lang": lang,  # the manifest row's language (a rebuilt manifest reads it)
                 "versions": self.lib,
                 **(extra or {}),
             }
