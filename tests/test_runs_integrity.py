@@ -289,9 +289,9 @@ def test_manifest_accumulates_rows_of_runs_sharing_an_out(tmp_path: Path) -> Non
 
 def test_a_killed_runs_manifest_is_rebuilt_from_provenance(model: Path, tmp_path: Path) -> None:
     src, other = tmp_path / "in", tmp_path / "other"
-    for folder, first in ((src, 0), (other, 10)):
+    for folder, first, n in ((src, 0, 16), (other, 20, 2)):
         folder.mkdir()
-        for i in range(first, first + 4):
+        for i in range(first, first + n):
             (folder / f"a{i:02d}.md").write_text(article(i, 6), encoding="utf-8")
     out, cache = tmp_path / "out", tmp_path / "c.sqlite3"
     code = (
@@ -316,6 +316,7 @@ def test_a_killed_runs_manifest_is_rebuilt_from_provenance(model: Path, tmp_path
     # (an output the kill caught before its provenance was written cannot be listed)
     written = sorted(p.name[: -len(".json")] for p in out.glob("*.uk.md.json"))
     assert written
+    assert len(written) < 16
     # The next run into the same --out (other inputs) lists what the killed run wrote.
     res = CliRunner().invoke(
         app, ["translate", str(other), *args[2:], "--out", str(out), "--cache", str(cache)]
@@ -325,7 +326,7 @@ def test_a_killed_runs_manifest_is_rebuilt_from_provenance(model: Path, tmp_path
     rebuilt = sorted(Path(r["output"]).name for r in rows if Path(r["input"]).parent == src)
     assert rebuilt == written
     assert all(r["task"] == "translate" and r["lang"] == "uk" and r["signature"] for r in rows)
-    assert len(rows) == len(written) + 4
+    assert len(rows) == len(written) + 2
 
 
 # --- modes and leftovers -----------------------------------------------------------------------
@@ -446,6 +447,9 @@ def _long_articles(root: Path, n: int, sentences: int) -> Path:
     return root
 
 
+_UNINTERRUPTED: dict[str, dict[str, bytes]] = {}
+
+
 @pytest.mark.parametrize(
     ("backend", "sig", "code"),
     [
@@ -459,7 +463,7 @@ def test_a_signal_mid_batch_stops_within_seconds_and_the_rerun_is_identical(
     model: Path, tmp_path: Path, backend: str, sig: int, code: int
 ) -> None:
     pytest.importorskip("ctranslate2") if backend == "ctranslate2" else None
-    src = _long_articles(tmp_path / "in", 2, 60)
+    src = _long_articles(tmp_path / "in", 2, 40)
     out, cache, marker = tmp_path / "out", tmp_path / "c.sqlite3", tmp_path / "marker"
     args = ["translate", str(src), "--to", "uk", "--from", "en", "--model", str(model)]
     args += ["--backend", backend, "--out", str(out), "--cache", str(cache), "-q"]
@@ -489,16 +493,18 @@ def test_a_signal_mid_batch_stops_within_seconds_and_the_rerun_is_identical(
         [sys.executable, "-m", "workbench", *args], cwd=REPO, env=env(**home), capture_output=True
     )
     assert rerun.returncode == 0, rerun.stderr
-    clean_out = tmp_path / "clean"
-    clean_args = [*args[: args.index("--out")], "--out", str(clean_out), "--no-cache", "-q"]
-    clean = subprocess.run(
-        [sys.executable, "-m", "workbench", *clean_args],
-        cwd=REPO,
-        env=env(**home),
-        capture_output=True,
-    )
-    assert clean.returncode == 0, clean.stderr
-    assert outputs(out) == outputs(clean_out) and len(outputs(out)) == 2
+    if backend not in _UNINTERRUPTED:  # one uninterrupted run per backend serves every signal
+        clean_out = tmp_path / "clean"
+        clean_args = [*args[: args.index("--out")], "--out", str(clean_out), "--no-cache", "-q"]
+        clean = subprocess.run(
+            [sys.executable, "-m", "workbench", *clean_args],
+            cwd=REPO,
+            env=env(**home),
+            capture_output=True,
+        )
+        assert clean.returncode == 0, clean.stderr
+        _UNINTERRUPTED[backend] = outputs(clean_out)
+    assert outputs(out) == _UNINTERRUPTED[backend] and len(outputs(out)) == 2
 
 
 # --- size limits --------------------------------------------------------------------------------
