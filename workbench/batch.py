@@ -31,9 +31,6 @@ Semantics, shared by ``workbench translate``, ``workbench run`` (job files) and 
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,8 +44,11 @@ from workbench.errors import InputError, WorkbenchError
 from workbench.outputs import (
     MANIFEST_NAME,
     Source,
+    check_segments,
+    check_size,
     clean_temp_files,
     discover_all,
+    merge_manifest,
     output_name,
     provenance_path,
     read_json,
@@ -259,52 +259,6 @@ def read_sources(
     return docs, failed
 
 
-def _mb(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
-
-
-def check_size(path: Path, limit: int) -> None:
-    """Refuse a file over ``limit`` bytes before reading it (0: no limit)."""
-    if not limit:
-        return
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return  # reading it says what is wrong
-    if size > limit:
-        raise InputError(
-            str(path),
-            f"is {_mb(size)}, over the limit of {_mb(limit)} per document; split it, or raise "
-            "the limit with WORKBENCH_MAX_DOCUMENT_BYTES",
-        )
-
-
-# Sentence ends followed by a space: an upper estimate of the sentences of a text, so that the
-# exact (slower) count runs only for a document that may be over the limit.
-_SENTENCE_END = re.compile(r"[.!?。！？…]+[\s\"'”’»)]")
-
-
-def check_segments(doc: Document, name: str, limit: int) -> None:
-    """Refuse a document with more than ``limit`` sentences to translate (0: no limit)."""
-    if not limit:
-        return
-    texts = doc.translatable_texts()
-    estimate = sum(1 + len(_SENTENCE_END.findall(t)) for t in texts)
-    if estimate <= limit:
-        return
-    from workbench.segment import split_sentences
-
-    count = 0
-    for text in texts:
-        count += len(split_sentences(text, "en", markdown=doc.fmt == "md"))
-        if count > limit:
-            raise InputError(
-                name,
-                f"has over {limit:,} sentences, the limit per document; split it, or raise "
-                "the limit with WORKBENCH_MAX_SEGMENTS",
-            )
-
-
 def check_out(paths: Sequence[str], out: Path) -> None:
     """Refuse an output folder that is one of the input folders (outputs would become inputs)."""
     target = out.resolve()
@@ -442,94 +396,6 @@ def up_to_date(output: Path, key: str | None, input_sha256: str) -> bool:
     )
 
 
-def read_manifest(path: Path) -> list[dict[str, Any]]:
-    """The rows of an existing manifest (lines that are not JSON objects are dropped)."""
-    try:
-        lines = path.read_text("utf-8").splitlines()
-    except (OSError, UnicodeError):
-        return []
-    rows = []
-    for line in lines:
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict) and all(isinstance(row.get(k), str) for k in _KEY):
-            rows.append({k: row.get(k) for k in MANIFEST_FIELDS})
-    return rows
-
-
-def recovered_rows(out: Path, since: float, known: set[str]) -> list[dict[str, Any]]:
-    """Manifest rows rebuilt from the provenance records under ``out`` changed after ``since``
-    (a run killed before writing its manifest leaves those); ``known`` outputs are skipped."""
-    rows: list[dict[str, Any]] = []
-    if not out.is_dir():
-        return rows
-    for folder, dirs, names in os.walk(out):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            if not name.endswith(".json") or name.startswith("."):
-                continue
-            prov_path = Path(folder) / name
-            output = prov_path.with_name(name[: -len(".json")])
-            try:
-                if str(output) in known or prov_path.stat().st_mtime <= since:
-                    continue
-            except OSError:
-                continue
-            prov = read_json(prov_path)
-            if not isinstance(prov, dict) or not output.is_file():
-                continue
-            row = {
-                "input": prov.get("input"),
-                "task": prov.get("task"),
-                "lang": prov.get("lang") or prov.get("target_lang"),
-                "output": str(output),
-                "signature": prov.get("signature"),
-                "cache": prov.get("cache"),
-                "seconds": prov.get("seconds"),
-                "error": None,
-                "note": None,
-            }
-            if all(isinstance(row[k], str) for k in _KEY):
-                rows.append(row)
-    return rows
-
-
-#: What identifies a manifest row across runs.
-_KEY = ("input", "task", "lang")
-
-
-def merge_manifest(path: Path, out: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """This run's rows, plus the rows of earlier runs into the same manifest that this run did
-    not redo (same input, task and language), plus rows rebuilt from provenance records that
-    no manifest lists (a killed run). An earlier row whose output has since disappeared is
-    dropped; a row without a language (the input could not be read) and rows of the same input
-    and task with a language replace each other."""
-    keys = {tuple(r[k] for k in _KEY) for r in new}
-    tasks = {(r["input"], r["task"]) for r in new}
-    unread = {(r["input"], r["task"]) for r in new if r["lang"] == "-"}
-    try:
-        since = path.stat().st_mtime
-    except OSError:
-        since = 0.0
-    old = read_manifest(path)
-    known = {str(r["output"]) for r in new + old if r.get("output")}
-    merged = [dict(r, _new=True) for r in new]
-    for row in old + recovered_rows(out, since, known):
-        key = tuple(row[k] for k in _KEY)
-        pair = (row["input"], row["task"])
-        if key in keys or pair in unread or (row["lang"] == "-" and pair in tasks):
-            continue
-        if row.get("output") and row.get("error") is None and not Path(row["output"]).is_file():
-            continue
-        keys.add(key)
-        merged.append(dict(row, _new=False))
-    # Stable: by input; this run's rows first, in their order (step, then language as given).
-    merged.sort(key=lambda r: (r["input"], not r["_new"]))
-    return [{k: r.get(k) for k in MANIFEST_FIELDS} for r in merged]
-
-
 class _Run:
     """The state of one folder run: documents, texts made so far, rows and progress."""
 
@@ -576,7 +442,9 @@ class _Run:
         self.report.sort()
         self.report.seconds = time.perf_counter() - self.started
         try:
-            rows = merge_manifest(manifest, self.out, [r.manifest() for r in self.report.rows])
+            rows = merge_manifest(
+                manifest, self.out, [r.manifest() for r in self.report.rows], MANIFEST_FIELDS
+            )
             write_jsonl_atomic(manifest, rows)
             self.report.manifest = str(manifest)
         except OSError as exc:

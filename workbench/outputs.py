@@ -1,4 +1,6 @@
-"""Finding input documents and writing outputs: sorted discovery, mirrored names, atomic writes."""
+"""Finding input documents and writing outputs: sorted discovery that accounts for every input,
+input size limits, mirrored names, atomic writes that follow the umask, leftover temporary
+files, and the manifest of an output folder."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.documents import SUPPORTED_SUFFIXES
+from workbench.documents import SUPPORTED_SUFFIXES, Document
 from workbench.errors import InputError
 
 #: Written into the output folder by every folder run.
@@ -172,6 +175,52 @@ def _walk(
             files.append(path)
 
 
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
+
+
+def check_size(path: Path, limit: int) -> None:
+    """Refuse a file over ``limit`` bytes before reading it (0: no limit)."""
+    if not limit:
+        return
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # reading it says what is wrong
+    if size > limit:
+        raise InputError(
+            str(path),
+            f"is {_mb(size)}, over the limit of {_mb(limit)} per document; split it, or raise "
+            "the limit with WORKBENCH_MAX_DOCUMENT_BYTES",
+        )
+
+
+# Sentence ends followed by a space: an upper estimate of the sentences of a text, so that the
+# exact (slower) count runs only for a document that may be over the limit.
+_SENTENCE_END = re.compile(r"[.!?。！？…]+[\s\"'”’»)]")
+
+
+def check_segments(doc: Document, name: str, limit: int) -> None:
+    """Refuse a document with more than ``limit`` sentences to translate (0: no limit)."""
+    if not limit:
+        return
+    texts = doc.translatable_texts()
+    estimate = sum(1 + len(_SENTENCE_END.findall(t)) for t in texts)
+    if estimate <= limit:
+        return
+    from workbench.segment import split_sentences
+
+    count = 0
+    for text in texts:
+        count += len(split_sentences(text, "en", markdown=doc.fmt == "md"))
+        if count > limit:
+            raise InputError(
+                name,
+                f"has over {limit:,} sentences, the limit per document; split it, or raise "
+                "the limit with WORKBENCH_MAX_SEGMENTS",
+            )
+
+
 def output_name(rel: Path, lang: str, task: str = "translate") -> Path:
     """``news/a.md`` → ``news/a.ko.md`` (translation) or ``news/a.summary.ko.md`` (summary)."""
     suffix = rel.suffix if rel.suffix.lower() in SUPPORTED_SUFFIXES else ".txt"
@@ -306,3 +355,96 @@ def read_json(path: Path) -> Any:
 def provenance_path(output: Path) -> Path:
     """Where the provenance record of an output lives: beside it."""
     return output.with_name(output.name + ".json")
+
+
+# --- the manifest of an output folder ----------------------------------------------------------
+
+
+def read_manifest(path: Path, fields: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows of an existing manifest (lines that are not JSON objects are dropped)."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeError):
+        return []
+    rows = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and all(isinstance(row.get(k), str) for k in _KEY):
+            rows.append({k: row.get(k) for k in fields})
+    return rows
+
+
+def recovered_rows(out: Path, since: float, known: set[str]) -> list[dict[str, Any]]:
+    """Manifest rows rebuilt from the provenance records under ``out`` changed after ``since``
+    (a run killed before writing its manifest leaves those); ``known`` outputs are skipped."""
+    rows: list[dict[str, Any]] = []
+    if not out.is_dir():
+        return rows
+    for folder, dirs, names in os.walk(out):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if not name.endswith(".json") or name.startswith("."):
+                continue
+            prov_path = Path(folder) / name
+            output = prov_path.with_name(name[: -len(".json")])
+            try:
+                if str(output) in known or prov_path.stat().st_mtime <= since:
+                    continue
+            except OSError:
+                continue
+            prov = read_json(prov_path)
+            if not isinstance(prov, dict) or not output.is_file():
+                continue
+            row = {
+                "input": prov.get("input"),
+                "task": prov.get("task"),
+                "lang": prov.get("lang") or prov.get("target_lang"),
+                "output": str(output),
+                "signature": prov.get("signature"),
+                "cache": prov.get("cache"),
+                "seconds": prov.get("seconds"),
+                "error": None,
+                "note": None,
+            }
+            if all(isinstance(row[k], str) for k in _KEY):
+                rows.append(row)
+    return rows
+
+
+#: What identifies a manifest row across runs.
+_KEY = ("input", "task", "lang")
+
+
+def merge_manifest(
+    path: Path, out: Path, new: list[dict[str, Any]], fields: Sequence[str]
+) -> list[dict[str, Any]]:
+    """This run's rows, plus the rows of earlier runs into the same manifest that this run did
+    not redo (same input, task and language), plus rows rebuilt from provenance records that
+    no manifest lists (a killed run). An earlier row whose output has since disappeared is
+    dropped; a row without a language (the input could not be read) and rows of the same input
+    and task with a language replace each other."""
+    keys = {tuple(r[k] for k in _KEY) for r in new}
+    tasks = {(r["input"], r["task"]) for r in new}
+    unread = {(r["input"], r["task"]) for r in new if r["lang"] == "-"}
+    try:
+        since = path.stat().st_mtime
+    except OSError:
+        since = 0.0
+    old = read_manifest(path, fields)
+    known = {str(r["output"]) for r in new + old if r.get("output")}
+    merged = [dict(r, _new=True) for r in new]
+    for row in old + recovered_rows(out, since, known):
+        key = tuple(row[k] for k in _KEY)
+        pair = (row["input"], row["task"])
+        if key in keys or pair in unread or (row["lang"] == "-" and pair in tasks):
+            continue
+        if row.get("output") and row.get("error") is None and not Path(row["output"]).is_file():
+            continue
+        keys.add(key)
+        merged.append(dict(row, _new=False))
+    # Stable: by input; this run's rows first, in their order (step, then language as given).
+    merged.sort(key=lambda r: (r["input"], not r["_new"]))
+    return [{k: r.get(k) for k in fields} for r in merged]
