@@ -12,9 +12,19 @@ Semantics, shared by ``workbench translate``, ``workbench run`` (job files) and 
   is skipped, and its model work avoided, when its provenance records the same cache key
   (model, revision, settings) and the same input text: hand edits to such outputs survive.
 - Failures: one document's problem is one failed row; the others complete.
+- Every input is accounted for: an unreadable folder or file, a symbolic link loop, a file
+  type there is no reader for, and two inputs whose outputs would have the same name (``notes``
+  and ``notes.txt``) are failed rows; earlier outputs found inside an input folder (a folder
+  holding a manifest, a file with a provenance record beside it) are rows noted "not read".
 - Manifest: one JSON row per (document, task, language) in ``<out>/manifest.jsonl``, rewritten
-  atomically at the end of each run in a deterministic order (input, step, language). An
-  interrupted run writes the rows it finished and re-raises the interrupt.
+  atomically at the end of each run in a deterministic order (input, step, language). Rows of
+  earlier runs into the same folder are kept unless this run has a row with the same (input,
+  task, language), and rows a killed run never wrote are rebuilt from the provenance records
+  beside the outputs. An interrupted run writes the rows it finished and re-raises the
+  interrupt.
+- Leftovers: temporary files a killed run left in ``out`` are removed at the start and end.
+- Limits: a document over ``RunSettings.max_document_bytes`` is refused before it is read,
+  one with more than ``max_segments`` sentences before any model work.
 - Interrupts: outputs are written as soon as each is final and cache entries as each chunk
   finishes, so a rerun continues from there and writes exactly what an uninterrupted run would.
 """
@@ -34,7 +44,11 @@ from workbench.errors import InputError, WorkbenchError
 from workbench.outputs import (
     MANIFEST_NAME,
     Source,
+    check_segments,
+    check_size,
+    clean_temp_files,
     discover_all,
+    merge_manifest,
     output_name,
     provenance_path,
     read_json,
@@ -43,6 +57,7 @@ from workbench.outputs import (
     write_jsonl_atomic,
     write_text_if_changed,
 )
+from workbench.settings import RunSettings
 
 if TYPE_CHECKING:
     from workbench.api import Workbench
@@ -61,7 +76,10 @@ MANIFEST_FIELDS = (
     "seconds",
     "error",
     "lang_mismatch",
+    "note",
 )
+#: The cache state of a row for a file that was deliberately not read (an earlier output).
+NOT_READ = "not-read"
 #: Cache states that mean "nothing was computed": a whole-document hit, or every part a hit.
 CACHED_STATES = ("document", "segments", "chunks")
 # Summaries are requested a few documents at a time, so each is written (and counted) soon
@@ -81,6 +99,7 @@ class Row:
     cache: str | None = None
     seconds: float = 0.0
     error: str | None = None
+    note: str | None = None  # why a file was not read (an earlier output found among inputs)
     result: Any = field(default=None, repr=False)
     order: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)  # (step, lang)
 
@@ -101,6 +120,7 @@ class Row:
             "error": self.error,
             # The output does not look like `lang` (translations and summaries are checked).
             "lang_mismatch": bool(getattr(self.result, "lang_mismatch", False)),
+            "note": self.note,
         }
 
 
@@ -129,7 +149,11 @@ class RunReport:
 
     @property
     def done(self) -> int:
-        return sum(r.ok and r.cache != "skipped" for r in self.rows)
+        return sum(r.ok and r.cache not in ("skipped", NOT_READ) for r in self.rows)
+
+    @property
+    def not_read(self) -> int:
+        return sum(r.ok and r.cache == NOT_READ for r in self.rows)
 
     def sort(self) -> None:
         """Deterministic order: by input, then step, then language as given."""
@@ -141,6 +165,8 @@ class RunReport:
         if self.skipped:
             parts.append(f"{self.skipped} skipped (up to date)")
         parts.append(f"{self.failed} failed")
+        if self.not_read:
+            parts.append(f"{self.not_read} earlier outputs not read")
         if self.ignored:
             parts.append(f"{len(self.ignored)} other files ignored")
         return ", ".join(parts) + f" in {self.seconds:.2f} s"
@@ -218,13 +244,20 @@ def versions() -> dict[str, str]:
     return out
 
 
-def read_sources(sources: list[Source]) -> tuple[list[tuple[Source, Document]], list[Row]]:
-    """Read every source; an unreadable one becomes a failed row instead."""
+def read_sources(
+    sources: list[Source], limits: RunSettings | None = None
+) -> tuple[list[tuple[Source, Document]], list[Row]]:
+    """Read every source; an unreadable one, or one over the ``limits``, becomes a failed row."""
     docs: list[tuple[Source, Document]] = []
     failed: list[Row] = []
     for src in sources:
         try:
-            docs.append((src, read_document(src.path)))
+            if limits is not None:
+                check_size(src.path, limits.max_document_bytes)
+            doc = read_document(src.path)
+            if limits is not None:
+                check_segments(doc, str(src.path), limits.max_segments)
+            docs.append((src, doc))
         except WorkbenchError as exc:
             failed.append(Row(str(src.path), "translate", "-", error=str(exc)))
     return docs, failed
@@ -320,16 +353,20 @@ def run_steps(
     if not steps:
         raise WorkbenchError("nothing to do: no steps were given")
     check_out(paths, out)
+    clean_temp_files(out)  # what a killed run left behind
     run = _Run(wb, out, skip_existing, listener or NullListener(), src)
     found = discover_all(list(paths), exclude=[out])
     run.report.ignored = [str(p) for p in found.ignored]
     first_task = steps[0].task
     missing = [Row(exc.path, first_task, "-", error=str(exc)) for exc in found.errors]
-    docs, unreadable = read_sources(found.sources)
+    not_read = [
+        Row(str(path), first_task, "-", cache=NOT_READ, note=why) for path, why in found.skipped
+    ]
+    docs, unreadable = read_sources(found.sources, wb.run)
     for row in unreadable:
         row.task = first_task
     run.start(docs, steps, extra=len(unreadable))
-    for row in missing + unreadable:
+    for row in missing + not_read + unreadable:
         run.report.rows.append(row)
         run.listener.row(row)
     for _ in unreadable:
@@ -345,6 +382,8 @@ def run_steps(
         run.report.interrupted = True
         run.finish(manifest_path)
         raise
+    finally:
+        clean_temp_files(out)
     run.finish(manifest_path)
     run.report.warnings = wb.warnings()
     return run.report
@@ -393,11 +432,14 @@ class _Run:
         self.remaining = [per_doc] * len(docs)
         seen: dict[Path, Source] = {}
         for d, source in enumerate(self.sources):
-            other = seen.setdefault(source.rel, source)
+            # Outputs are named from the input's name less its suffix (``notes`` and
+            # ``notes.txt`` both give ``notes.uk.txt``): compare those names, not the inputs'.
+            other = seen.setdefault(output_name(source.rel, "*"), source)
             if other is not source:
                 self.clash[d] = (
                     f"{source.path}: its outputs would overwrite those of {other.path} "
-                    f"(both are {source.rel} under --out); run them into separate folders"
+                    f"(both write {output_name(source.rel, '*')} under --out); rename one "
+                    "or run them into separate folders"
                 )
         self.listener.documents(len(docs) + extra)
 
@@ -405,7 +447,10 @@ class _Run:
         self.report.sort()
         self.report.seconds = time.perf_counter() - self.started
         try:
-            write_jsonl_atomic(manifest, [r.manifest() for r in self.report.rows])
+            rows = merge_manifest(
+                manifest, self.out, [r.manifest() for r in self.report.rows], MANIFEST_FIELDS
+            )
+            write_jsonl_atomic(manifest, rows)
             self.report.manifest = str(manifest)
         except OSError as exc:
             raise WorkbenchError(
@@ -580,6 +625,7 @@ class _Run:
                 "input": str(source.path),
                 "input_sha256": input_sha or self.hashes[d],
                 "output": str(target),
+                "lang": lang,  # the manifest row's language (a rebuilt manifest reads it)
                 "versions": self.lib,
                 **(extra or {}),
             }

@@ -18,6 +18,11 @@
     model = "lead"
     sentences = 3
 
+A job file that writes outside its own folder (``out`` absolute or climbing with ``..``) or
+sends documents to a Ray cluster at an ``address`` says so in its dry run and runs only when
+confirmed (``Job.confirmations``): a job file from elsewhere cannot send articles anywhere
+without a word.
+
 Optional top-level keys: ``skip_existing``, ``engine`` (local or ray), ``address``, ``device``,
 ``backend`` and ``beams``. A step takes ``task``, ``to``, ``model`` and ``beams``; a summarise
 step's ``to`` may include ``"own"`` (the article's own language) and the step also takes the
@@ -99,6 +104,19 @@ class Job:
     device: str = "auto"
     backend: str = "auto"
     beams: int | None = None
+
+    def confirmations(self, *, address_given: bool = False) -> list[str]:
+        """What this job does beyond its own folder, one line each; running it needs the
+        user's confirmation. ``address_given``: the address came from the command line (the
+        user's own words), so it needs none."""
+        found = []
+        base = self.path.parent.resolve()
+        out = self.out.resolve()
+        if not out.is_relative_to(base):
+            found.append(f"it writes outside its own folder, into {out}")
+        if self.engine == "ray" and self.address and not address_given:
+            found.append(f"it sends the documents to the Ray cluster at {self.address}")
+        return found
 
     def with_overrides(self, **changes: Any) -> Job:
         """A copy with command-line choices taking precedence over the file's."""
@@ -322,6 +340,7 @@ class JobPlan:
     input_errors: list[str]
     steps: list[StepPlan]
     models: list[ModelNeed]
+    confirm: list[str] = field(default_factory=list)  # what running it needs confirmed
 
     def as_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -359,10 +378,13 @@ class JobPlan:
                 out.append(f"  {m.model}: {state} (step {steps})")
         else:
             out.append("models: none needed (everything is cached or needs no model)")
+        out += [f"needs confirmation (--yes): {c}" for c in self.confirm]
         return out
 
 
-def plan_job(job: Job, wb: Workbench, max_errors: int = 5) -> JobPlan:
+def plan_job(
+    job: Job, wb: Workbench, max_errors: int = 5, *, address_given: bool = False
+) -> JobPlan:
     """What running ``job`` would do, without loading or downloading any model.
 
     Translation steps are planned through the translation pipeline's ``plan_only`` mode
@@ -374,7 +396,7 @@ def plan_job(job: Job, wb: Workbench, max_errors: int = 5) -> JobPlan:
 
     check_out(list(job.inputs), job.out)
     found = discover_all(list(job.inputs), exclude=[job.out])
-    docs, unreadable = read_sources(found.sources)
+    docs, unreadable = read_sources(found.sources, wb.run)
     plan = JobPlan(
         job=str(job.path),
         out=str(job.out),
@@ -383,6 +405,7 @@ def plan_job(job: Job, wb: Workbench, max_errors: int = 5) -> JobPlan:
         input_errors=[str(e) for e in found.errors] + [r.error or "" for r in unreadable],
         steps=[],
         models=[],
+        confirm=job.confirmations(address_given=address_given),
     )
     pool = ModelPool(replace(wb.run, offline=True))  # never download during a dry run
     needs: dict[str, ModelNeed] = {}

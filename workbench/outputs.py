@@ -1,15 +1,21 @@
-"""Finding input documents and writing outputs: sorted discovery, mirrored names, atomic writes."""
+"""Finding input documents and writing outputs: sorted discovery that accounts for every input,
+input size limits, mirrored names, atomic writes that follow the umask, leftover temporary
+files, and the manifest of an output folder."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import tempfile
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.documents import SUPPORTED_SUFFIXES
+from workbench.documents import SUPPORTED_SUFFIXES, Document
 from workbench.errors import InputError
 
 #: Written into the output folder by every folder run.
@@ -31,6 +37,8 @@ class Discovery:
     sources: list[Source] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     ignored: list[Path] = field(default_factory=list)  # files in folders that are not articles
+    # Deliberately not read, with the reason: earlier outputs found inside an input folder.
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def discover(paths: list[str]) -> tuple[list[Source], list[InputError]]:
@@ -43,10 +51,14 @@ def discover_all(paths: list[str], exclude: list[Path] | None = None) -> Discove
     """Expand files and folders (recursively, sorted) into input documents.
 
     Folders contribute only .txt/.md/.markdown files; their other files are ``ignored`` (hidden
-    files and folders are not even listed). A file named explicitly is taken whatever its
-    suffix, so that the reader can say what is wrong with it. Anything under an ``exclude``
-    folder (the output folder, when it lies inside an input folder) is skipped, so a rerun
-    never takes its own outputs for inputs. A file reached twice is taken once.
+    files and folders are not even listed). A file named explicitly must be one of those types
+    too (or have no suffix at all, read as plain text): anything else is an error rather than
+    text read blindly. Symbolic links to folders are followed unless they lead back into a
+    folder being walked (a loop, reported); a folder or link that cannot be read is an error,
+    never a silent gap. Anything under an ``exclude`` folder (the output folder, when it lies
+    inside an input folder) is skipped, and so are earlier output folders (they hold a
+    manifest) and earlier outputs (a provenance record beside them), each reported in
+    ``skipped``, so a rerun never takes outputs for inputs. A file reached twice is taken once.
     """
     excluded = [p.resolve() for p in exclude or []]
     found = Discovery()
@@ -61,24 +73,152 @@ def discover_all(paths: list[str], exclude: list[Path] | None = None) -> Discove
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                and not any(p.resolve().is_relative_to(x) for x in excluded)
-            )
+            files: list[Path] = []
+            reported = len(found.errors) + len(found.skipped)
+            _walk(path, [path.resolve()], excluded, files, found)
+            files.sort()
             articles = [p for p in files if p.suffix.lower() in SUPPORTED_SUFFIXES]
             found.ignored.extend(p for p in files if p.suffix.lower() not in SUPPORTED_SUFFIXES)
-            if not articles:
+            if not articles and len(found.errors) + len(found.skipped) == reported:
                 found.errors.append(InputError(raw, "folder has no .txt or .md files"))
             for p in articles:
-                add(p, p.relative_to(path))
+                if is_earlier_output(p):
+                    found.skipped.append((p, EARLIER_OUTPUT))
+                else:
+                    add(p, p.relative_to(path))
         elif path.exists():
-            add(path, Path(path.name))
+            if path.suffix and path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                found.errors.append(InputError(raw, unsupported_type(path)))
+            else:
+                add(path, Path(path.name))
+        elif path.is_symlink():
+            found.errors.append(InputError(raw, _bad_link(path)))
         else:
             found.errors.append(InputError(raw, "no such file or folder"))
     return found
+
+
+#: Why an article-like file in an input folder is not read.
+EARLIER_OUTPUT = "an earlier output (a provenance record lies beside it); not read as input"
+EARLIER_OUTPUT_FOLDER = f"an earlier output folder (it holds {MANIFEST_NAME}); not read as input"
+
+
+def unsupported_type(path: Path) -> str:
+    """The one-line refusal of a file type workbench has no reader for."""
+    return (
+        f"is a {path.suffix} file; workbench reads {', '.join(SUPPORTED_SUFFIXES)} files only: "
+        "convert it to text or Markdown first"
+    )
+
+
+def is_earlier_output(path: Path) -> bool:
+    """Whether ``path`` is an output of an earlier run: its provenance record lies beside it."""
+    prov = read_json(provenance_path(path))
+    if not isinstance(prov, dict) or "key" not in prov:
+        return False
+    return Path(str(prov.get("output") or "")).name == path.name
+
+
+def _bad_link(path: Path) -> str:
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link loop; nothing to read"
+        return f"is a symbolic link to something missing ({os.readlink(path)}); fix or remove it"
+    return "cannot be read"
+
+
+def _walk(
+    folder: Path, chain: list[Path], excluded: list[Path], files: list[Path], found: Discovery
+) -> None:
+    """Collect the visible files under ``folder``; ``chain`` holds the real paths of the
+    folders being walked, so that a link back into one of them is a loop, not a recursion."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        found.errors.append(
+            InputError(str(folder), f"folder cannot be read ({why}); its files were skipped")
+        )
+        return
+    if folder != Path(chain[0]) and (folder / MANIFEST_NAME).is_file():
+        found.skipped.append((folder, EARLIER_OUTPUT_FOLDER))
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        try:
+            is_dir = entry.is_dir()  # follows links
+            is_file = entry.is_file()
+        except OSError:
+            is_dir = is_file = False
+        if not is_dir and not is_file:
+            if entry.is_symlink():
+                found.errors.append(InputError(str(path), _bad_link(path)))
+            continue
+        real = path.resolve()
+        if any(real.is_relative_to(x) for x in excluded):
+            continue
+        if is_dir:
+            if real in chain:
+                found.errors.append(
+                    InputError(
+                        str(path),
+                        f"is a symbolic link loop (it leads back to {real}); not followed",
+                    )
+                )
+                continue
+            _walk(path, [*chain, real], excluded, files, found)
+        else:
+            files.append(path)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
+
+
+def check_size(path: Path, limit: int) -> None:
+    """Refuse a file over ``limit`` bytes before reading it (0: no limit)."""
+    if not limit:
+        return
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # reading it says what is wrong
+    if size > limit:
+        raise InputError(
+            str(path),
+            f"is {_mb(size)}, over the limit of {_mb(limit)} per document; split it, or raise "
+            "the limit with WORKBENCH_MAX_DOCUMENT_BYTES",
+        )
+
+
+# Sentence ends followed by a space: an upper estimate of the sentences of a text, so that the
+# exact (slower) count runs only for a document that may be over the limit.
+_SENTENCE_END = re.compile(r"[.!?。！？…]+[\s\"'”’»)]")
+
+
+def check_segments(doc: Document, name: str, limit: int) -> None:
+    """Refuse a document with more than ``limit`` sentences to translate (0: no limit)."""
+    if not limit:
+        return
+    texts = doc.translatable_texts()
+    estimate = sum(1 + len(_SENTENCE_END.findall(t)) for t in texts)
+    if estimate <= limit:
+        return
+    from workbench.segment import split_sentences
+
+    count = 0
+    for text in texts:
+        count += len(split_sentences(text, "en", markdown=doc.fmt == "md"))
+        if count > limit:
+            raise InputError(
+                name,
+                f"has over {limit:,} sentences, the limit per document; split it, or raise "
+                "the limit with WORKBENCH_MAX_SEGMENTS",
+            )
 
 
 def output_name(rel: Path, lang: str, task: str = "translate") -> Path:
@@ -96,11 +236,40 @@ def safe_join(root: Path, rel: Path) -> Path:
     return target
 
 
+#: Temporary files of ``write_text_atomic``: ``.NAME.PID.RANDOM.tmp`` beside their target
+#: (earlier versions wrote ``.NAME.RANDOM.tmp``, without the process id).
+_TEMP = re.compile(r"^\..+?\.(?:(\d+)\.)?[a-z0-9_]{8}\.tmp$")
+#: A temporary file older than this is a leftover even if its process id is alive again.
+STALE_TEMP_SECONDS = 3600
+_umask: int | None = None
+
+
+def _new_file_mode() -> int:
+    """The mode an ordinary new file gets: 0666 less the process's umask."""
+    global _umask
+    if _umask is None:
+        # The umask can only be read by setting it; set it straight back (once per process).
+        _umask = os.umask(0o022)
+        os.umask(_umask)
+    return 0o666 & ~_umask
+
+
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file and rename, so a reader never sees half a file."""
+    """Write through a temporary file and rename, so a reader never sees half a file.
+
+    The file keeps the mode of the one it replaces (a chmod by the user survives a rewrite);
+    a new file follows the umask like any ordinary file (mkstemp alone would force 0600).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        mode = path.stat().st_mode & 0o7777
+    except OSError:
+        mode = _new_file_mode()
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
+    )
+    try:
+        os.fchmod(fd, mode)
         # newline="" keeps the line endings the text already has (the input's).
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
@@ -108,6 +277,47 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: alive
+        return True
+    return True
+
+
+def clean_temp_files(root: Path) -> list[Path]:
+    """Remove the temporary files a killed run left under ``root``; returns those removed.
+
+    Only names of ``write_text_atomic``'s own pattern are touched, and only when the process
+    that made them is gone (or they are over an hour old), so a run sharing the folder keeps
+    the file it is writing.
+    """
+    removed: list[Path] = []
+    if not root.is_dir():
+        return removed
+    now = time.time()
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            match = _TEMP.match(name)
+            if match is None:
+                continue
+            path = Path(folder) / name
+            try:
+                age = now - path.lstat().st_mtime
+                if path.is_symlink():
+                    continue
+                pid = match.group(1)
+                if age < STALE_TEMP_SECONDS and (pid is None or _alive(int(pid))):
+                    continue
+                path.unlink()
+                removed.append(path)
+            except OSError:
+                continue  # gone already, or not ours to remove
+    return removed
 
 
 def write_text_if_changed(path: Path, text: str) -> bool:
@@ -145,3 +355,96 @@ def read_json(path: Path) -> Any:
 def provenance_path(output: Path) -> Path:
     """Where the provenance record of an output lives: beside it."""
     return output.with_name(output.name + ".json")
+
+
+# --- the manifest of an output folder ----------------------------------------------------------
+
+
+def read_manifest(path: Path, fields: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows of an existing manifest (lines that are not JSON objects are dropped)."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeError):
+        return []
+    rows = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and all(isinstance(row.get(k), str) for k in _KEY):
+            rows.append({k: row.get(k) for k in fields})
+    return rows
+
+
+def recovered_rows(out: Path, since: float, known: set[str]) -> list[dict[str, Any]]:
+    """Manifest rows rebuilt from the provenance records under ``out`` changed after ``since``
+    (a run killed before writing its manifest leaves those); ``known`` outputs are skipped."""
+    rows: list[dict[str, Any]] = []
+    if not out.is_dir():
+        return rows
+    for folder, dirs, names in os.walk(out):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if not name.endswith(".json") or name.startswith("."):
+                continue
+            prov_path = Path(folder) / name
+            output = prov_path.with_name(name[: -len(".json")])
+            try:
+                if str(output) in known or prov_path.stat().st_mtime <= since:
+                    continue
+            except OSError:
+                continue
+            prov = read_json(prov_path)
+            if not isinstance(prov, dict) or not output.is_file():
+                continue
+            row = {
+                "input": prov.get("input"),
+                "task": prov.get("task"),
+                "lang": prov.get("lang") or prov.get("target_lang"),
+                "output": str(output),
+                "signature": prov.get("signature"),
+                "cache": prov.get("cache"),
+                "seconds": prov.get("seconds"),
+                "error": None,
+                "note": None,
+            }
+            if all(isinstance(row[k], str) for k in _KEY):
+                rows.append(row)
+    return rows
+
+
+#: What identifies a manifest row across runs.
+_KEY = ("input", "task", "lang")
+
+
+def merge_manifest(
+    path: Path, out: Path, new: list[dict[str, Any]], fields: Sequence[str]
+) -> list[dict[str, Any]]:
+    """This run's rows, plus the rows of earlier runs into the same manifest that this run did
+    not redo (same input, task and language), plus rows rebuilt from provenance records that
+    no manifest lists (a killed run). An earlier row whose output has since disappeared is
+    dropped; a row without a language (the input could not be read) and rows of the same input
+    and task with a language replace each other."""
+    keys = {tuple(r[k] for k in _KEY) for r in new}
+    tasks = {(r["input"], r["task"]) for r in new}
+    unread = {(r["input"], r["task"]) for r in new if r["lang"] == "-"}
+    try:
+        since = path.stat().st_mtime
+    except OSError:
+        since = 0.0
+    old = read_manifest(path, fields)
+    known = {str(r["output"]) for r in new + old if r.get("output")}
+    merged = [dict(r, _new=True) for r in new]
+    for row in old + recovered_rows(out, since, known):
+        key = tuple(row[k] for k in _KEY)
+        pair = (row["input"], row["task"])
+        if key in keys or pair in unread or (row["lang"] == "-" and pair in tasks):
+            continue
+        if row.get("output") and row.get("error") is None and not Path(row["output"]).is_file():
+            continue
+        keys.add(key)
+        merged.append(dict(row, _new=False))
+    # Stable: by input; this run's rows first, in their order (step, then language as given).
+    merged.sort(key=lambda r: (r["input"], not r["_new"]))
+    return [{k: r.get(k) for k in fields} for r in merged]

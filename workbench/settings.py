@@ -48,6 +48,32 @@ class GenerationSettings:
         return asdict(self)
 
 
+#: Environment variables that override the input limits (for scripts and the job runner).
+LIMIT_ENV = {
+    "max_document_bytes": "WORKBENCH_MAX_DOCUMENT_BYTES",
+    "max_segments": "WORKBENCH_MAX_SEGMENTS",
+}
+
+
+def _limit(name: str, default: int) -> Any:
+    """A limit's default: its environment variable when set (read at construction, not import)."""
+
+    def read() -> int:
+        from workbench.errors import WorkbenchError
+
+        raw = os.environ.get(LIMIT_ENV[name], "").strip().replace("_", "")
+        if not raw:
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise WorkbenchError(
+                f"{LIMIT_ENV[name]}={raw!r}: expected a whole number (0 turns the limit off)"
+            ) from None
+
+    return read
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """How a run executes: device, batching and input limits."""
@@ -88,6 +114,22 @@ class RunSettings:
         default=False,
         metadata={"help": "Never contact the Hugging Face hub (also set by HF_HUB_OFFLINE=1)."},
     )
+    # Input limits: checked before any work, so a huge file is refused in a moment instead of
+    # filling memory and the cache (0 turns a limit off).
+    max_document_bytes: int = field(
+        default_factory=_limit("max_document_bytes", 5_000_000),
+        metadata={
+            "help": "Refuse a document over this many bytes before reading it "
+            "(default 5 MB; env WORKBENCH_MAX_DOCUMENT_BYTES; 0: no limit)."
+        },
+    )
+    max_segments: int = field(
+        default_factory=_limit("max_segments", 50_000),
+        metadata={
+            "help": "Refuse a document with more sentences than this before any model work "
+            "(default 50000; env WORKBENCH_MAX_SEGMENTS; 0: no limit)."
+        },
+    )
 
     def __post_init__(self) -> None:
         # Checked here so a typo fails before any document or model is touched.
@@ -107,6 +149,11 @@ class RunSettings:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise WorkbenchError(f"{name} must be at least 1, not {value}")
+        for name in LIMIT_ENV:
+            if getattr(self, name) < 0:
+                raise WorkbenchError(
+                    f"{name} must be 0 (no limit) or more, not {getattr(self, name)}"
+                )
 
     def batch_limits(self, device: str) -> tuple[int, int]:
         """(most segments, token budget) of one batch on a resolved device: the run's own
@@ -153,8 +200,12 @@ def help_for(cls: type, name: str) -> str:
 
 def default_for(cls: type, name: str) -> Any:
     """The default of one settings field, for CLI options."""
+    from dataclasses import MISSING
+
     for f in fields(cls):
         if f.name == name:
+            if f.default is MISSING and f.default_factory is not MISSING:
+                return f.default_factory()
             return f.default
     raise KeyError(name)
 

@@ -29,4 +29,7 @@ app.command("run")(run)
 
 def main() -> None:
     """Console-script entry point."""
+    from workbench import cancel
+
+    cancel.allow_prompt_exit()  # a stopped run may end the process without waiting (run_cmd)
     app()

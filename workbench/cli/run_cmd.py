@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,6 +17,7 @@ import typer
 from workbench.cli.common import (
     EXIT_FAILED_DOCS,
     eprint,
+    fail,
     quiet_libraries,
     user_errors,
 )
@@ -42,18 +45,36 @@ class Terminated(KeyboardInterrupt):
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
+    from workbench import cancel
+
+    cancel.request()
     raise Terminated()
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    from workbench import cancel
+
+    cancel.request()
+    raise KeyboardInterrupt()
 
 
 @contextlib.contextmanager
 def stopping_cleanly(failed: list[Row] | None = None) -> Iterator[None]:
-    """Run a folder job so that Ctrl-C and SIGTERM both stop it cleanly.
+    """Run a folder job so that Ctrl-C and SIGTERM both stop it cleanly and promptly.
 
-    Outputs are written as they finish and the cache commits every chunk, so nothing more is
-    needed than turning SIGTERM into an interrupt; exits 130 (Ctrl-C) or 143 (SIGTERM). The
-    errors of rows that failed before the stop (``failed``) are printed first.
+    Outputs are written as they finish and the cache commits every chunk, so what finished is
+    kept; the batch in flight is abandoned (engines wait for it in short sleeps, and torch
+    checks the stop request at every step, so the stop takes well under a second). Exits 130
+    (Ctrl-C) or 143 (SIGTERM). The errors of rows that failed before the stop (``failed``) are
+    printed first.
     """
+    from workbench import cancel
+
+    cancel.clear()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int is signal.default_int_handler:  # not when the shell made us ignore it
+        signal.signal(signal.SIGINT, _on_sigint)
     try:
         yield
     except KeyboardInterrupt as exc:
@@ -65,9 +86,18 @@ def stopping_cleanly(failed: list[Row] | None = None) -> Iterator[None]:
             "command again to continue",
             err=True,
         )
-        raise typer.Exit(EXIT_TERMINATED if isinstance(exc, Terminated) else 130) from None
+        code = EXIT_TERMINATED if isinstance(exc, Terminated) else 130
+        if cancel.abandoned() and cancel.prompt_exit_allowed():
+            # Every output, cache entry and the manifest are written; what is left is a batch
+            # the engine cannot cancel, which a normal exit would wait for (minutes).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        raise typer.Exit(code) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if previous_int is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 @contextlib.contextmanager
@@ -104,6 +134,8 @@ def row_line(
             return None
         if quiet:
             return None
+        if row.note:  # a file deliberately not read (an earlier output among the inputs)
+            return f"workbench: skipped {row.input}: {row.note}"
         if row.signature:
             text = f"{row.input} → {row.output}  [{row.signature}] ({row.cache})"
         else:
@@ -178,6 +210,17 @@ def finish(report: RunReport, *, quiet: bool, as_json: bool) -> None:
         raise typer.Exit(EXIT_FAILED_DOCS)
 
 
+def confirm(job_file: Path, risks: list[str]) -> None:
+    """Ask on a terminal whether to run a job that reaches beyond its folder; without a
+    terminal refuse, naming what needs confirming and the flag that gives it."""
+    what = "; ".join(risks)
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise fail(f"{job_file}: {what}: add --yes to run it (see --dry-run)")
+    typer.echo(f"{job_file}: {what}.", err=True)
+    if not typer.confirm("Run it?", default=False, err=True):
+        raise fail(f"{job_file}: not confirmed; nothing was run")
+
+
 @user_errors
 def run(
     job_file: Annotated[Path, typer.Argument(help="Job file (TOML): inputs, out and steps.")],
@@ -205,6 +248,15 @@ def run(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON row per output (or the plan).")
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Confirm a job that writes outside its own folder or sends documents to a "
+            "Ray cluster (asked on a terminal; required in scripts).",
+        ),
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Run a job file: translate and summarise folders of articles in one command."""
@@ -217,10 +269,13 @@ def run(
         "address": address,
     }
     job = job.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
+    risks = job.confirmations(address_given=address is not None)
+    if risks and not dry_run and not yes:
+        confirm(job_file, risks)
     wb = job.workbench(cache=False if no_cache else cache, refresh=refresh, offline=offline)
     with wb:
         if dry_run:
-            plan = plan_job(job, wb)
+            plan = plan_job(job, wb, address_given=address is not None)
             if as_json:
                 typer.echo(json.dumps(plan.as_dict(), ensure_ascii=False, indent=2))
             else:

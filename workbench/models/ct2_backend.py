@@ -309,6 +309,9 @@ class CT2Seq2Seq(Seq2SeqBase):
             compute_type=compute_type(self.precision, self.device),
             inter_threads=inter,
             intra_threads=intra,
+            # Queueing never blocks (lookahead bounds what is queued), so the caller's wait,
+            # which Ctrl-C interrupts, is the only place a run waits for the engine.
+            max_queued_batches=-1,
         )
 
     def _batch_limit(self, n_units: int) -> int:
@@ -335,10 +338,10 @@ class CT2Seq2Seq(Seq2SeqBase):
             self._submit(b, m, dec, asynchronous=True)
             for b, m in zip(batches, max_new, strict=True)
         ]
-        return lambda: [self._rows([r.result() for r in p]) for p in pending]
+        return lambda: [self._rows([_result(r) for r in p]) for p in pending]
 
     def _decode(self, ids: list[list[int]], max_new: int, dec: Decoding) -> list[list[int]]:
-        return self._rows(self._submit(ids, max_new, dec, asynchronous=False))
+        return self._rows([_result(r) for r in self._submit(ids, max_new, dec, asynchronous=True)])
 
     def _rows(self, results: list[Any]) -> list[list[int]]:
         unk = self._tokenizer.unk_token_id
@@ -374,3 +377,12 @@ class CT2Seq2Seq(Seq2SeqBase):
     @property
     def _unk(self) -> str:
         return str(self._tokenizer.unk_token)
+
+
+def _result(pending: Any) -> Any:
+    """An asynchronous result, waited for in short sleeps so that Ctrl-C and SIGTERM stop the
+    run at once rather than after the batch (``result()`` blocks inside C++)."""
+    from workbench import cancel
+
+    cancel.wait_until(pending.done)
+    return pending.result()

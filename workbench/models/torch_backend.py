@@ -6,6 +6,7 @@ import copy
 import warnings
 from typing import Any
 
+from workbench import cancel
 from workbench.errors import ModelError, WorkbenchError
 from workbench.models.device import decoding_context, pick_device, pick_precision, torch_dtype
 from workbench.models.families import ModelInfo
@@ -129,6 +130,9 @@ class TorchSeq2Seq(Seq2SeqBase):
         batch = tok.pad({"input_ids": ids}, return_tensors="pt", padding=True)
         batch = {k: v.to(model.device) for k, v in batch.items()}
         with decoding_context(self.device):
-            sequences = model.generate(**batch, generation_config=config)
+            sequences = model.generate(
+                **batch, generation_config=config, stopping_criteria=cancel.stopping_criteria()
+            )
+        cancel.check()  # a batch cut short by a stop request is never taken for a result
         # Column 0 is the decoder start token.
         return [row[1:] for row in sequences.tolist()]

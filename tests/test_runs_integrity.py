@@ -1,0 +1,671 @@
+"""Folder runs under damage: every input accounted for, manifests that accumulate and are
+rebuilt, file modes, leftovers, prompt stops on real signals, size limits and job files that
+reach beyond their folder. The damage is done for real: permissions removed (as an ordinary
+user when the tests run as root), symbolic link loops, processes killed and signalled."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import REPO
+from workbench.cli.app import app
+from workbench.outputs import clean_temp_files, discover_all, write_text_atomic
+
+SUBJECTS = ("The council", "Police", "The mayor", "Residents", "The ferry company", "Farmers")
+VERBS = ("approved", "delayed", "welcomed", "rejected")
+OBJECTS = ("the new budget", "the bridge plan", "the harbour repairs", "the tram line")
+
+
+def article(i: int, sentences: int = 5) -> str:
+    """A short article (long enough for a lead summary) whose sentences are unique to it."""
+    lines = [f"# Report number {i}", ""]
+    for j in range(sentences):
+        lines += [
+            f"{SUBJECTS[(i + j) % 6]} {VERBS[j % 4]} {OBJECTS[(i + j) % 4]} after a long "
+            f"meeting on day {i}{j}.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def manifest(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "manifest.jsonl").read_text("utf-8").splitlines()]
+
+
+def outputs(out: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.name.endswith(".json") and p.name != "manifest.jsonl"
+    }
+
+
+def lead(paths: list[Path | str], out: Path, *extra: str) -> object:
+    """``workbench summarise PATHS --model lead`` (no model needed) in-process."""
+    args = ["summarise", *map(str, paths), "--model", "lead", "--from", "en", "--out", str(out)]
+    return CliRunner().invoke(app, [*args, *extra])
+
+
+def env(**more: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), **more}
+
+
+@pytest.fixture
+def model(tiny) -> Path:
+    return tiny("marian-multi")
+
+
+# --- issue: files workbench cannot read are refused, not mangled -----------------------------
+
+
+def test_a_file_type_without_a_reader_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "page.html").write_text("<p>The council met.</p>", encoding="utf-8")
+    (tmp_path / "clip.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHi\n", "utf-8")
+    good = tmp_path / "a.md"
+    good.write_text(article(1), encoding="utf-8")
+    out = tmp_path / "out"
+    res = lead([tmp_path / "page.html", tmp_path / "clip.srt", good], out)
+    assert res.exit_code == 1, res.output
+    lines = [line for line in res.stderr.splitlines() if "error" in line]
+    assert len(lines) == 2
+    for name, suffix in (("page.html", ".html"), ("clip.srt", ".srt")):
+        (line,) = [x for x in lines if name in x]
+        assert f"is a {suffix} file" in line and ".txt, .md, .markdown" in line
+    assert sorted(outputs(out)) == ["a.summary.en.md"]  # nothing renamed .txt
+    rows = {Path(r["input"]).name: r for r in manifest(out)}
+    assert rows["page.html"]["error"] and rows["clip.srt"]["error"] and not rows["a.md"]["error"]
+
+
+# --- every input accounted for ---------------------------------------------------------------
+
+
+def test_symlink_loops_and_broken_links_are_reported_not_followed_forever(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.md").write_text(article(1), encoding="utf-8")
+    (src / "sub" / "b.md").write_text(article(2), encoding="utf-8")
+    (src / "sub" / "back").symlink_to("..")  # a folder loop
+    (src / "self.md").symlink_to("self.md")  # a file link to itself
+    (src / "gone.md").symlink_to("nowhere.md")  # a broken link
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "c.md").write_text(article(3), encoding="utf-8")
+    (src / "linked").symlink_to(elsewhere)  # a link to a folder outside: followed
+    found = discover_all([str(src)])
+    assert sorted(str(s.rel) for s in found.sources) == ["a.md", "linked/c.md", "sub/b.md"]
+    errors = {Path(e.path).name: e.problem for e in found.errors}
+    assert set(errors) == {"back", "self.md", "gone.md"}
+    assert "symbolic link loop" in errors["back"] and "symbolic link loop" in errors["self.md"]
+    assert "missing" in errors["gone.md"]
+    # Through the CLI each is one line and one manifest row; the readable articles complete.
+    out = tmp_path / "out"
+    res = lead([src], out)
+    assert res.exit_code == 1, res.output
+    assert sum("symbolic link" in line for line in res.stderr.splitlines()) == 3
+    rows = manifest(out)
+    assert sum(bool(r["error"]) for r in rows) == 3
+    assert sorted(outputs(out)) == [
+        "a.summary.en.md",
+        "linked/c.summary.en.md",
+        "sub/b.summary.en.md",
+    ]
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A folder an unprivileged user can reach (pytest's tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="wb-integrity-", dir="/tmp"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        for p in path.rglob("*"):
+            if p.is_dir() and not p.is_symlink():
+                p.chmod(0o755)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _as_nobody() -> tuple[int, int] | None:
+    """(uid, gid) of an unprivileged user to run a check as when we are root, else None."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("running as root and there is no 'nobody' user to drop privileges to")
+    return entry.pw_uid, entry.pw_gid
+
+
+def _run_as(user: tuple[int, int] | None, args: list[str], warm: list[str]) -> tuple[int, str]:
+    """The CLI's exit code and stderr, run in a forked child as ``user`` (None: as we are).
+
+    Python itself lives in root's private folder here, so the unprivileged child cannot start a
+    new interpreter: it forks this one, runs ``warm`` first (importing what the run needs),
+    then drops privileges and runs ``args``."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 99
+        try:
+            os.close(read)
+            CliRunner().invoke(app, warm)
+            if user is not None:
+                os.setgid(user[1])
+                os.setuid(user[0])
+            res = CliRunner().invoke(app, args)
+            os.write(write, json.dumps([res.exit_code, res.stderr]).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    data = b""
+    while chunk := os.read(read, 65536):
+        data += chunk
+    os.close(read)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child run failed"
+    code, err = json.loads(data)
+    return code, err
+
+
+def test_an_unreadable_folder_and_file_are_failed_rows(shared_dir: Path) -> None:
+    """Permissions really removed; as root (which ignores them) the run is made as nobody."""
+    src = shared_dir / "in"
+    (src / "secret").mkdir(parents=True)
+    (src / "a.md").write_text(article(1), encoding="utf-8")
+    (src / "secret" / "b.md").write_text(article(2), encoding="utf-8")
+    (src / "locked.md").write_text(article(3), encoding="utf-8")
+    out, warm_out = shared_dir / "out", shared_dir / "warm"
+    out.mkdir()
+    out.chmod(0o777)
+    (src / "secret").chmod(0)
+    (src / "locked.md").chmod(0)
+    common = ["--model", "lead", "--from", "en", "--no-cache"]
+    warm = ["summarise", str(src / "a.md"), *common, "--out", str(warm_out)]
+    args = ["summarise", str(src), *common, "--out", str(out)]
+    code, err = _run_as(_as_nobody(), args, warm)
+    assert code == 1, err
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert len(errors) == 2, err
+    assert any("secret" in e and "folder cannot be read" in e for e in errors)
+    assert any("locked.md" in e and "cannot be read" in e for e in errors)
+    rows = {Path(r["input"]).name: r for r in manifest(out)}
+    assert rows["secret"]["error"] and rows["locked.md"]["error"]
+    assert rows["a.md"]["error"] is None and Path(rows["a.md"]["output"]).is_file()
+    assert "1 done (0 from cache), 2 failed" in err
+
+
+def test_inputs_whose_outputs_share_a_name_fail_before_anything_is_written(
+    model: Path, tmp_path: Path
+) -> None:
+    # `notes` and `notes.txt` both translate to notes.uk.txt: the first keeps it, the second
+    # is a failed row naming both, and its translation never overwrites the first's.
+    (tmp_path / "notes").write_text(article(1), encoding="utf-8")
+    (tmp_path / "notes.txt").write_text(article(2), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["translate", str(tmp_path / "notes"), str(tmp_path / "notes.txt"), "--to", "uk"]
+    res = CliRunner().invoke(
+        app, [*args, "--from", "en", "--model", str(model), "--out", str(out), "--no-cache"]
+    )
+    assert res.exit_code == 1, res.output
+    rows = {Path(r["input"]).name: r for r in manifest(out)}
+    assert rows["notes"]["error"] is None
+    assert "would overwrite those of" in rows["notes.txt"]["error"]
+    assert "notes.*.txt" in rows["notes.txt"]["error"]
+    prov = json.loads((out / "notes.uk.txt.json").read_text("utf-8"))
+    assert Path(prov["input"]).name == "notes"
+    # a.md and a.markdown do not collide: their outputs keep their own suffixes.
+    (tmp_path / "a.md").write_text(article(3), encoding="utf-8")
+    (tmp_path / "a.markdown").write_text(article(4), encoding="utf-8")
+    res = lead([tmp_path / "a.md", tmp_path / "a.markdown"], tmp_path / "out2")
+    assert res.exit_code == 0, res.output
+    assert sorted(outputs(tmp_path / "out2")) == ["a.summary.en.markdown", "a.summary.en.md"]
+
+
+def test_earlier_outputs_inside_the_input_tree_are_rows_not_inputs(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(2):
+        (src / f"a{i}.md").write_text(article(i), encoding="utf-8")
+    first = tmp_path / "first"
+    assert lead([src], first).exit_code == 0
+    # An earlier --out moved into the inbox, and one loose output with its provenance.
+    shutil.copytree(first, src / "old")
+    shutil.copy(first / "a0.summary.en.md", src / "a0.summary.en.md")
+    shutil.copy(first / "a0.summary.en.md.json", src / "a0.summary.en.md.json")
+    out = tmp_path / "second"
+    res = lead([src], out)
+    assert res.exit_code == 0, res.output
+    skipped = [line for line in res.stderr.splitlines() if line.startswith("workbench: skipped")]
+    assert len(skipped) == 2
+    assert any("old" in line and "earlier output folder" in line for line in skipped)
+    assert any("a0.summary.en.md" in line and "earlier output" in line for line in skipped)
+    assert "2 done (0 from cache), 0 failed, 2 earlier outputs not read" in res.stderr
+    rows = manifest(out)
+    noted = [r for r in rows if r["note"]]
+    assert len(noted) == 2 and all(r["cache"] == "not-read" and not r["error"] for r in noted)
+    assert sorted(outputs(out)) == ["a0.summary.en.md", "a1.summary.en.md"]
+
+
+# --- the manifest of a shared --out ------------------------------------------------------------
+
+
+def test_manifest_accumulates_rows_of_runs_sharing_an_out(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    docs = []
+    for i in range(4):
+        doc = tmp_path / f"d{i}.md"
+        doc.write_text(article(i), encoding="utf-8")
+        docs.append(doc)
+    for doc in docs:
+        assert lead([doc], out).exit_code == 0
+    assert sorted(Path(r["input"]).name for r in manifest(out)) == [d.name for d in docs]
+    # A rerun replaces the rows with the same (input, task, language) and keeps the others.
+    assert lead([docs[1]], out, "--sentences", "2").exit_code == 0
+    rows = manifest(out)
+    assert len(rows) == 4 and [r["input"] for r in rows] == sorted(r["input"] for r in rows)
+    # An earlier row whose output is gone is dropped; a failed input replaces its rows.
+    (out / "d2.summary.en.md").unlink()
+    docs[3].write_bytes(b"\xff\xfe")
+    assert lead([docs[3]], out).exit_code == 1
+    rows = {Path(r["input"]).name: r for r in manifest(out)}
+    assert set(rows) == {"d0.md", "d1.md", "d3.md"} and rows["d3.md"]["lang"] == "-"
+
+
+def test_a_killed_runs_manifest_is_rebuilt_from_provenance(model: Path, tmp_path: Path) -> None:
+    src, other = tmp_path / "in", tmp_path / "other"
+    for folder, first, n in ((src, 0, 16), (other, 20, 2)):
+        folder.mkdir()
+        for i in range(first, first + n):
+            (folder / f"a{i:02d}.md").write_text(article(i, 6), encoding="utf-8")
+    out, cache = tmp_path / "out", tmp_path / "c.sqlite3"
+    code = (
+        "import workbench.translate as t; t.chunk_segments = lambda backend, limit: 4\n"
+        "from workbench.cli.app import main; import sys; sys.argv = ['workbench'] + sys.argv[1:]\n"
+        "main()\n"
+    )
+    args = ["translate", str(src), "--to", "uk", "--from", "en", "--model", str(model)]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args, "--out", str(out), "--cache", str(cache)],
+        cwd=REPO,
+        env=env(),
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not list(out.glob("*.uk.md.json")):
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    proc.kill()
+    proc.wait()
+    assert not (out / "manifest.jsonl").exists()
+    # (an output the kill caught before its provenance was written cannot be listed)
+    written = sorted(p.name[: -len(".json")] for p in out.glob("*.uk.md.json"))
+    assert written
+    assert len(written) < 16
+    # The next run into the same --out (other inputs) lists what the killed run wrote.
+    res = CliRunner().invoke(
+        app, ["translate", str(other), *args[2:], "--out", str(out), "--cache", str(cache)]
+    )
+    assert res.exit_code == 0, res.output
+    rows = manifest(out)
+    rebuilt = sorted(Path(r["output"]).name for r in rows if Path(r["input"]).parent == src)
+    assert rebuilt == written
+    assert all(r["task"] == "translate" and r["lang"] == "uk" and r["signature"] for r in rows)
+    assert len(rows) == len(written) + 2
+
+
+# --- modes and leftovers -----------------------------------------------------------------------
+
+
+def test_outputs_follow_the_umask_and_keep_a_mode_the_user_set(tmp_path: Path) -> None:
+    doc = tmp_path / "a.md"
+    doc.write_text(article(1), encoding="utf-8")
+    out = tmp_path / "out"
+    old = os.umask(0o027)
+    try:
+        from workbench import outputs
+
+        outputs._umask = None  # read the umask again
+        assert lead([doc], out).exit_code == 0
+        target = out / "a.summary.en.md"
+        prov = out / "a.summary.en.md.json"
+        for path in (target, prov, out / "manifest.jsonl"):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
+        target.chmod(0o604)
+        prov.chmod(0o600)
+        doc.write_text(article(2), encoding="utf-8")  # a changed input rewrites both
+        assert lead([doc], out).exit_code == 0
+        assert "meeting on day 2" in target.read_text("utf-8")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o604
+        assert stat.S_IMODE(prov.stat().st_mode) == 0o600
+        os.umask(0o002)
+        outputs._umask = None
+        write_text_atomic(tmp_path / "new.txt", "x")
+        assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == 0o664
+    finally:
+        os.umask(old)
+        outputs._umask = None
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_leftover_temporary_files_are_cleaned_and_only_ours(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    # A run killed while writing leaves its temporary file; a real one, from a real process.
+    dead = _dead_pid()
+    script = (
+        "import os, sys, tempfile; from pathlib import Path\n"
+        "fd, tmp = tempfile.mkstemp(dir=sys.argv[1], prefix='.a.uk.md.%d.' % os.getpid(),"
+        " suffix='.tmp')\n"
+        "os.write(fd, b'half'); os.kill(os.getpid(), 9)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(out / "sub")], check=False)
+    killed = list((out / "sub").glob(".a.uk.md.*.tmp"))
+    assert len(killed) == 1
+    old_style = out / ".b.ko.md.k2x9q0za.tmp"  # an earlier version's name, an hour old
+    old_style.write_text("", "utf-8")
+    os.utime(old_style, (time.time() - 7200, time.time() - 7200))
+    dead_one = out / f".c.ko.md.{dead}.abcdefgh.tmp"
+    dead_one.write_text("", "utf-8")
+    live = out / f".d.ko.md.{os.getpid()}.abcdefgh.tmp"  # a run writing right now
+    live.write_text("", "utf-8")
+    fresh_old_style = out / ".e.ko.md.abcdefgh.tmp"  # may belong to a running old version
+    fresh_old_style.write_text("", "utf-8")
+    theirs = [out / ".notes.tmp", out / "draft.tmp", out / ".x.abcdefgh.tmp.bak"]
+    for p in theirs:
+        p.write_text("mine", "utf-8")
+    removed = clean_temp_files(out)
+    assert sorted(removed) == sorted([*killed, old_style, dead_one])
+    assert live.exists() and fresh_old_style.exists() and all(p.exists() for p in theirs)
+    # A folder run cleans on start: nothing of ours is left after it.
+    doc = tmp_path / "a.md"
+    doc.write_text(article(1), encoding="utf-8")
+    live.unlink()
+    (out / f".f.md.{dead}.zzzzzzzz.tmp").write_text("", "utf-8")
+    assert lead([doc], out).exit_code == 0
+    left = {p.name for p in out.rglob("*.tmp")}
+    assert left == {".notes.tmp", "draft.tmp", fresh_old_style.name}
+
+
+# --- stopping promptly on real signals ---------------------------------------------------------
+
+# Each backend's decode of a big chunk announces itself in a file, so the signal lands while a
+# batch is in flight (one chunk of every segment: the stop cannot wait for a chunk boundary).
+_STOP_SCRIPT = """
+import sys, pathlib
+import workbench.translate as t
+t.chunk_segments = lambda backend, limit: 100000
+marker = pathlib.Path(sys.argv[1])
+from workbench.models.seq2seq_common import Seq2SeqBase
+start = Seq2SeqBase._start
+def announced(self, *a, **k):
+    marker.write_text("decoding")
+    return start(self, *a, **k)
+Seq2SeqBase._start = announced
+from workbench.models import ct2_backend
+ct2_start = ct2_backend.CT2Seq2Seq._start
+def ct2_announced(self, *a, **k):
+    pending = ct2_start(self, *a, **k)
+    marker.write_text("decoding")
+    return pending
+ct2_backend.CT2Seq2Seq._start = ct2_announced
+from workbench.cli.app import main
+sys.argv = ["workbench"] + sys.argv[2:]
+main()
+"""
+
+
+def _long_articles(root: Path, n: int, sentences: int) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        words = [f"{SUBJECTS[(i + j) % 6]} {VERBS[j % 4]} {OBJECTS[(i * j) % 4]}" for j in range(4)]
+        body = [
+            f"{' and '.join(words)} while {SUBJECTS[j % 6].lower()} waited on day {i}-{j}."
+            for j in range(sentences)
+        ]
+        (root / f"long{i}.md").write_text(f"# Long report {i}\n\n" + "\n\n".join(body) + "\n")
+    return root
+
+
+_UNINTERRUPTED: dict[str, dict[str, bytes]] = {}
+
+
+@pytest.mark.parametrize(
+    ("backend", "sig", "code"),
+    [
+        ("ctranslate2", signal.SIGINT, 130),
+        ("ctranslate2", signal.SIGTERM, 143),
+        ("torch", signal.SIGTERM, 143),
+        ("torch", signal.SIGINT, 130),
+    ],
+)
+def test_a_signal_mid_batch_stops_within_seconds_and_the_rerun_is_identical(
+    model: Path, tmp_path: Path, backend: str, sig: int, code: int
+) -> None:
+    pytest.importorskip("ctranslate2") if backend == "ctranslate2" else None
+    src = _long_articles(tmp_path / "in", 2, 40)
+    out, cache, marker = tmp_path / "out", tmp_path / "c.sqlite3", tmp_path / "marker"
+    args = ["translate", str(src), "--to", "uk", "--from", "en", "--model", str(model)]
+    args += ["--backend", backend, "--out", str(out), "--cache", str(cache), "-q"]
+    home = {"WORKBENCH_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _STOP_SCRIPT, str(marker), *args],
+        cwd=REPO,
+        env=env(**home),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not marker.exists():
+        time.sleep(0.005)
+    assert proc.poll() is None, "the run ended before decoding started"
+    time.sleep(0.3)  # well inside the batch
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    took = time.monotonic() - sent
+    assert proc.returncode == code, err
+    assert took < 8, f"the stop took {took:.1f} s"
+    assert "finished outputs and cache entries are kept" in err and "Traceback" not in err
+    # The batch in flight was abandoned: nothing of it was written as an output.
+    assert not outputs(out)
+    rerun = subprocess.run(
+        [sys.executable, "-m", "workbench", *args], cwd=REPO, env=env(**home), capture_output=True
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    if backend not in _UNINTERRUPTED:  # one uninterrupted run per backend serves every signal
+        clean_out = tmp_path / "clean"
+        clean_args = [*args[: args.index("--out")], "--out", str(clean_out), "--no-cache", "-q"]
+        clean = subprocess.run(
+            [sys.executable, "-m", "workbench", *clean_args],
+            cwd=REPO,
+            env=env(**home),
+            capture_output=True,
+        )
+        assert clean.returncode == 0, clean.stderr
+        _UNINTERRUPTED[backend] = outputs(clean_out)
+    assert outputs(out) == _UNINTERRUPTED[backend] and len(outputs(out)) == 2
+
+
+# --- size limits --------------------------------------------------------------------------------
+
+
+def _peak_child_rss_mb(args: list[str], **extra: str) -> tuple[subprocess.CompletedProcess, float]:
+    """Run the CLI in a fresh child process; its peak resident memory in MB (Linux: KB units)."""
+    script = (
+        "import resource, subprocess, sys\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "sys.stderr.write(p.stderr)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, sys.executable, "-m", "workbench", *args],
+        cwd=REPO,
+        env=env(**extra),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    rss_kb, code = proc.stdout.split()
+    proc.returncode = int(code)
+    return proc, int(rss_kb) / 1024
+
+
+def test_a_20_mb_document_is_refused_at_once_in_little_memory(model: Path, tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    line = "The council approved the new budget after a long meeting on Monday. " * 8 + "\n\n"
+    with big.open("w", encoding="utf-8") as fh:
+        while fh.tell() < 20_000_000:
+            fh.write(line * 1000)
+    small = tmp_path / "small.md"
+    small.write_text(article(1), encoding="utf-8")
+    out = tmp_path / "out"
+    common = ["--from", "en", "--out", str(out), "--no-cache"]
+    runs = {
+        "translate": ["translate", str(big), "--to", "uk", "--model", str(model), *common],
+        "summarise": ["summarise", str(big), str(small), "--model", "lead", *common],
+    }
+    for task, args in runs.items():
+        start = time.monotonic()
+        proc, peak = _peak_child_rss_mb(args)
+        took = time.monotonic() - start
+        assert proc.returncode == 1, proc.stderr
+        (line_,) = [x for x in proc.stderr.splitlines() if "error" in x]
+        assert "big.txt" in line_ and "over the limit of 5.0 MB per document" in line_
+        assert peak < 300, f"{task}: peak RSS {peak:.0f} MB"
+        assert took < 60, f"{task}: took {took:.1f} s"
+    # The summary of the small article was still made, and the limit is configurable.
+    assert (out / "small.summary.en.md").is_file()
+    args = ["summarise", str(small), "--model", "lead", "--out", str(out), "--no-cache"]
+    res = CliRunner().invoke(app, args, env={"WORKBENCH_MAX_DOCUMENT_BYTES": "100"})
+    assert res.exit_code == 1 and "over the limit of 100 bytes per document" in res.stderr
+
+
+def test_a_document_with_too_many_sentences_is_refused_before_any_model_work(
+    tmp_path: Path,
+) -> None:
+    doc = tmp_path / "many.md"
+    doc.write_text(article(1, sentences=30), encoding="utf-8")
+    out = tmp_path / "out"
+    # A model that does not exist proves no model work started: the limit fails first.
+    args = ["translate", str(doc), "--to", "uk", "--from", "en", "--model", "/nonexistent"]
+    res = CliRunner().invoke(app, [*args, "--out", str(out)], env={"WORKBENCH_MAX_SEGMENTS": "20"})
+    assert res.exit_code == 1, res.output
+    (line,) = [x for x in res.stderr.splitlines() if "error" in x]
+    assert "many.md" in line and "over 20 sentences" in line and "WORKBENCH_MAX_SEGMENTS" in line
+    res = CliRunner().invoke(app, [*args, "--out", str(out)], env={"WORKBENCH_MAX_SEGMENTS": "x"})
+    assert res.exit_code == 2 and "WORKBENCH_MAX_SEGMENTS" in res.stderr
+
+
+# --- job files that reach beyond their folder ----------------------------------------------------
+
+JOB = """
+inputs = ["in/"]
+out = "{out}"
+from = "en"
+{extra}
+[[steps]]
+task = "summarise"
+to = ["own"]
+model = "lead"
+"""
+
+
+def _job(folder: Path, out: str, extra: str = "") -> Path:
+    (folder / "in").mkdir(parents=True, exist_ok=True)
+    (folder / "in" / "a.md").write_text(article(1), encoding="utf-8")
+    job = folder / "job.toml"
+    job.write_text(JOB.format(out=out, extra=extra), encoding="utf-8")
+    return job
+
+
+@pytest.mark.parametrize(
+    ("out", "extra", "says"),
+    [
+        ("../published", "", "writes outside its own folder"),
+        ("/ABS/published", "", "writes outside its own folder"),
+        ("published", 'engine = "ray"\naddress = "ray://10.0.0.9:10001"', "Ray cluster at"),
+    ],
+)
+def test_a_job_reaching_beyond_its_folder_needs_confirmation(
+    tmp_path: Path, out: str, extra: str, says: str
+) -> None:
+    folder = tmp_path / "jobs"
+    job = _job(folder, out.replace("/ABS", str(tmp_path)), extra)
+    runner = CliRunner()
+    plan = runner.invoke(app, ["run", str(job), "--dry-run"])
+    assert plan.exit_code == 0, plan.output
+    (line,) = [x for x in plan.stdout.splitlines() if x.startswith("needs confirmation")]
+    assert says in line and "--yes" in line
+    plan = runner.invoke(app, ["run", str(job), "--dry-run", "--json"])
+    assert says in json.loads(plan.stdout)["confirm"][0]
+    # No terminal and no --yes: one line, nothing run (no Ray contacted, nothing written).
+    refused = runner.invoke(app, ["run", str(job)])
+    assert refused.exit_code == 2
+    assert refused.stderr.count("\n") == 1 and says in refused.stderr
+    assert "add --yes" in refused.stderr
+    assert not (tmp_path / "published").exists() and not (folder / "published").exists()
+    if "ray" not in extra:
+        done = runner.invoke(app, ["run", str(job), "--yes"])
+        assert done.exit_code == 0, done.output
+        assert (tmp_path / "published" / "a.summary.en.md").is_file()
+
+
+def test_a_job_inside_its_folder_runs_without_confirmation(tmp_path: Path) -> None:
+    job = _job(tmp_path, "published")
+    res = CliRunner().invoke(app, ["run", str(job)])
+    assert res.exit_code == 0, res.output
+    plan = CliRunner().invoke(app, ["run", str(job), "--dry-run"])
+    assert "needs confirmation" not in plan.stdout
+
+
+@pytest.mark.parametrize(("answer", "code"), [("n", 2), ("y", 0)])
+def test_on_a_terminal_the_job_asks(tmp_path: Path, answer: str, code: int) -> None:
+    job = _job(tmp_path / "jobs", "../published")
+    master, slave = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "run", str(job)],
+        cwd=REPO,
+        env=env(),
+        stdin=slave,
+        stderr=slave,
+        stdout=slave,
+    )
+    os.close(slave)
+    seen = b""
+    deadline = time.time() + 120
+    while b"Run it?" not in seen and time.time() < deadline:
+        seen += os.read(master, 1024)
+    os.write(master, answer.encode() + b"\n")
+    while True:
+        try:
+            chunk = os.read(master, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(timeout=120) == code, seen
+    os.close(master)
+    assert b"writes outside its own folder" in seen
+    assert (tmp_path / "published" / "a.summary.en.md").is_file() == (answer == "y")
