@@ -52,7 +52,8 @@ def combos() -> list[tuple[str, str, str]]:
 def the_document() -> str:
     """Sentences of several lengths, so its own rows fall into different bound steps."""
     lines = corpus_lines("en")
-    return "\n\n".join([lines[3], f"{lines[4]} {lines[5]}", lines[6].split(",")[0] + "."])
+    parts = [lines[3], f"{lines[4]} {lines[5]}", lines[6].split(",")[0] + ".", *lines[7:10]]
+    return "\n\n".join(parts)
 
 
 def neighbours(folder: Path, offset: int) -> Path:
