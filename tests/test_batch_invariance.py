@@ -1,7 +1,7 @@
 """A document's translation does not depend on what else was in the batch.
 
-One document is translated alone, inside a folder of other documents of varied lengths, and
-by two concurrent processes (each with its own cache and other neighbours); every tiny model
+One document is translated alone, and inside a folder of other documents of varied lengths by
+two concurrent processes (each with its own cache and its own neighbours); every tiny model
 family, on torch and (where it runs the family) CTranslate2, at the model's own beam size
 (the default, and where neighbours used to change outputs: beam search decoded to the batch's
 longest bound ends differently from the same row decoded to its own), must give identical bytes.
@@ -162,3 +162,18 @@ def test_rows_of_one_batch_share_a_bound_step() -> None:
         step = bound_step(bound)
         assert bound <= step and (bound < 16 or step <= 1.25 * bound)
         assert bound_step(step) == step  # a step is its own step: idempotent
+
+
+def test_chat_model_with_beams_gives_the_same_bytes_alone_and_in_a_batch(
+    tiny, tmp_path: Path
+) -> None:
+    """The chat backend batches its own rows; with beams, neighbours must not change them."""
+    folder = neighbours(tmp_path / "run", offset=0)
+    (folder / "doc.txt").write_text(the_document() + "\n", "utf-8")
+    wb = Workbench(cache=False, device="cpu", generation=GenerationSettings(repeat_guard=0))
+    model = str(tiny("chat"))
+    alone = wb.translate(folder / "doc.txt", to="uk", src="en", model=model, beams=2).text
+    docs = [Workbench.document(p) for p in sorted(folder.iterdir())]
+    index = [p.name for p in sorted(folder.iterdir())].index("doc.txt")
+    batched = wb.translate_documents(docs, ["uk"], src="en", model=model, beams=2)
+    assert alone and batched[index][0].text == alone
