@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+
+
+def bound_step(bound: int) -> int:
+    """``bound`` rounded up to a ladder with four steps per doubling (…, 20, 24, 28, 32, 40,
+    48, 56, 64, 80, 96, …): at most 25% over from 16 on.
+
+    Beam search is not prefix-stable: a row decoded to a longer bound can return a different
+    hypothesis, so a row whose batch decodes to its neighbours' longer bound may differ from
+    the same row decoded alone. Decoding every row to the step of its own bound, with only
+    rows of one step in a batch, makes the bound a function of the row alone; the ladder keeps
+    the number of distinct steps (and so of extra batches) small.
+    """
+    bound = max(1, bound)
+    step = max(4, 1 << max(0, bound.bit_length() - 3))
+    return -(-bound // step) * step
 
 
 def plan_batches(
-    lengths: Sequence[int], budget: int, max_size: int, row_cost: int = 0
+    lengths: Sequence[int],
+    budget: int,
+    max_size: int,
+    row_cost: int = 0,
+    groups: Sequence[Hashable] | None = None,
 ) -> list[list[int]]:
     """Group item indices into batches whose padded size ((longest + row_cost) × count) fits
     ``budget``. ``row_cost`` counts what every row costs beyond its source tokens (decoder
     caches, logits), in the same token units, so long inputs get fewer rows per batch.
+    With ``groups`` (one key per item), items of different keys never share a batch.
 
     Items are sorted by length (longest first, ties by index so the plan is deterministic) so
     that padding is small; an item longer than the budget still gets a batch of its own. The
@@ -18,6 +38,15 @@ def plan_batches(
     batch run as 22 + 21 + 21, not 27 + 27 + 10): a small last batch costs nearly as much time
     per step as a full one.
     """
+    if groups is not None:
+        members: dict[Hashable, list[int]] = {}
+        for i in sorted(range(len(lengths)), key=lambda i: (-lengths[i], i)):
+            members.setdefault(groups[i], []).append(i)
+        planned: list[list[int]] = []
+        for items in members.values():  # the group of the longest item first
+            sub = plan_batches([lengths[i] for i in items], budget, max_size, row_cost)
+            planned += [[items[k] for k in batch] for batch in sub]
+        return planned
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
     batches: list[list[int]] = []
     current: list[int] = []

@@ -21,7 +21,7 @@ from typing import Any
 from workbench import languages, segment
 from workbench.errors import ModelError
 from workbench.models.backend import BackendStats, Output
-from workbench.models.batching import plan_batches, repeated_run
+from workbench.models.batching import bound_step, plan_batches, repeated_run
 from workbench.models.families import ModelInfo, read_json
 from workbench.models.generation import deterministic_config
 from workbench.models.resolve import ResolvedModel
@@ -228,8 +228,12 @@ class ChatTranslator:
         start = time.perf_counter()
         out: list[ChatOutput] = [ChatOutput("")] * len(ids)
         rows, tokens = self.run.batch_limits(self.device)
-        for batch in plan_batches([len(x) for x in ids], tokens, rows):
-            bound = max(bounds[i] for i in batch)
+        # Beam search is not prefix-stable: each row decodes to the step of its own bound, in
+        # batches of one step, so its neighbours never change it (see bound_step).
+        steps = [bound_step(b) for b in bounds] if beams > 1 else bounds
+        groups = steps if beams > 1 else None
+        for batch in plan_batches([len(x) for x in ids], tokens, rows, groups=groups):
+            bound = max(steps[i] for i in batch)
             rows = self._decode([ids[i] for i in batch], bound, beams, 0)
             self.stats.batches += 1
             for i, row in zip(batch, rows, strict=True):

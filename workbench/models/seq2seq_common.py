@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from workbench import segment
 from workbench.errors import LanguageError, ModelError, WorkbenchError
 from workbench.models.backend import BackendStats, Output
-from workbench.models.batching import plan_batches, repeated_run
+from workbench.models.batching import bound_step, plan_batches, repeated_run
 from workbench.models.families import Control, ModelInfo, control, read_json
 from workbench.models.generation import effective, model_generation_defaults
 from workbench.models.resolve import ResolvedModel
@@ -295,12 +295,17 @@ class Seq2SeqBase:
         bounds = [min(b, cap) for b in wanted]
         capped = frozenset(i for i, b in enumerate(wanted) if b > cap)
         budget, row_cost = self._batch_budget(settings)
-        batches = plan_batches([len(x) for x in ids], budget, self._batch_limit(len(ids)), row_cost)
+        # Greedy rows decode up to their batch's longest bound and are cut at their own (greedy
+        # is prefix-stable). Beam search is not: each row decodes to the step of its own bound,
+        # batched only with rows of that step, so neighbours never change a row's output.
+        steps = [bound_step(b) for b in bounds] if dec.beams > 1 else bounds
+        groups = steps if dec.beams > 1 else None
+        limit = self._batch_limit(len(ids))
+        batches = plan_batches([len(x) for x in ids], budget, limit, row_cost, groups)
         self.stats.batches += len(batches)
-        # Each batch decodes up to its longest bound; every row is then cut at its own.
         wait = self._start(
             [[ids[i] for i in batch] for batch in batches],
-            [max(bounds[i] for i in batch) for batch in batches],
+            [max(steps[i] for i in batch) for batch in batches],
             dec,
         )
         return _Pending(len(texts), owner, ids, bounds, batches, wait, units, capped, ctl.prefix)
