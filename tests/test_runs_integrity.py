@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -575,6 +576,81 @@ def test_a_document_with_too_many_sentences_is_refused_before_any_model_work(
     assert "many.md" in line and "over 20 sentences" in line and "WORKBENCH_MAX_SEGMENTS" in line
     res = CliRunner().invoke(app, [*args, "--out", str(out)], env={"WORKBENCH_MAX_SEGMENTS": "x"})
     assert res.exit_code == 2 and "WORKBENCH_MAX_SEGMENTS" in res.stderr
+
+
+def test_a_result_over_the_cache_value_limit_is_written_but_not_cached(
+    model: Path, tmp_path: Path
+) -> None:
+    doc = tmp_path / "in" / "a.md"
+    doc.parent.mkdir()
+    doc.write_text(article(1), encoding="utf-8")
+    args = ["translate", str(doc.parent), "--to", "uk", "--from", "en", "--model", str(model)]
+
+    def run(out: Path, cache: Path, limit: str) -> tuple[object, dict[str, int]]:
+        res = CliRunner().invoke(
+            app,
+            [*args, "--out", str(out), "--cache", str(cache)],
+            env={"WORKBENCH_MAX_CACHE_VALUE_BYTES": limit},
+        )
+        with sqlite3.connect(cache) as conn:
+            kinds = dict(conn.execute("SELECT kind, count(*) FROM entries GROUP BY kind"))
+        return res, kinds
+
+    res, kinds = run(tmp_path / "out", tmp_path / "small.sqlite3", "300")
+    assert res.exit_code == 0, res.output
+    # Written all the same, with the note in its provenance; its segments are cached.
+    written = tmp_path / "out" / "a.uk.md"
+    assert written.is_file()
+    prov = json.loads(written.with_name("a.uk.md.json").read_text("utf-8"))
+    (note,) = [n for n in prov["notes"] if n.startswith("not-cached")]
+    assert "over the limit of 300 bytes" in note
+    assert kinds.get("document", 0) == 0 and kinds["segment"] == 6
+    (line,) = [x for x in res.stderr.splitlines() if "not-cached" in x]
+    assert "warning" in line and "a.md" in line and "300 bytes" in line
+    assert "WORKBENCH_MAX_CACHE_VALUE_BYTES" in line
+    # Under the default limit the same result is cached whole, and the outputs are the same.
+    res, kinds = run(tmp_path / "out2", tmp_path / "big.sqlite3", "")
+    assert res.exit_code == 0 and kinds["document"] == 1 and "not-cached" not in res.stderr
+    assert (tmp_path / "out2" / "a.uk.md").read_bytes() == written.read_bytes()
+
+
+def test_the_document_limit_holds_for_the_python_api_and_stdin(model: Path, tmp_path: Path) -> None:
+    from workbench import Workbench
+    from workbench.errors import InputError
+    from workbench.settings import RunSettings
+
+    doc = tmp_path / "a.md"
+    doc.write_text(article(1), encoding="utf-8")
+    wb = Workbench(run=RunSettings(max_document_bytes=100), cache=False)
+    for call in (
+        lambda: wb.translate(doc, "uk", src="en", model=str(model)),
+        lambda: wb.translate(str(doc), "uk", src="en", model=str(model)),
+        lambda: wb.summarise(doc, model="lead"),
+    ):
+        with pytest.raises(InputError) as err:
+            call()
+        assert str(err.value).startswith(f"{doc}: is ")
+        assert "over the limit of 100 bytes per document" in str(err.value)
+    (failed,) = wb.summarise_documents([doc], model="lead")
+    assert "over the limit of 100 bytes" in (failed.error or "")
+    with pytest.raises(InputError, match=r"^text: .* over the limit of 100 bytes"):
+        wb.summarise(article(1), model="lead")
+    # Under the limit the API works as before.
+    assert Workbench(cache=False).summarise(doc, model="lead").text
+    commands = {
+        "translate": ["translate", "-", "--to", "uk", "--from", "en", "--model", str(model)],
+        "summarise": ["summarise", "-", "--model", "lead", "--from", "en"],
+    }
+    for task, args in commands.items():
+        res = CliRunner().invoke(
+            app,
+            [*args, "--no-cache"],
+            input=article(1),
+            env={"WORKBENCH_MAX_DOCUMENT_BYTES": "100"},
+        )
+        assert res.exit_code == 2, (task, res.output)  # a usage error, as any on stdin
+        (line,) = [x for x in res.stderr.splitlines() if x.strip()]
+        assert "stdin: is " in line and "over the limit of 100 bytes per document" in line, line
 
 
 # --- job files that reach beyond their folder ----------------------------------------------------

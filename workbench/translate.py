@@ -20,7 +20,7 @@ from workbench.models import families
 from workbench.models.pool import ModelPool
 from workbench.models.resolve import ResolvedModel
 from workbench.settings import GenerationSettings
-from workbench.store import NullStore, Store
+from workbench.store import NullStore, Store, not_cached_note, not_cached_warnings, over_limit
 
 # Misses are translated and stored in chunks, so an interrupted run loses at most one chunk of
 # work. 64 segments is about ten seconds of the torch CPU path; engines several times faster
@@ -94,6 +94,7 @@ class TranslationResult:
                 f"{name}: the {self.target_lang} translation looks like {self.output_lang}, "
                 f"not {self.target_lang}; check the output and the model ({self.model})"
             )
+        out.extend(not_cached_warnings(name, self.notes))
         return out
 
     def provenance(self) -> dict[str, Any]:
@@ -403,7 +404,7 @@ def _run_misses(
                 if missing:
                     _fail_job(job, missing, broken[g], failed.get(g))
                 else:
-                    _assemble(job, store)
+                    _assemble(job, store, pool.run.max_cache_value_bytes)
             if on_done:
                 on_done(job)
 
@@ -492,7 +493,7 @@ def _settle(group: list[_Job], done: dict[str, tuple[str, tuple[str, ...]]]) -> 
         job.fresh_notes = {k: done[k][1] for k in job.seg_keys if k in done}
 
 
-def _assemble(job: _Job, store: Store) -> None:
+def _assemble(job: _Job, store: Store, limit: int = 0) -> None:
     result = job.result
     notes = job.fresh_notes
     it = iter(zip(job.seg_keys, job.seg_texts, strict=True))
@@ -516,12 +517,17 @@ def _assemble(job: _Job, store: Store) -> None:
         result.cache = "segments"
     result.seconds = time.perf_counter() - job.start
     doc_key = signature.digest(result.key, content_hash(job.doc.render()))
+    value = {
+        "text": result.text,
+        "segments": [[p.source, p.target] for p in pairs],
+        "output_lang": result.output_lang,
+    }
+    # A value over the limit is not stored (the output is still written): one huge row makes
+    # every read of it slow and the database big. Its segments are cached all the same.
+    size = None if isinstance(store, NullStore) else over_limit(value, limit)
+    if size is not None:
+        result.notes.append(not_cached_note(size, limit))
+        return
     store.put_document(
-        doc_key,
-        {
-            "text": result.text,
-            "segments": [[p.source, p.target] for p in pairs],
-            "output_lang": result.output_lang,
-        },
-        {"signature": result.signature, "model": result.model, "path": result.path},
+        doc_key, value, {"signature": result.signature, "model": result.model, "path": result.path}
     )
