@@ -8,11 +8,11 @@ results as each chunk finishes, and reassembles every document block by block.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from workbench import languages, segment, signature
+from workbench import cancel, languages, segment, signature
 from workbench.documents import Document, content_hash, parse
 from workbench.engines import Engine, LocalEngine, SegmentError
 from workbench.errors import CacheError, LanguageError, WorkbenchError
@@ -28,6 +28,8 @@ from workbench.store import NullStore, Store, not_cached_note, not_cached_warnin
 # part-filled batch and its hand-over cost less for about the same seconds lost on an interrupt.
 CHUNK_SEGMENTS = 64
 FAST_ENGINE_CHUNKS = 4
+T = TypeVar("T")
+
 #: Characters of a document's prose used to detect its language.
 DETECT_SAMPLE = 1500
 
@@ -413,7 +415,8 @@ def _run_misses(
             finish(g)
     if not chunks:
         return
-    for i, outs in engine.translate_chunks(pool, chunks, gen):
+    stream = engine.translate_chunks(pool, chunks, gen)
+    for i, outs in _keeping(stream, lambda exc: _keep_interrupted(exc, chunks, group_list, store)):
         chunk = chunks[i]
         g = chunk.group
         if g in failed:
@@ -438,6 +441,32 @@ def _run_misses(
         remaining[g] -= 1
         if remaining[g] == 0:
             finish(g)
+
+
+def _keeping(stream: Iterator[T], keep: Callable[[KeyboardInterrupt], None]) -> Iterator[T]:
+    """``stream``, calling ``keep(exc)`` before an interrupt raised inside it goes on."""
+    try:
+        yield from stream
+    except KeyboardInterrupt as exc:
+        keep(exc)
+        raise
+
+
+def _keep_interrupted(
+    exc: KeyboardInterrupt, chunks: list[Chunk], group_list: list[list[_Job]], store: Store
+) -> None:
+    """Store the complete outputs an interrupted chunk handed over with the stop (the rows of
+    its finished batches, and rows that had ended in the batch cut short; see
+    ``Seq2SeqBase._keep_finished``), so the next run does not decode them again."""
+    kept = getattr(exc, cancel.KEPT_OUTPUTS, None)
+    index = getattr(exc, cancel.KEPT_CHUNK, None)
+    if not kept or index is None:
+        return
+    chunk = chunks[index]
+    first = group_list[chunk.group][0]
+    meta = {"signature": first.result.signature, "model": chunk.resolved.model_id}
+    items = [(chunk.keys[t], out.text) for t, out in sorted(kept.items())]
+    store.put_segments(items, meta)
 
 
 def _fail_job(
