@@ -536,6 +536,61 @@ def test_a_signal_mid_batch_stops_within_seconds_keeps_what_finished_and_the_rer
     assert outputs(out) == _UNINTERRUPTED[backend] and len(outputs(out)) == 2
 
 
+def test_a_stop_keeps_the_rows_that_had_ended_and_drops_those_it_cut(
+    model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Greedy torch: a stop during ``generate`` keeps the rows that had emitted EOS (exactly
+    what an uninterrupted decode gives) and drops every row it cut."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    from workbench import Workbench, cancel
+    from workbench.models.generation import effective
+    from workbench.settings import GenerationSettings
+
+    texts = [f"{SUBJECTS[i % 6]} {VERBS[i % 4]} {OBJECTS[i % 4]} on day {i}." for i in range(12)]
+    gen = GenerationSettings(beams=1, repeat_guard=0)  # greedy: beam search may revise
+    wb = Workbench(cache=False, backend="torch")
+    be = wb.pool.backend(wb.pool.resolve(str(model)))
+    be._ensure_loaded()
+    ctl, forced = be._control("en", "uk")
+    dec = be._decoding(ctl, forced, effective(be.resolved.path, gen))
+    ids = be._encode([ctl.prefix + t for t in texts])
+    eos = next(iter(dec.eos_ids))
+    # A random model rarely ends a row: raise EOS until some rows end early and some do not.
+    for value in range(0, 40, 2):
+        with torch.no_grad():
+            be._model.final_logits_bias[0, eos] = float(value)
+        rows = be._decode(ids, 12, dec)
+        steps = [next((k for k, t in enumerate(r) if t == eos), None) for r in rows]
+        ended = [k for k in steps if k is not None]
+        if ended and len(ended) < len(texts) - 1:
+            break
+    else:
+        pytest.skip("no EOS bias gives rows that end and rows that do not")
+    stop_at = min(ended) + 1  # generated tokens when the stop arrives
+    reference = be.translate(texts, "en", "uk", gen)
+
+    class StopAt(StoppingCriteria):
+        """A stop requested during generate, at a known step (as a signal would)."""
+
+        def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kw: object) -> object:
+            if input_ids.shape[1] - 1 >= stop_at:  # column 0 is the decoder start
+                cancel.request()
+            return torch.full((input_ids.shape[0],), cancel.requested(), dtype=torch.bool)
+
+    monkeypatch.setattr(cancel, "stopping_criteria", lambda: StoppingCriteriaList([StopAt()]))
+    try:
+        with pytest.raises(cancel.Cancelled) as stopped:
+            be.translate(texts, "en", "uk", gen)
+    finally:
+        cancel.clear()
+    kept = getattr(stopped.value, cancel.KEPT_OUTPUTS)
+    assert set(kept) == {i for i, k in enumerate(steps) if k is not None and k < stop_at}
+    assert {i: o.text for i, o in kept.items()} == {i: reference[i].text for i in kept}
+    assert 0 < len(kept) < len(texts)
+
+
 # --- size limits --------------------------------------------------------------------------------
 
 
