@@ -646,13 +646,17 @@ def test_a_20_mb_document_is_refused_at_once_in_little_memory(model: Path, tmp_p
 
 
 def test_a_document_with_too_many_sentences_is_refused_before_any_model_work(
-    tmp_path: Path,
+    model: Path, tmp_path: Path
 ) -> None:
     doc = tmp_path / "many.md"
     doc.write_text(article(1, sentences=30), encoding="utf-8")
     out = tmp_path / "out"
-    # A model that does not exist proves no model work started: the limit fails first.
-    args = ["translate", str(doc), "--to", "uk", "--from", "en", "--model", "/nonexistent"]
+    # A model whose weights cannot be loaded (its files are all there, so the command accepts
+    # it) proves no model work started: the limit fails first.
+    broken = tmp_path / "broken-model"
+    shutil.copytree(model, broken)
+    (broken / "model.safetensors").write_bytes(b"not weights")
+    args = ["translate", str(doc), "--to", "uk", "--from", "en", "--model", str(broken)]
     res = CliRunner().invoke(app, [*args, "--out", str(out)], env={"WORKBENCH_MAX_SEGMENTS": "20"})
     assert res.exit_code == 1, res.output
     (line,) = [x for x in res.stderr.splitlines() if "error" in x]
