@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -409,67 +410,90 @@ def test_leftover_temporary_files_are_cleaned_and_only_ours(tmp_path: Path) -> N
 
 # --- stopping promptly on real signals ---------------------------------------------------------
 
-# Each backend's decode of a big chunk announces itself in a file, so the signal lands while a
-# batch is in flight (one chunk of every segment: the stop cannot wait for a chunk boundary).
+# The run is one chunk of every segment (the stop cannot wait for a chunk boundary), and it
+# announces itself in a file: when decoding starts (the signal lands while the batch is in
+# flight), or once the given number of segments are finished (the signal lands while the rest
+# of the list is decoding or being finished: what finished must be kept).
 _STOP_SCRIPT = """
 import sys, pathlib
 import workbench.translate as t
 t.chunk_segments = lambda backend, limit: 100000
-marker = pathlib.Path(sys.argv[1])
+marker, after = pathlib.Path(sys.argv[1]), int(sys.argv[2])
 from workbench.models.seq2seq_common import Seq2SeqBase
 start = Seq2SeqBase._start
 def announced(self, *a, **k):
-    marker.write_text("decoding")
+    if not after:
+        marker.write_text("decoding")
     return start(self, *a, **k)
 Seq2SeqBase._start = announced
 from workbench.models import ct2_backend
 ct2_start = ct2_backend.CT2Seq2Seq._start
 def ct2_announced(self, *a, **k):
     pending = ct2_start(self, *a, **k)
-    marker.write_text("decoding")
+    if not after:
+        marker.write_text("decoding")
     return pending
 ct2_backend.CT2Seq2Seq._start = ct2_announced
+finish, finished = Seq2SeqBase._finish, []
+def counted(self, *a, **k):
+    out = finish(self, *a, **k)
+    if len(a) == 5 and after and not marker.exists():  # not a repeat-guard retry's own
+        finished.append(out)
+        if len(finished) == after:
+            marker.write_text("finished")
+    return out
+Seq2SeqBase._finish = counted
 from workbench.cli.app import main
-sys.argv = ["workbench"] + sys.argv[2:]
+sys.argv = ["workbench"] + sys.argv[3:]
 main()
 """
 
 
-def _long_articles(root: Path, n: int, sentences: int) -> Path:
+def _short_articles(root: Path, n: int, sentences: int) -> Path:
+    """Articles of short unique sentences: many rows per batch, each quick to decode."""
     root.mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        words = [f"{SUBJECTS[(i + j) % 6]} {VERBS[j % 4]} {OBJECTS[(i * j) % 4]}" for j in range(4)]
         body = [
-            f"{' and '.join(words)} while {SUBJECTS[j % 6].lower()} waited on day {i}-{j}."
+            f"{SUBJECTS[(i + j) % 6]} {VERBS[j % 4]} {OBJECTS[(i * j) % 4]} on day {i}-{j}."
             for j in range(sentences)
         ]
         (root / f"long{i}.md").write_text(f"# Long report {i}\n\n" + "\n\n".join(body) + "\n")
     return root
 
 
+def _segment_entries(cache: Path) -> int:
+    if not cache.exists():
+        return 0
+    with sqlite3.connect(cache) as conn:
+        return conn.execute("SELECT count(*) FROM entries WHERE kind = 'segment'").fetchone()[0]
+
+
 _UNINTERRUPTED: dict[str, dict[str, bytes]] = {}
+#: Segments finished before the signal in the "finished" cases.
+FINISHED_FIRST = 3
 
 
 @pytest.mark.parametrize(
-    ("backend", "sig", "code"),
+    ("backend", "sig", "code", "when"),
     [
-        ("ctranslate2", signal.SIGINT, 130),
-        ("ctranslate2", signal.SIGTERM, 143),
-        ("torch", signal.SIGTERM, 143),
-        ("torch", signal.SIGINT, 130),
+        ("ctranslate2", signal.SIGINT, 130, "decoding"),
+        ("ctranslate2", signal.SIGTERM, 143, "finished"),
+        ("torch", signal.SIGTERM, 143, "decoding"),
+        ("torch", signal.SIGINT, 130, "finished"),
     ],
 )
-def test_a_signal_mid_batch_stops_within_seconds_and_the_rerun_is_identical(
-    model: Path, tmp_path: Path, backend: str, sig: int, code: int
+def test_a_signal_mid_batch_stops_within_seconds_keeps_what_finished_and_the_rerun_is_identical(
+    model: Path, tmp_path: Path, backend: str, sig: int, code: int, when: str
 ) -> None:
     pytest.importorskip("ctranslate2") if backend == "ctranslate2" else None
-    src = _long_articles(tmp_path / "in", 2, 40)
+    src = _short_articles(tmp_path / "in", 2, 12)
     out, cache, marker = tmp_path / "out", tmp_path / "c.sqlite3", tmp_path / "marker"
     args = ["translate", str(src), "--to", "uk", "--from", "en", "--model", str(model)]
     args += ["--backend", backend, "--out", str(out), "--cache", str(cache), "-q"]
     home = {"WORKBENCH_HOME": str(tmp_path / "home")}
+    after = FINISHED_FIRST if when == "finished" else 0
     proc = subprocess.Popen(
-        [sys.executable, "-c", _STOP_SCRIPT, str(marker), *args],
+        [sys.executable, "-c", _STOP_SCRIPT, str(marker), str(after), *args],
         cwd=REPO,
         env=env(**home),
         stderr=subprocess.PIPE,
@@ -478,8 +502,8 @@ def test_a_signal_mid_batch_stops_within_seconds_and_the_rerun_is_identical(
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None and not marker.exists():
         time.sleep(0.005)
-    assert proc.poll() is None, "the run ended before decoding started"
-    time.sleep(0.3)  # well inside the batch
+    assert proc.poll() is None, "the run ended before the signal could be sent"
+    time.sleep(0.05)  # inside the batch (or the rest of the list)
     sent = time.monotonic()
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
@@ -487,8 +511,12 @@ def test_a_signal_mid_batch_stops_within_seconds_and_the_rerun_is_identical(
     assert proc.returncode == code, err
     assert took < 8, f"the stop took {took:.1f} s"
     assert "finished outputs and cache entries are kept" in err and "Traceback" not in err
-    # The batch in flight was abandoned: nothing of it was written as an output.
+    # No document was complete: nothing was written as an output.
     assert not outputs(out)
+    if when == "finished":
+        # The whole run was one chunk, so none was complete before the stop; the segments
+        # finished within it are kept all the same.
+        assert _segment_entries(cache) >= FINISHED_FIRST
     rerun = subprocess.run(
         [sys.executable, "-m", "workbench", *args], cwd=REPO, env=env(**home), capture_output=True
     )
@@ -504,7 +532,63 @@ def test_a_signal_mid_batch_stops_within_seconds_and_the_rerun_is_identical(
         )
         assert clean.returncode == 0, clean.stderr
         _UNINTERRUPTED[backend] = outputs(clean_out)
+    # What was kept is exactly what an uninterrupted run gives: never a cut row.
     assert outputs(out) == _UNINTERRUPTED[backend] and len(outputs(out)) == 2
+
+
+def test_a_stop_keeps_the_rows_that_had_ended_and_drops_those_it_cut(
+    model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Greedy torch: a stop during ``generate`` keeps the rows that had emitted EOS (exactly
+    what an uninterrupted decode gives) and drops every row it cut."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    from workbench import Workbench, cancel
+    from workbench.models.generation import effective
+    from workbench.settings import GenerationSettings
+
+    texts = [f"{SUBJECTS[i % 6]} {VERBS[i % 4]} {OBJECTS[i % 4]} on day {i}." for i in range(12)]
+    gen = GenerationSettings(beams=1, repeat_guard=0)  # greedy: beam search may revise
+    wb = Workbench(cache=False, backend="torch")
+    be = wb.pool.backend(wb.pool.resolve(str(model)))
+    be._ensure_loaded()
+    ctl, forced = be._control("en", "uk")
+    dec = be._decoding(ctl, forced, effective(be.resolved.path, gen))
+    ids = be._encode([ctl.prefix + t for t in texts])
+    eos = next(iter(dec.eos_ids))
+    # A random model rarely ends a row: raise EOS until some rows end early and some do not.
+    for value in range(0, 40, 2):
+        with torch.no_grad():
+            be._model.final_logits_bias[0, eos] = float(value)
+        rows = be._decode(ids, 12, dec)
+        steps = [next((k for k, t in enumerate(r) if t == eos), None) for r in rows]
+        ended = [k for k in steps if k is not None]
+        if ended and len(ended) < len(texts) - 1:
+            break
+    else:
+        pytest.skip("no EOS bias gives rows that end and rows that do not")
+    stop_at = min(ended) + 1  # generated tokens when the stop arrives
+    reference = be.translate(texts, "en", "uk", gen)
+
+    class StopAt(StoppingCriteria):
+        """A stop requested during generate, at a known step (as a signal would)."""
+
+        def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kw: object) -> object:
+            if input_ids.shape[1] - 1 >= stop_at:  # column 0 is the decoder start
+                cancel.request()
+            return torch.full((input_ids.shape[0],), cancel.requested(), dtype=torch.bool)
+
+    monkeypatch.setattr(cancel, "stopping_criteria", lambda: StoppingCriteriaList([StopAt()]))
+    try:
+        with pytest.raises(cancel.Cancelled) as stopped:
+            be.translate(texts, "en", "uk", gen)
+    finally:
+        cancel.clear()
+    kept = getattr(stopped.value, cancel.KEPT_OUTPUTS)
+    assert set(kept) == {i for i, k in enumerate(steps) if k is not None and k < stop_at}
+    assert {i: o.text for i, o in kept.items()} == {i: reference[i].text for i in kept}
+    assert 0 < len(kept) < len(texts)
 
 
 # --- size limits --------------------------------------------------------------------------------
@@ -562,19 +646,98 @@ def test_a_20_mb_document_is_refused_at_once_in_little_memory(model: Path, tmp_p
 
 
 def test_a_document_with_too_many_sentences_is_refused_before_any_model_work(
-    tmp_path: Path,
+    model: Path, tmp_path: Path
 ) -> None:
     doc = tmp_path / "many.md"
     doc.write_text(article(1, sentences=30), encoding="utf-8")
     out = tmp_path / "out"
-    # A model that does not exist proves no model work started: the limit fails first.
-    args = ["translate", str(doc), "--to", "uk", "--from", "en", "--model", "/nonexistent"]
+    # A model whose weights cannot be loaded (its files are all there, so the command accepts
+    # it) proves no model work started: the limit fails first.
+    broken = tmp_path / "broken-model"
+    shutil.copytree(model, broken)
+    (broken / "model.safetensors").write_bytes(b"not weights")
+    args = ["translate", str(doc), "--to", "uk", "--from", "en", "--model", str(broken)]
     res = CliRunner().invoke(app, [*args, "--out", str(out)], env={"WORKBENCH_MAX_SEGMENTS": "20"})
     assert res.exit_code == 1, res.output
     (line,) = [x for x in res.stderr.splitlines() if "error" in x]
     assert "many.md" in line and "over 20 sentences" in line and "WORKBENCH_MAX_SEGMENTS" in line
     res = CliRunner().invoke(app, [*args, "--out", str(out)], env={"WORKBENCH_MAX_SEGMENTS": "x"})
     assert res.exit_code == 2 and "WORKBENCH_MAX_SEGMENTS" in res.stderr
+
+
+def test_a_result_over_the_cache_value_limit_is_written_but_not_cached(
+    model: Path, tmp_path: Path
+) -> None:
+    doc = tmp_path / "in" / "a.md"
+    doc.parent.mkdir()
+    doc.write_text(article(1), encoding="utf-8")
+    args = ["translate", str(doc.parent), "--to", "uk", "--from", "en", "--model", str(model)]
+
+    def run(out: Path, cache: Path, limit: str) -> tuple[object, dict[str, int]]:
+        res = CliRunner().invoke(
+            app,
+            [*args, "--out", str(out), "--cache", str(cache)],
+            env={"WORKBENCH_MAX_CACHE_VALUE_BYTES": limit},
+        )
+        with sqlite3.connect(cache) as conn:
+            kinds = dict(conn.execute("SELECT kind, count(*) FROM entries GROUP BY kind"))
+        return res, kinds
+
+    res, kinds = run(tmp_path / "out", tmp_path / "small.sqlite3", "300")
+    assert res.exit_code == 0, res.output
+    # Written all the same, with the note in its provenance; its segments are cached.
+    written = tmp_path / "out" / "a.uk.md"
+    assert written.is_file()
+    prov = json.loads(written.with_name("a.uk.md.json").read_text("utf-8"))
+    (note,) = [n for n in prov["notes"] if n.startswith("not-cached")]
+    assert "over the limit of 300 bytes" in note
+    assert kinds.get("document", 0) == 0 and kinds["segment"] == 6
+    (line,) = [x for x in res.stderr.splitlines() if "not-cached" in x]
+    assert "warning" in line and "a.md" in line and "300 bytes" in line
+    assert "WORKBENCH_MAX_CACHE_VALUE_BYTES" in line
+    # Under the default limit the same result is cached whole, and the outputs are the same.
+    res, kinds = run(tmp_path / "out2", tmp_path / "big.sqlite3", "")
+    assert res.exit_code == 0 and kinds["document"] == 1 and "not-cached" not in res.stderr
+    assert (tmp_path / "out2" / "a.uk.md").read_bytes() == written.read_bytes()
+
+
+def test_the_document_limit_holds_for_the_python_api_and_stdin(model: Path, tmp_path: Path) -> None:
+    from workbench import Workbench
+    from workbench.errors import InputError
+    from workbench.settings import RunSettings
+
+    doc = tmp_path / "a.md"
+    doc.write_text(article(1), encoding="utf-8")
+    wb = Workbench(run=RunSettings(max_document_bytes=100), cache=False)
+    for call in (
+        lambda: wb.translate(doc, "uk", src="en", model=str(model)),
+        lambda: wb.translate(str(doc), "uk", src="en", model=str(model)),
+        lambda: wb.summarise(doc, model="lead"),
+    ):
+        with pytest.raises(InputError) as err:
+            call()
+        assert str(err.value).startswith(f"{doc}: is ")
+        assert "over the limit of 100 bytes per document" in str(err.value)
+    (failed,) = wb.summarise_documents([doc], model="lead")
+    assert "over the limit of 100 bytes" in (failed.error or "")
+    with pytest.raises(InputError, match=r"^text: .* over the limit of 100 bytes"):
+        wb.summarise(article(1), model="lead")
+    # Under the limit the API works as before.
+    assert Workbench(cache=False).summarise(doc, model="lead").text
+    commands = {
+        "translate": ["translate", "-", "--to", "uk", "--from", "en", "--model", str(model)],
+        "summarise": ["summarise", "-", "--model", "lead", "--from", "en"],
+    }
+    for task, args in commands.items():
+        res = CliRunner().invoke(
+            app,
+            [*args, "--no-cache"],
+            input=article(1),
+            env={"WORKBENCH_MAX_DOCUMENT_BYTES": "100"},
+        )
+        assert res.exit_code == 2, (task, res.output)  # a usage error, as any on stdin
+        (line,) = [x for x in res.stderr.splitlines() if x.strip()]
+        assert "stdin: is " in line and "over the limit of 100 bytes per document" in line, line
 
 
 # --- job files that reach beyond their folder ----------------------------------------------------

@@ -127,18 +127,36 @@ class Workbench:
 
     @staticmethod
     def document(
-        text_or_path: str | Path | Document, fmt: str | None = None, task: str = "translate"
+        text_or_path: str | Path | Document,
+        fmt: str | None = None,
+        task: str = "translate",
+        limits: RunSettings | None = None,
     ) -> Document:
-        """A Document from a Document, a path (``Path`` or an existing file name) or text."""
+        """A Document from a Document, a path (``Path`` or an existing file name) or text.
+
+        With ``limits`` (``translate`` and ``summarise`` pass the run's), a file over
+        ``max_document_bytes`` is refused before it is read, and a text or file with more than
+        ``max_segments`` sentences before any model work, as in folder runs.
+        """
+        from workbench.outputs import check_bytes, check_segments, check_size
+
         if isinstance(text_or_path, Document):
             return text_or_path
-        if isinstance(text_or_path, Path):
-            return read_document(text_or_path)
-        if _is_file(text_or_path):
-            return read_document(text_or_path)
-        if not text_or_path.strip():
-            raise WorkbenchError(f"nothing to {task}: the text is empty")
-        return parse(text_or_path, fmt or "md")
+        if isinstance(text_or_path, Path) or _is_file(text_or_path):
+            if limits is not None:
+                check_size(Path(text_or_path), limits.max_document_bytes)
+            doc = read_document(text_or_path)
+            name = str(text_or_path)
+        else:
+            if not text_or_path.strip():
+                raise WorkbenchError(f"nothing to {task}: the text is empty")
+            if limits is not None and limits.max_document_bytes:
+                check_bytes("text", len(text_or_path.encode("utf-8")), limits.max_document_bytes)
+            doc = parse(text_or_path, fmt or "md")
+            name = "text"
+        if limits is not None:
+            check_segments(doc, name, limits.max_segments)
+        return doc
 
     @overload
     def translate(
@@ -164,7 +182,7 @@ class Workbench:
 
         Raises WorkbenchError when the document cannot be translated.
         """
-        doc = self.document(source, fmt)
+        doc = self.document(source, fmt, limits=self.run)
         single = isinstance(to, str) and "," not in to
         targets = (
             [to] if single else (languages.parse_list(to) if isinstance(to, str) else list(to))
@@ -228,7 +246,7 @@ class Workbench:
 
         Raises WorkbenchError when the document cannot be summarised.
         """
-        doc = self.document(source, fmt, task="summarise")
+        doc = self.document(source, fmt, task="summarise", limits=self.run)
         result = self.summarise_documents(
             [doc],
             lang=lang,
@@ -269,7 +287,7 @@ class Workbench:
         unread: dict[int, SummaryResult] = {}
         for i, item in enumerate(docs):
             try:
-                read.append(self.document(item, task="summarise"))
+                read.append(self.document(item, task="summarise", limits=self.run))
             except WorkbenchError as exc:
                 path = str(item) if isinstance(item, Path) else None
                 unread[i] = SummaryResult(lang=lang, path=path, error=str(exc), exception=exc)

@@ -187,9 +187,15 @@ def check_size(path: Path, limit: int) -> None:
         size = path.stat().st_size
     except OSError:
         return  # reading it says what is wrong
-    if size > limit:
+    check_bytes(str(path), size, limit)
+
+
+def check_bytes(name: str, size: int, limit: int) -> None:
+    """Refuse a document of ``size`` bytes over ``limit`` (0: no limit), naming it ``name``
+    (a path, ``stdin`` or ``text``)."""
+    if limit and size > limit:
         raise InputError(
-            str(path),
+            name,
             f"is {_mb(size)}, over the limit of {_mb(limit)} per document; split it, or raise "
             "the limit with WORKBENCH_MAX_DOCUMENT_BYTES",
         )

@@ -52,6 +52,7 @@ class GenerationSettings:
 LIMIT_ENV = {
     "max_document_bytes": "WORKBENCH_MAX_DOCUMENT_BYTES",
     "max_segments": "WORKBENCH_MAX_SEGMENTS",
+    "max_cache_value_bytes": "WORKBENCH_MAX_CACHE_VALUE_BYTES",
 }
 
 
@@ -128,6 +129,13 @@ class RunSettings:
         metadata={
             "help": "Refuse a document with more sentences than this before any model work "
             "(default 50000; env WORKBENCH_MAX_SEGMENTS; 0: no limit)."
+        },
+    )
+    max_cache_value_bytes: int = field(
+        default_factory=_limit("max_cache_value_bytes", 16_000_000),
+        metadata={
+            "help": "Do not cache a result over this many bytes (it is still written, with a "
+            "note; default 16 MB; env WORKBENCH_MAX_CACHE_VALUE_BYTES; 0: no limit)."
         },
     )
 

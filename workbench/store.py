@@ -2,7 +2,38 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol
+
+#: How a result too big to cache is marked in its notes (and provenance).
+NOT_CACHED = "not-cached"
+
+
+def over_limit(value: Any, limit: int) -> int | None:
+    """The stored size in bytes of ``value`` when it is over ``limit`` (0: no limit), else None.
+
+    Measured as the cache stores it (compact JSON, UTF-8), so a value is refused exactly when
+    its row would be bigger than the limit: one huge row would make every read of it slow.
+    """
+    if not limit:
+        return None
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return size if size > limit else None
+
+
+def not_cached_note(size: int, limit: int) -> str:
+    """The note a result gets when it was too big to cache."""
+    return f"{NOT_CACHED}: value of {size:,} bytes over the limit of {limit:,} bytes"
+
+
+def not_cached_warnings(name: str, notes: list[str]) -> list[str]:
+    """The warning line for a result that was written but not cached (none otherwise)."""
+    return [
+        f"{name}: written but {note} per cache value; raise WORKBENCH_MAX_CACHE_VALUE_BYTES "
+        "to cache it"
+        for note in notes
+        if note.startswith(f"{NOT_CACHED}:")
+    ]
 
 
 class Store(Protocol):

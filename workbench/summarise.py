@@ -38,7 +38,7 @@ from workbench.models.families import ModelInfo, read_json
 from workbench.models.pool import ModelPool
 from workbench.models.resolve import ResolvedModel
 from workbench.settings import GenerationSettings
-from workbench.store import NullStore, Store
+from workbench.store import NullStore, Store, not_cached_note, not_cached_warnings, over_limit
 from workbench.summary_options import DEFAULT_SENTENCES, STRATEGIES, SummaryOptions
 
 if TYPE_CHECKING:
@@ -112,6 +112,10 @@ class SummaryResult:
     def target_lang(self) -> str | None:
         """Same as ``lang`` (the name translation results use)."""
         return self.lang
+
+    def warnings(self) -> list[str]:
+        """One line per thing the user should look at, each naming the input."""
+        return not_cached_warnings(self.path or "input", self.notes)
 
     def provenance(self) -> dict[str, Any]:
         """A JSON-ready record of what produced this summary."""
@@ -259,7 +263,12 @@ def _summarise(doc: Document, ctx: _Context, result: SummaryResult) -> None:
             "notes": result.notes,
         }
         meta = {"signature": result.signature, "model": result.model, "path": result.path}
-        ctx.store.put_document(doc_key, entry, meta)
+        limit = ctx.pool.run.max_cache_value_bytes
+        size = None if isinstance(ctx.store, NullStore) else over_limit(entry, limit)
+        if size is not None:  # too big to cache: written all the same, with a note
+            result.notes.append(not_cached_note(size, limit))
+        else:
+            ctx.store.put_document(doc_key, entry, meta)
 
 
 def _detect(doc: Document, target: str | None) -> str:

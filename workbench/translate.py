@@ -8,11 +8,11 @@ results as each chunk finishes, and reassembles every document block by block.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from workbench import languages, segment, signature
+from workbench import cancel, languages, segment, signature
 from workbench.documents import Document, content_hash, parse
 from workbench.engines import Engine, LocalEngine, SegmentError
 from workbench.errors import CacheError, LanguageError, WorkbenchError
@@ -20,7 +20,7 @@ from workbench.models import families
 from workbench.models.pool import ModelPool
 from workbench.models.resolve import ResolvedModel
 from workbench.settings import GenerationSettings
-from workbench.store import NullStore, Store
+from workbench.store import NullStore, Store, not_cached_note, not_cached_warnings, over_limit
 
 # Misses are translated and stored in chunks, so an interrupted run loses at most one chunk of
 # work. 64 segments is about ten seconds of the torch CPU path; engines several times faster
@@ -28,6 +28,8 @@ from workbench.store import NullStore, Store
 # part-filled batch and its hand-over cost less for about the same seconds lost on an interrupt.
 CHUNK_SEGMENTS = 64
 FAST_ENGINE_CHUNKS = 4
+T = TypeVar("T")
+
 #: Characters of a document's prose used to detect its language.
 DETECT_SAMPLE = 1500
 
@@ -94,6 +96,7 @@ class TranslationResult:
                 f"{name}: the {self.target_lang} translation looks like {self.output_lang}, "
                 f"not {self.target_lang}; check the output and the model ({self.model})"
             )
+        out.extend(not_cached_warnings(name, self.notes))
         return out
 
     def provenance(self) -> dict[str, Any]:
@@ -403,7 +406,7 @@ def _run_misses(
                 if missing:
                     _fail_job(job, missing, broken[g], failed.get(g))
                 else:
-                    _assemble(job, store)
+                    _assemble(job, store, pool.run.max_cache_value_bytes)
             if on_done:
                 on_done(job)
 
@@ -412,7 +415,8 @@ def _run_misses(
             finish(g)
     if not chunks:
         return
-    for i, outs in engine.translate_chunks(pool, chunks, gen):
+    stream = engine.translate_chunks(pool, chunks, gen)
+    for i, outs in _keeping(stream, lambda exc: _keep_interrupted(exc, chunks, group_list, store)):
         chunk = chunks[i]
         g = chunk.group
         if g in failed:
@@ -437,6 +441,32 @@ def _run_misses(
         remaining[g] -= 1
         if remaining[g] == 0:
             finish(g)
+
+
+def _keeping(stream: Iterator[T], keep: Callable[[KeyboardInterrupt], None]) -> Iterator[T]:
+    """``stream``, calling ``keep(exc)`` before an interrupt raised inside it goes on."""
+    try:
+        yield from stream
+    except KeyboardInterrupt as exc:
+        keep(exc)
+        raise
+
+
+def _keep_interrupted(
+    exc: KeyboardInterrupt, chunks: list[Chunk], group_list: list[list[_Job]], store: Store
+) -> None:
+    """Store the complete outputs an interrupted chunk handed over with the stop (the rows of
+    its finished batches, and rows that had ended in the batch cut short; see
+    ``Seq2SeqBase._keep_finished``), so the next run does not decode them again."""
+    kept = getattr(exc, cancel.KEPT_OUTPUTS, None)
+    index = getattr(exc, cancel.KEPT_CHUNK, None)
+    if not kept or index is None:
+        return
+    chunk = chunks[index]
+    first = group_list[chunk.group][0]
+    meta = {"signature": first.result.signature, "model": chunk.resolved.model_id}
+    items = [(chunk.keys[t], out.text) for t, out in sorted(kept.items())]
+    store.put_segments(items, meta)
 
 
 def _fail_job(
@@ -492,7 +522,7 @@ def _settle(group: list[_Job], done: dict[str, tuple[str, tuple[str, ...]]]) -> 
         job.fresh_notes = {k: done[k][1] for k in job.seg_keys if k in done}
 
 
-def _assemble(job: _Job, store: Store) -> None:
+def _assemble(job: _Job, store: Store, limit: int = 0) -> None:
     result = job.result
     notes = job.fresh_notes
     it = iter(zip(job.seg_keys, job.seg_texts, strict=True))
@@ -516,12 +546,17 @@ def _assemble(job: _Job, store: Store) -> None:
         result.cache = "segments"
     result.seconds = time.perf_counter() - job.start
     doc_key = signature.digest(result.key, content_hash(job.doc.render()))
+    value = {
+        "text": result.text,
+        "segments": [[p.source, p.target] for p in pairs],
+        "output_lang": result.output_lang,
+    }
+    # A value over the limit is not stored (the output is still written): one huge row makes
+    # every read of it slow and the database big. Its segments are cached all the same.
+    size = None if isinstance(store, NullStore) else over_limit(value, limit)
+    if size is not None:
+        result.notes.append(not_cached_note(size, limit))
+        return
     store.put_document(
-        doc_key,
-        {
-            "text": result.text,
-            "segments": [[p.source, p.target] for p in pairs],
-            "output_lang": result.output_lang,
-        },
-        {"signature": result.signature, "model": result.model, "path": result.path},
+        doc_key, value, {"signature": result.signature, "model": result.model, "path": result.path}
     )

@@ -78,8 +78,18 @@ def reads_stdin(paths: list[str]) -> bool:
     return False
 
 
-def stdin_text() -> str:
-    data = sys.stdin.buffer.read()
+def stdin_text(limit: int = 0) -> str:
+    """Standard input as text; over ``limit`` bytes (0: no limit) it is refused in one line,
+    reading no more than one byte past the limit."""
+    from workbench.outputs import check_bytes
+
+    data = sys.stdin.buffer.read(limit + 1) if limit else sys.stdin.buffer.read()
+    if limit and len(data) > limit:
+        # The size is at least this; read on in pieces only to say how big it is.
+        size = len(data)
+        while piece := sys.stdin.buffer.read(1 << 20):
+            size += len(piece)
+        check_bytes("stdin", size, limit)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

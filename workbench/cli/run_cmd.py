@@ -47,15 +47,13 @@ class Terminated(KeyboardInterrupt):
 def _on_sigterm(signum: int, frame: object) -> None:
     from workbench import cancel
 
-    cancel.request()
-    raise Terminated()
+    cancel.interrupt(Terminated())
 
 
 def _on_sigint(signum: int, frame: object) -> None:
     from workbench import cancel
 
-    cancel.request()
-    raise KeyboardInterrupt()
+    cancel.interrupt(KeyboardInterrupt())
 
 
 @contextlib.contextmanager

@@ -128,9 +128,9 @@ def summarise(
     )
     if reads_stdin(paths):
         with quiet_libraries(quiet):
-            result = wb.summarise(stdin_text(), **options)
+            result = wb.summarise(stdin_text(wb.run.max_document_bytes), **options)
         typer.echo(result.text)
-        for line in wb.warnings():
+        for line in [*result.warnings(), *wb.warnings()]:
             eprint(f"workbench: warning: {line}")
         _notes(result, quiet)
         eprint(f"[{result.signature}] ({result.cache})", quiet)

@@ -88,7 +88,9 @@ def translate(
         if len(targets) != 1:
             raise fail("reading stdin writes stdout: give exactly one --to language")
         with quiet_libraries(quiet):
-            result = wb.translate(stdin_text(), targets[0], src=src, model=model)
+            result = wb.translate(
+                stdin_text(wb.run.max_document_bytes), targets[0], src=src, model=model
+            )
         typer.echo(result.text, nl=False)
         for warning in result.warnings():
             eprint(f"workbench: warning: {warning}", quiet)

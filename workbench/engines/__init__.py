@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from itertools import groupby
 from typing import TYPE_CHECKING, Any, Protocol
 
+from workbench import cancel
 from workbench.errors import CacheError, WorkbenchError
 from workbench.models.backend import Output
 from workbench.models.pool import ModelPool
@@ -113,17 +114,27 @@ class LocalEngine:
                         for outs in self._stream(backend, items[done:], gen):
                             yield items[done][0], list(outs)
                             done += 1
+                    except KeyboardInterrupt as exc:
+                        # What the backend kept of the list in flight is this chunk's.
+                        if getattr(exc, cancel.KEPT_OUTPUTS, None) is not None:
+                            setattr(exc, cancel.KEPT_CHUNK, items[done][0])
+                        raise
                     except WorkbenchError:
                         raise
                     except Exception:
                         # Which chunk raised is not known when the engine queues ahead: the
                         # first unfinished one is narrowed down, then the stream restarts.
                         index, chunk = items[done]
-                        outs = isolate(
-                            _translator(backend, chunk, gen),
-                            list(chunk.texts),
-                            chunk.resolved.label,
-                        )
+                        try:
+                            outs = isolate(
+                                _translator(backend, chunk, gen),
+                                list(chunk.texts),
+                                chunk.resolved.label,
+                            )
+                        except KeyboardInterrupt as exc:
+                            # Outputs kept there are of a part of the chunk: not kept.
+                            setattr(exc, cancel.KEPT_OUTPUTS, None)
+                            raise
                         if len(outs) > 1 and all(isinstance(o, SegmentError) for o in outs):
                             # Nothing works (a broken device, a broken model): stop the group
                             # rather than try each of its segments alone.

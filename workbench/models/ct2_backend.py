@@ -15,10 +15,11 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from workbench.cancel import READY_ROWS
 from workbench.errors import ModelError, WorkbenchError
 from workbench.models.device import pick_device, pick_precision
 from workbench.models.families import ModelInfo, read_json
@@ -331,14 +332,27 @@ class CT2Seq2Seq(Seq2SeqBase):
 
     def _start(
         self, batches: list[list[list[int]]], max_new: list[int], dec: Decoding
-    ) -> Callable[[], list[list[list[int]]]]:
+    ) -> Callable[[], Iterable[list[list[int]]]]:
         # Every batch is queued at once; CTranslate2 runs them on its parallel workers, and
         # batches queued later (the next list, see lookahead) start as soon as a worker frees.
         pending = [
             self._submit(b, m, dec, asynchronous=True)
             for b, m in zip(batches, max_new, strict=True)
         ]
-        return lambda: [self._rows([_result(r) for r in p]) for p in pending]
+
+        def rows() -> Iterator[list[list[int]]]:
+            for b, p in enumerate(pending):
+                try:
+                    results = [_result(r) for r in p]
+                except KeyboardInterrupt as exc:
+                    # Later batches that other workers finished meanwhile are complete: hand
+                    # them over with the stop, to be kept.
+                    ready = {k: _done_rows(self, q) for k, q in enumerate(pending) if k > b}
+                    setattr(exc, READY_ROWS, {k: r for k, r in ready.items() if r is not None})
+                    raise
+                yield self._rows(results)
+
+        return rows
 
     def _decode(self, ids: list[list[int]], max_new: int, dec: Decoding) -> list[list[int]]:
         return self._rows([_result(r) for r in self._submit(ids, max_new, dec, asynchronous=True)])
@@ -377,6 +391,16 @@ class CT2Seq2Seq(Seq2SeqBase):
     @property
     def _unk(self) -> str:
         return str(self._tokenizer.unk_token)
+
+
+def _done_rows(backend: CT2Seq2Seq, pending: list[Any]) -> list[list[int]] | None:
+    """The rows of a batch whose every result is already there (None if any is not)."""
+    if not all(p.done() for p in pending):
+        return None
+    try:
+        return backend._rows([p.result() for p in pending])
+    except Exception:  # that batch failed: nothing of it is kept
+        return None
 
 
 def _result(pending: Any) -> Any:

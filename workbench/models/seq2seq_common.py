@@ -7,6 +7,7 @@ way and greedy outputs match token for token across engines.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import deque
@@ -81,7 +82,7 @@ class _Pending:
     ids: list[list[int]]  # token ids of every unit
     bounds: list[int]  # most new tokens of every unit
     batches: list[list[int]]  # unit indices of every batch
-    wait: Callable[[], list[list[list[int]]]]  # the decoded rows of every batch
+    wait: Callable[[], Iterable[list[list[int]]]]  # the decoded rows of each batch, in order
     units: list[str] = field(default_factory=list)  # text of every unit
     capped: frozenset[int] = frozenset()  # units whose bound the decoder's positions cut
     prefix: str = ""  # source prefix (target tag) every unit is encoded with
@@ -145,13 +146,14 @@ class Seq2SeqBase:
 
     def _start(
         self, batches: list[list[list[int]]], max_new: list[int], dec: Decoding
-    ) -> Callable[[], list[list[list[int]]]]:
-        """Start decoding several batches; the returned function waits for their rows.
+    ) -> Callable[[], Iterable[list[list[int]]]]:
+        """Start decoding several batches; the returned function gives their rows batch by
+        batch (so that a stop keeps the batches that finished).
 
         This default decodes when waited on. An engine that decodes in the background
         (CTranslate2) queues the batches here, so later work can be queued behind them.
         """
-        return lambda: [self._decode(b, m, dec) for b, m in zip(batches, max_new, strict=True)]
+        return lambda: (self._decode(b, m, dec) for b, m in zip(batches, max_new, strict=True))
 
     #: Calls of ``translate_many`` queued ahead of the one being finished (background engines).
     lookahead: ClassVar[int] = 0
@@ -316,9 +318,19 @@ class Seq2SeqBase:
         """Wait for a started list, finish every unit and rejoin split segments."""
         start = time.perf_counter()
         unit_out: list[list[tuple[str, tuple[str, ...]]]] = [[] for _ in job.ids]
-        for batch, rows in zip(job.batches, job.wait(), strict=True):
-            for i, row in zip(batch, rows, strict=True):
-                unit_out[i] = [self._finish(row, job.bounds[i], job.ids[i], dec, settings)]
+        decoded = iter(job.wait())
+        b, rows = 0, None  # the batch being finished, and its rows once they arrived
+        try:
+            while b < len(job.batches):
+                rows = next(decoded)
+                for i, row in zip(job.batches[b], rows, strict=True):
+                    unit_out[i] = [self._finish(row, job.bounds[i], job.ids[i], dec, settings)]
+                rows = None
+                b += 1
+        except KeyboardInterrupt as exc:
+            with contextlib.suppress(Exception):  # keeping is a bonus: it never hides the stop
+                self._keep_finished(exc, job, unit_out, b, rows, dec, settings, joiner)
+            raise
         for i in sorted(job.capped):
             if "length-bound" in unit_out[i][0][1]:
                 # Decoding reached the decoder's last position: split the source and decode
@@ -327,17 +339,73 @@ class Seq2SeqBase:
                 unit_out[i] = redone or unit_out[i]
         self.stats.seconds += time.perf_counter() - start
         self.stats.segments += job.n_texts
+        joined = self._join(job, unit_out, joiner)
+        return [joined[t] for t in range(job.n_texts)]
 
+    @staticmethod
+    def _join(
+        job: _Pending, unit_out: list[list[tuple[str, tuple[str, ...]]]], joiner: str
+    ) -> dict[int, Output]:
+        """The output of every text all of whose units are finished, by text index."""
         parts_of: list[list[tuple[str, tuple[str, ...]]]] = [[] for _ in range(job.n_texts)]
+        missing: set[int] = set()
         for k, o in enumerate(job.owner):
+            if not unit_out[k]:
+                missing.add(o)
             parts_of[o].extend(unit_out[k])
-        results: list[Output] = []
-        for parts in parts_of:
+        results: dict[int, Output] = {}
+        for t, parts in enumerate(parts_of):
+            if t in missing:
+                continue
             notes = tuple(sorted({n for p in parts for n in p[1]}))
             if len(parts) > 1:
                 notes = (f"split:{len(parts)}", *notes)
-            results.append(Output(joiner.join(p[0] for p in parts), notes))
+            results[t] = Output(joiner.join(p[0] for p in parts), notes)
         return results
+
+    def _keep_finished(
+        self,
+        exc: KeyboardInterrupt,
+        job: _Pending,
+        unit_out: list[list[tuple[str, tuple[str, ...]]]],
+        b: int,
+        rows: list[list[int]] | None,
+        dec: Decoding,
+        settings: dict[str, Any],
+        joiner: str,
+    ) -> None:
+        """On a stop while finishing ``job``: hand over, on ``exc``, the outputs of its texts
+        that are complete, so that the pipeline stores them (``cancel.KEPT_OUTPUTS``).
+
+        Complete are the units of every batch that finished (before batch ``b``, batch ``b``
+        itself when its ``rows`` arrived, later ones the engine reports ready) and, of the
+        batch cut by the stop, the rows that had ended. A row that was cut, or that would need
+        more decoding (a repeat-guard retry, a re-split), is dropped: never stored as complete.
+        """
+        from workbench import cancel
+
+        todo: dict[int, tuple[list[int], bool]] = {}  # unit -> (row, must have ended)
+        if rows is not None:
+            for i, row in zip(job.batches[b], rows, strict=True):
+                if not unit_out[i]:
+                    todo[i] = (row, False)
+        elif b < len(job.batches):
+            for pos, row in (getattr(exc, cancel.ENDED_ROWS, None) or {}).items():
+                todo[job.batches[b][pos]] = (row, True)
+        for k, ready in (getattr(exc, cancel.READY_ROWS, None) or {}).items():
+            for i, row in zip(job.batches[k], ready, strict=True):
+                todo[i] = (row, False)
+        for i, (row, must_end) in todo.items():
+            try:  # a repeat-guard retry cannot decode any more: the stop raises at once
+                out = self._finish(row, job.bounds[i], job.ids[i], dec, settings)
+            except BaseException:
+                continue
+            if not (must_end and "length-bound" in out[1]):
+                unit_out[i] = [out]
+        for i in job.capped:
+            if unit_out[i] and "length-bound" in unit_out[i][0][1]:
+                unit_out[i] = []  # would have been decoded again as parts
+        setattr(exc, cancel.KEPT_OUTPUTS, self._join(job, unit_out, joiner))
 
     def _output_cap(self, dec: Decoding) -> int:
         """Most tokens one row may generate before the decoder runs out of positions.

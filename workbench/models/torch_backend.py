@@ -129,10 +129,21 @@ class TorchSeq2Seq(Seq2SeqBase):
             config.forced_bos_token_id = dec.forced_bos
         batch = tok.pad({"input_ids": ids}, return_tensors="pt", padding=True)
         batch = {k: v.to(model.device) for k, v in batch.items()}
-        with decoding_context(self.device):
+        # A signal during generate only requests the stop (``deferred``): generate ends at its
+        # next step and hands back what it has.
+        with decoding_context(self.device), cancel.deferred():
             sequences = model.generate(
                 **batch, generation_config=config, stopping_criteria=cancel.stopping_criteria()
             )
-        cancel.check()  # a batch cut short by a stop request is never taken for a result
         # Column 0 is the decoder start token.
-        return [row[1:] for row in sequences.tolist()]
+        rows = [row[1:] for row in sequences.tolist()]
+        if cancel.requested():
+            # A batch cut short is never taken for a result. Greedy decoding never revises a
+            # token, so a row that emitted EOS before the stop is exactly what an uninterrupted
+            # decode gives: those are handed over to be kept (beam search may still revise).
+            exc = cancel.stopped()
+            if dec.beams == 1:
+                ended = {k: r for k, r in enumerate(rows) if any(t in dec.eos_ids for t in r)}
+                setattr(exc, cancel.ENDED_ROWS, ended)
+            raise exc
+        return rows
