@@ -1032,24 +1032,30 @@ def runs(suite: Suite) -> None:
     _case(suite, "killed run", killed_run)
 
     # -- SIGINT / SIGTERM mid-batch ------------------------------------------------------------------
-    long_docs = {}
-    for i in range(2):
-        parts = []
-        for j in range(24):
-            words = [
-                f"{_SUBJECTS[(i + k) % 6]} {_VERBS[k % 4]} {_OBJECTS[(i * k) % 4]}"
-                for k in range(4)
-            ]
-            parts.append(
-                f"{' and '.join(words)} while {_SUBJECTS[j % 6].lower()} waited on day {i}-{j}."
-            )
-        long_docs[f"long{i}.md"] = f"# Long report {i}\n\n" + "\n\n".join(parts) + "\n"
-    long_src = _write(base / "long-in", long_docs)
+    def long_articles(sentences: int) -> Path:
+        """Two articles of long sentences, all decoded as one batch: big enough that a signal
+        0.3 s into decoding lands inside it (the tiny torch model decodes slower)."""
+        docs = {}
+        for i in range(2):
+            parts = []
+            for j in range(sentences):
+                words = [
+                    f"{_SUBJECTS[(i + k) % 6]} {_VERBS[k % 4]} {_OBJECTS[(i * k) % 4]}"
+                    for k in range(4)
+                ]
+                parts.append(
+                    f"{' and '.join(words)} while {_SUBJECTS[j % 6].lower()} waited on day {i}-{j}."
+                )
+            docs[f"long{i}.md"] = f"# Long report {i}\n\n" + "\n\n".join(parts) + "\n"
+        return _write(base / f"long-in-{sentences}", docs)
+
+    long_sources = {"ctranslate2": long_articles(40), "torch": long_articles(24)}
     clean_runs: dict[str, dict[str, bytes]] = {}
 
     def stop(backend: str, sig: int, code: int) -> Case:
         tag = f"{backend}-{sig}"
         out, cache, marker = base / f"{tag}-out", base / f"{tag}.sqlite3", base / f"{tag}-marker"
+        long_src = long_sources[backend]
         args = suite.args([long_src], out, cache)[3:]
         args[args.index("--backend") + 1] = backend
         proc = subprocess.Popen(
