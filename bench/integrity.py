@@ -1,16 +1,22 @@
 """Integrity suite: real damage, real processes, the real CLI, on a tiny model built here.
 
-    python bench/integrity.py [--out integrity.md] [--keep DIR]
+    python bench/integrity.py [--out integrity.md] [--keep DIR] [--only rows,files,...]
 
 Every case runs ``python -m workbench`` in subprocesses, as a user would, against a cache and
 files it damages for real (bytes overwritten in the SQLite file, rows rewritten with raw SQL,
-files truncated, processes killed with SIGKILL). For each case it counts:
+files truncated, processes killed with SIGKILL or stopped with SIGINT/SIGTERM mid-batch,
+permissions removed and the run made as an unprivileged user, symbolic link loops, a 20 MB
+input, job files that write elsewhere). Groups: rows, files, concurrent, kill, inputs, runs.
+For each case it counts:
 
 - handled: the run did what the README promises: a damaged cache row is a miss that is
   recomputed and replaced with one warning line; page damage stops with one line naming the
   file and the command that fixes it, and that command works; a bad input is one clear error
-  line while the other documents finish; a killed run resumes;
-- lost: outputs missing that a finished run must have written;
+  line while the other documents finish; a killed run resumes; an input that cannot be read
+  or would overwrite another's output is one line and a manifest row; a signal stops the run
+  within seconds with its exit code; a job file reaching beyond its folder is refused (exit 2,
+  nothing written) without --yes;
+- lost: outputs missing that a finished run must have written (or manifest rows dropped);
 - wrong served: outputs that differ from the uninterrupted reference where they must be
   identical, that carry damaged bytes (U+FFFD), or that hold another document's translation.
 
@@ -32,6 +38,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -600,7 +607,691 @@ def bad_inputs(suite: Suite) -> None:
         suite.record(Case("bad inputs", name, handled, lost, wrong, note))
         lost = wrong = 0  # the good documents are counted once
     if "file without read permission (.md)" not in bad:
-        suite.skipped.append("a file without read permission (this user can read any file)")
+        suite.skipped.append(
+            "a file without read permission among these bad inputs (this user can read any "
+            "file; the runs group makes that case as an unprivileged user)"
+        )
+
+
+# -- folder runs --------------------------------------------------------------------------------
+
+# Lands a signal or a kill while a batch is in flight: each engine's decode announces itself in
+# a file; ``CHUNK`` sets how many segments go to the engine at once.
+_ANNOUNCING_RUN = """
+import os, sys, pathlib
+import workbench.translate as t
+t.chunk_segments = lambda backend, limit: int(os.environ["CHUNK"])
+marker = pathlib.Path(sys.argv[1])
+from workbench.models.seq2seq_common import Seq2SeqBase
+start = Seq2SeqBase._start
+def announced(self, *a, **k):
+    marker.write_text("decoding")
+    return start(self, *a, **k)
+Seq2SeqBase._start = announced
+from workbench.models import ct2_backend
+ct2_start = ct2_backend.CT2Seq2Seq._start
+def ct2_announced(self, *a, **k):
+    pending = ct2_start(self, *a, **k)
+    marker.write_text("decoding")
+    return pending
+ct2_backend.CT2Seq2Seq._start = ct2_announced
+from workbench.cli.app import main
+sys.argv = ["workbench"] + sys.argv[2:]
+main()
+"""
+
+_SUBJECTS = ("The council", "Police", "The mayor", "Residents", "The ferry company", "Farmers")
+_VERBS = ("approved", "delayed", "welcomed", "rejected")
+_OBJECTS = ("the new budget", "the bridge plan", "the harbour repairs", "the tram line")
+
+
+def article(i: int, sentences: int = 5) -> str:
+    """A short article (long enough for a lead summary) whose sentences are unique to it."""
+    lines = [f"# Report number {i}", ""]
+    for j in range(sentences):
+        lines += [
+            f"{_SUBJECTS[(i + j) % 6]} {_VERBS[j % 4]} {_OBJECTS[(i + j) % 4]} after a long "
+            f"meeting on day {i}{j}.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _write(folder: Path, names: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in names.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, "utf-8")
+    return folder
+
+
+def _all_outputs(out: Path) -> dict[str, bytes]:
+    """Every output file under ``out`` (not provenance, not the manifest)."""
+    if not out.exists():
+        return {}
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.name.endswith(".json") and p.name != "manifest.jsonl"
+    }
+
+
+def _manifest(out: Path) -> list[dict]:
+    path = out / "manifest.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+def _errors(stderr: str) -> list[str]:
+    return [ln for ln in stderr.splitlines() if "error" in ln]
+
+
+def _diff(got: dict[str, bytes], expected: dict[str, bytes]) -> tuple[int, int]:
+    """(lost, wrong): expected outputs missing, and outputs present with other bytes."""
+    lost = sum(name not in got for name in expected)
+    wrong = sum(name in got and got[name] != data for name, data in expected.items())
+    return lost, wrong
+
+
+def _nobody() -> tuple[int, int] | None:
+    """(uid, gid) of an unprivileged user to drop to when we are root; None if not root."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    entry = pwd.getpwnam("nobody")  # KeyError: the case is reported as not tried
+    return entry.pw_uid, entry.pw_gid
+
+
+def _run_forked_as(
+    user: tuple[int, int] | None, env: dict[str, str], args: list[str], warm: list[str]
+) -> tuple[int, str]:
+    """The CLI's exit code and stderr, run in a forked child as ``user`` (None: as we are).
+
+    The interpreter may live where an unprivileged user cannot start it, so the child forks
+    this one, runs ``warm`` (the imports the run needs), drops privileges and runs ``args``."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 99
+        try:
+            os.close(read)
+            os.environ.update(env)
+            from typer.testing import CliRunner
+
+            from workbench.cli.app import app
+
+            CliRunner().invoke(app, warm)
+            if user is not None:
+                os.setgid(user[1])
+                os.setuid(user[0])
+            res = CliRunner().invoke(app, args)
+            os.write(write, json.dumps([res.exit_code, res.stderr]).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    data = b""
+    while chunk := os.read(read, 65536):
+        data += chunk
+    os.close(read)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError("the forked run failed")
+    code, err = json.loads(data)
+    return code, err
+
+
+def _case(suite: Suite, name: str, check: Callable[[], Case]) -> None:
+    try:
+        suite.record(check())
+    except Exception as exc:  # a case that crashes the harness is a case not handled
+        suite.record(Case("runs", name, False, note=f"harness: {exc!r}"))
+
+
+def runs(suite: Suite) -> None:
+    """Folder runs: every input accounted for, shared manifests, leftovers, signals, limits
+    and job files reaching beyond their folder."""
+    base = suite.root / "runs"
+    base.mkdir()
+    lead = ["--model", "lead", "--from", "en"]
+
+    def summarise(paths: list[Path], out: Path, *extra: str, **env: str):
+        cmd = [sys.executable, "-m", "workbench", "summarise", *map(str, paths), *lead]
+        return subprocess.run(
+            [*cmd, "--out", str(out), *extra],
+            cwd=REPO,
+            env={**suite.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    def reference(docs: dict[str, str], tag: str) -> dict[str, bytes]:
+        """Outputs of an untroubled run over ``docs`` alone."""
+        folder = _write(base / f"{tag}-ref-in", docs)
+        out = base / f"{tag}-ref-out"
+        done = summarise([folder], out, "--no-cache")
+        if done.returncode != 0:
+            raise RuntimeError(f"reference run failed: {done.stderr[-200:]}")
+        return _all_outputs(out)
+
+    # -- an unreadable folder and file (as nobody when we are root) ----------------------------
+    def unreadable() -> list[Case]:
+        user = _nobody()
+        shared = Path(tempfile.mkdtemp(prefix="wb-integrity-runs-", dir="/tmp"))
+        try:
+            shared.chmod(0o755)
+            docs = {"a.md": article(1)}
+            expected = reference(docs, "unreadable")
+            src = _write(
+                shared / "in", {**docs, "secret/b.md": article(2), "locked.md": article(3)}
+            )
+            out = shared / "out"
+            out.mkdir()
+            out.chmod(0o777)
+            (src / "secret").chmod(0)
+            (src / "locked.md").chmod(0)
+            common = [*lead, "--no-cache"]
+            warm = ["summarise", str(src / "a.md"), *common, "--out", str(shared / "warm")]
+            args = ["summarise", str(src), *common, "--out", str(out)]
+            code, err = _run_forked_as(user, suite.env, args, warm)
+            lost, wrong = _diff(_all_outputs(out), expected)
+            extra = set(_all_outputs(out)) - set(expected)
+            rows = {Path(r["input"]).name: r for r in _manifest(out)}
+            who = "as nobody (forked, setuid)" if user else "as this user"
+            cases = []
+            for name, path, says in (
+                ("unreadable sub-folder", "secret", "folder cannot be read"),
+                ("unreadable file", "locked.md", "cannot be read"),
+            ):
+                mine = [e for e in _errors(err) if path in e and says in e]
+                handled = (
+                    code == 1
+                    and len(mine) == 1
+                    and bool(rows.get(path, {}).get("error"))
+                    and not extra
+                    and "1 done" in err
+                )
+                line = mine[0].replace(f"{shared}/", "") if mine else "no line"
+                note = f"{who}: exit {code}; {line}"
+                cases.append(Case("runs", name, handled, lost, wrong, note))
+                lost = wrong = 0  # the readable document is counted once
+            return cases
+        finally:
+            for p in shared.rglob("*"):
+                if p.is_dir() and not p.is_symlink():
+                    p.chmod(0o755)
+                elif not p.is_symlink():
+                    p.chmod(0o644)
+            shutil.rmtree(shared, ignore_errors=True)
+
+    try:
+        for case in unreadable():
+            suite.record(case)
+    except KeyError:
+        suite.skipped.append("unreadable folder and file: running as root with no 'nobody' user")
+    except Exception as exc:
+        suite.record(
+            Case("runs", "unreadable sub-folder and file", False, note=f"harness: {exc!r}")
+        )
+
+    # -- symbolic link loops and a broken link ---------------------------------------------------
+    def links() -> list[Case]:
+        docs = {"a.md": article(1), "sub/b.md": article(2)}
+        expected = reference(docs, "links")
+        src = _write(base / "links-in", docs)
+        (src / "sub" / "back").symlink_to("..")
+        (src / "self.md").symlink_to("self.md")
+        (src / "gone.md").symlink_to("nowhere.md")
+        out = base / "links-out"
+        run = summarise([src], out, "--no-cache")
+        got = _all_outputs(out)
+        lost, wrong = _diff(got, expected)
+        rows = {Path(r["input"]).name: r for r in _manifest(out)}
+        cases = []
+        for name, link, says in (
+            ("symbolic link loop (a folder link to its parent)", "back", "symbolic link loop"),
+            ("symbolic link to itself", "self.md", "symbolic link loop"),
+            ("broken symbolic link", "gone.md", "symbolic link to something missing"),
+        ):
+            mine = [e for e in _errors(run.stderr) if f"/{link}:" in e or f"/{link} " in e]
+            handled = (
+                run.returncode == 1
+                and len(mine) == 1
+                and says in mine[0]
+                and bool(rows.get(link, {}).get("error"))
+                and set(got) == set(expected)
+            )
+            note = f"exit {run.returncode}; " + (mine[0] if mine else "no line")
+            cases.append(Case("runs", name, handled, lost, wrong, note))
+            lost = wrong = 0
+        return cases
+
+    try:
+        for case in links():
+            suite.record(case)
+    except Exception as exc:
+        suite.record(Case("runs", "symbolic links", False, note=f"harness: {exc!r}"))
+
+    # -- two inputs whose outputs share a name -----------------------------------------------------
+    def collision() -> Case:
+        folder = _write(base / "collide", {"notes": article(1), "notes.txt": article(2)})
+        alone = base / "collide-alone"
+        suite.translate(alone, None, [folder / "notes"])
+        expected = suite.outputs(alone)
+        out = base / "collide-out"
+        run = suite.translate(out, None, [folder / "notes", folder / "notes.txt"])
+        lost, wrong = _diff(suite.outputs(out), expected)
+        mine = [e for e in _errors(run.stderr) if "notes.txt" in e]
+        prov = json.loads((out / f"notes.{TARGET}.txt.json").read_text("utf-8"))
+        handled = (
+            run.returncode == 1
+            and len(mine) == 1
+            and "would overwrite" in mine[0]
+            and Path(prov["input"]).name == "notes"
+        )
+        note = f"exit {run.returncode}; " + (mine[0] if mine else "no line")
+        return Case(
+            "runs", "`notes` and `notes.txt` (same output name)", handled, lost, wrong, note
+        )
+
+    _case(suite, "`notes` and `notes.txt`", collision)
+
+    # -- an earlier output folder inside the input tree ------------------------------------------
+    def earlier() -> Case:
+        docs = {"a0.md": article(0), "a1.md": article(1)}
+        src = _write(base / "earlier-in", docs)
+        first = base / "earlier-first"
+        summarise([src], first, "--no-cache")
+        expected = _all_outputs(first)
+        shutil.copytree(first, src / "old")
+        for name in ("a0.summary.en.md", "a0.summary.en.md.json"):
+            shutil.copy(first / name, src / name)
+        out = base / "earlier-out"
+        run = summarise([src], out, "--no-cache")
+        got = _all_outputs(out)
+        lost, wrong = _diff(got, expected)
+        skipped = [ln for ln in run.stderr.splitlines() if ln.startswith("workbench: skipped")]
+        noted = [r for r in _manifest(out) if r.get("note")]
+        handled = (
+            run.returncode == 0
+            and len(skipped) == 2
+            and len(noted) == 2
+            and set(got) == set(expected)
+        )
+        note = (
+            f"exit {run.returncode}; {len(skipped)} 'skipped' lines, {len(noted)} manifest rows "
+            f"noting them; outputs made: {sorted(got)}"
+        )
+        return Case(
+            "runs",
+            "earlier output folder (and a loose output) inside the input tree",
+            handled,
+            lost,
+            wrong,
+            note,
+        )
+
+    _case(suite, "earlier outputs in the input tree", earlier)
+
+    # -- runs sharing one --out ------------------------------------------------------------------
+    def shared_out() -> Case:
+        docs = {f"d{i}.md": article(i) for i in range(5)}
+        expected = reference(docs, "shared")
+        src = _write(base / "shared-in", docs)
+        out = base / "shared-out"
+        codes = [summarise([src / name], out).returncode for name in docs]
+        codes.append(summarise([src / "d2.md"], out).returncode)  # a rerun of one input
+        rows = _manifest(out)
+        inputs = sorted(Path(r["input"]).name for r in rows)
+        lost, wrong = _diff(_all_outputs(out), expected)
+        lost += len(set(docs) - set(inputs))  # a dropped row loses track of a finished output
+        handled = codes == [0] * 6 and inputs == sorted(docs)
+        note = f"5 runs + 1 rerun, exits {set(codes)}; manifest rows: {len(rows)} ({inputs})"
+        return Case(
+            "runs", "6 runs sharing one --out (5 inputs, one twice)", handled, lost, wrong, note
+        )
+
+    _case(suite, "runs sharing one --out", shared_out)
+
+    # -- a killed run: leftovers cleaned, manifest rebuilt ------------------------------------------
+    def killed_run() -> Case:
+        src = _write(base / "kill-in", {f"a{i:02d}.md": article(i, 6) for i in range(12)})
+        other = _write(base / "kill-other", {f"b{i}.md": article(20 + i, 6) for i in range(2)})
+        clean = base / "kill-clean"
+        suite.translate(clean, None, [src])
+        expected = suite.outputs(clean)
+        out, cache, marker = base / "kill-out", base / "kill.sqlite3", base / "kill-marker"
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _ANNOUNCING_RUN,
+                str(marker),
+                *suite.args([src], out, cache)[3:],
+            ],
+            cwd=REPO,
+            env={**suite.env, "CHUNK": "4"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 300
+        while (
+            time.time() < deadline
+            and proc.poll() is None
+            and not list(out.glob(f"*.{TARGET}.md.json"))
+        ):
+            time.sleep(0.01)
+        was_running = proc.poll() is None
+        proc.kill()
+        proc.wait()
+        written = {p.name[: -len(".json")] for p in out.glob(f"*.{TARGET}.md.json")}
+        # A temporary file left by a process killed while writing (a real one, really killed).
+        script = (
+            "import os, sys, tempfile\n"
+            "fd, tmp = tempfile.mkstemp(dir=sys.argv[1], prefix='.a00.uk.md.%d.' % os.getpid(),"
+            " suffix='.tmp')\n"
+            "os.write(fd, b'half'); os.kill(os.getpid(), 9)\n"
+        )
+        subprocess.run([sys.executable, "-c", script, str(out)], check=False)
+        leftovers = len(list(out.glob(".*.tmp")))
+        no_manifest = not (out / "manifest.jsonl").exists()
+        again = suite.translate(out, cache, [other])
+        rows = _manifest(out)
+        rebuilt = {Path(r["output"]).name for r in rows if Path(r["input"]).parent == src}
+        left = len(list(out.rglob("*.tmp")))
+        got = {k: v for k, v in suite.outputs(out).items() if k.startswith("a")}
+        lost = sum(name not in got for name in written) + len(written - rebuilt)
+        wrong = sum(got.get(name) not in (None, expected.get(name)) for name in got)
+        handled = (
+            was_running
+            and no_manifest
+            and again.returncode == 0
+            and rebuilt == written
+            and leftovers >= 1
+            and left == 0
+            and len(rows) == len(written) + 2
+        )
+        note = (
+            f"killed with {len(written)} of 12 written and no manifest: {no_manifest}; "
+            f"{leftovers} leftover temp file(s) before the next run, {left} after; "
+            f"next run (other inputs) exit {again.returncode}, manifest rows {len(rows)} "
+            f"({len(rebuilt)} rebuilt + 2 new)"
+        )
+        return Case(
+            "runs",
+            "killed run (SIGKILL): leftovers cleaned, manifest rebuilt",
+            handled,
+            lost,
+            wrong,
+            note,
+        )
+
+    _case(suite, "killed run", killed_run)
+
+    # -- SIGINT / SIGTERM mid-batch ------------------------------------------------------------------
+    def long_articles(sentences: int) -> Path:
+        """Two articles of long sentences, all decoded as one batch: big enough that a signal
+        0.3 s into decoding lands inside it (the tiny torch model decodes slower)."""
+        docs = {}
+        for i in range(2):
+            parts = []
+            for j in range(sentences):
+                words = [
+                    f"{_SUBJECTS[(i + k) % 6]} {_VERBS[k % 4]} {_OBJECTS[(i * k) % 4]}"
+                    for k in range(4)
+                ]
+                parts.append(
+                    f"{' and '.join(words)} while {_SUBJECTS[j % 6].lower()} waited on day {i}-{j}."
+                )
+            docs[f"long{i}.md"] = f"# Long report {i}\n\n" + "\n\n".join(parts) + "\n"
+        return _write(base / f"long-in-{sentences}", docs)
+
+    long_sources = {"ctranslate2": long_articles(40), "torch": long_articles(24)}
+    clean_runs: dict[str, dict[str, bytes]] = {}
+
+    def stop(backend: str, sig: int, code: int) -> Case:
+        tag = f"{backend}-{sig}"
+        out, cache, marker = base / f"{tag}-out", base / f"{tag}.sqlite3", base / f"{tag}-marker"
+        long_src = long_sources[backend]
+        args = suite.args([long_src], out, cache)[3:]
+        args[args.index("--backend") + 1] = backend
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _ANNOUNCING_RUN, str(marker), *args, "-q"],
+            cwd=REPO,
+            env={**suite.env, "CHUNK": "100000"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None and not marker.exists():
+            time.sleep(0.005)
+        mid = proc.poll() is None
+        time.sleep(0.3)  # well inside the batch
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        took = time.monotonic() - sent
+        # One batch holds every segment: an output written means the stop came after it.
+        abandoned = not suite.outputs(out)
+        rerun = subprocess.run(
+            [sys.executable, "-m", "workbench", *args, "-q"],
+            cwd=REPO,
+            env=suite.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if backend not in clean_runs:
+            clean_out = base / f"{backend}-clean"
+            clean_args = suite.args([long_src], clean_out, None)[3:]
+            clean_args[clean_args.index("--backend") + 1] = backend
+            subprocess.run(
+                [sys.executable, "-m", "workbench", *clean_args, "-q"],
+                cwd=REPO,
+                env=suite.env,
+                capture_output=True,
+                timeout=300,
+            )
+            clean_runs[backend] = suite.outputs(clean_out)
+        lost, wrong = _diff(suite.outputs(out), clean_runs[backend])
+        lines = [ln for ln in err.splitlines() if ln.strip()]
+        handled = (
+            mid
+            and proc.returncode == code
+            and took < 5
+            and "Traceback" not in err
+            and any("finished outputs and cache entries are kept" in ln for ln in lines)
+            and rerun.returncode == 0
+            and len(clean_runs[backend]) == 2
+            and abandoned
+        )
+        name = f"{signal.Signals(sig).name} mid-batch ({backend})"
+        note = (
+            f"signal during decoding: {mid}, batch abandoned: {abandoned}; exit {proc.returncode} "
+            f"after {took:.1f} s, "
+            f"{len(lines)} line(s); rerun exit {rerun.returncode}, "
+            f"byte-identical to an uninterrupted run: {not lost and not wrong}"
+        )
+        return Case("runs", name, handled, lost, wrong, note)
+
+    stops = [("torch", signal.SIGINT, 130), ("torch", signal.SIGTERM, 143)]
+    try:
+        import ctranslate2  # noqa: F401
+
+        stops = [("ctranslate2", signal.SIGINT, 130), ("ctranslate2", signal.SIGTERM, 143), *stops]
+    except ImportError:
+        suite.skipped.append("signals with the CTranslate2 engine (ctranslate2 is not installed)")
+    for backend, sig, code in stops:
+        _case(suite, f"{signal.Signals(sig).name} ({backend})", partial(stop, backend, sig, code))
+
+    # -- a 20 MB document -------------------------------------------------------------------------
+    # The bound: the 20 MB file may add at most this much to the peak memory of the same run
+    # without it (a translation loads torch and the model for the small document either way).
+    extra_mb = 50
+    big_dir = base / "big"
+    big_dir.mkdir()
+    big = big_dir / "big.txt"
+    line = "The council approved the new budget after a long meeting on Monday. " * 8 + "\n\n"
+    with big.open("w", encoding="utf-8") as fh:
+        while fh.tell() < 20_000_000:
+            fh.write(line * 1000)
+    small_docs = {"small.md": article(1)}
+    peak_script = (
+        "import resource, subprocess, sys\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "sys.stderr.write(p.stderr)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)\n"
+    )
+
+    def peak_run(cmd: list[str]) -> tuple[int, str, float, float]:
+        """(exit code, stderr, seconds, peak resident MB) of ``cmd`` in a fresh process."""
+        start = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-c", peak_script, *cmd],
+            cwd=REPO,
+            env=suite.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        rss_kb, code = proc.stdout.split()  # Linux: kilobytes
+        return int(code), proc.stderr, time.monotonic() - start, int(rss_kb) / 1024
+
+    def oversize(task: str) -> Case:
+        small = _write(base / f"big-{task}-in", small_docs)
+
+        def cmd(paths: list[Path], out: Path) -> list[str]:
+            if task == "translate":
+                return suite.args(paths, out, None)
+            args = [sys.executable, "-m", "workbench", "summarise", *map(str, paths), *lead]
+            return [*args, "--out", str(out), "--no-cache"]
+
+        ref_out, out = base / f"big-{task}-ref", base / f"big-{task}-out"
+        ref_code, _, _, baseline = peak_run(cmd([small], ref_out))
+        code, err, took, peak = peak_run(cmd([big, small], out))
+        found = suite.outputs if task == "translate" else _all_outputs
+        expected = found(ref_out)
+        lost, wrong = _diff(found(out), expected)
+        mine = [e for e in _errors(err) if "big.txt" in e]
+        handled = (
+            ref_code == 0
+            and len(expected) == 1
+            and code == 1
+            and len(_errors(err)) == 1
+            and len(mine) == 1
+            and "over the limit" in mine[0]
+            and peak < baseline + extra_mb
+        )
+        note = (
+            f"exit {code} in {took:.1f} s, peak memory {peak:.0f} MB against {baseline:.0f} MB "
+            f"without the big file (bound: +{extra_mb} MB); " + (mine[0] if mine else "no line")
+        )
+        return Case("runs", f"20 MB document among others ({task})", handled, lost, wrong, note)
+
+    for task in ("translate", "summarise"):
+        _case(suite, f"20 MB document ({task})", partial(oversize, task))
+
+    # -- file types without a reader, named explicitly ------------------------------------------------
+    def no_reader() -> list[Case]:
+        docs = {"a.md": article(1)}
+        expected = reference(docs, "types")
+        folder = _write(
+            base / "types",
+            {
+                **docs,
+                "page.html": "<p>The council met.</p>",
+                "clip.srt": "1\n00:00:01,000 --> 00:00:02,000\nHi\n",
+            },
+        )
+        out = base / "types-out"
+        run = summarise(
+            [folder / "page.html", folder / "clip.srt", folder / "a.md"], out, "--no-cache"
+        )
+        got = _all_outputs(out)
+        lost, wrong = _diff(got, expected)
+        rows = {Path(r["input"]).name: r for r in _manifest(out)}
+        cases = []
+        for name in ("page.html", "clip.srt"):
+            mine = [e for e in _errors(run.stderr) if name in e]
+            handled = (
+                run.returncode == 1
+                and len(mine) == 1
+                and bool(rows.get(name, {}).get("error"))
+                and set(got) == set(expected)
+            )
+            note = f"exit {run.returncode}; " + (mine[0] if mine else "no line")
+            cases.append(
+                Case(
+                    "runs", f"{Path(name).suffix} file named explicitly", handled, lost, wrong, note
+                )
+            )
+            lost = wrong = 0
+        return cases
+
+    try:
+        for case in no_reader():
+            suite.record(case)
+    except Exception as exc:
+        suite.record(Case("runs", "files without a reader", False, note=f"harness: {exc!r}"))
+
+    # -- job files that reach beyond their folder -----------------------------------------------------
+    job_text = (
+        'inputs = ["in/"]\nout = "{out}"\nfrom = "en"\n{extra}\n'
+        '[[steps]]\ntask = "summarise"\nto = ["own"]\nmodel = "lead"\n'
+    )
+
+    def job(tag: str, out_value: str, extra: str, says: str) -> Case:
+        folder = _write(base / f"job-{tag}" / "jobs", {"in/a.md": article(1)})
+        target = out_value.replace("ABS", str(base / f"job-{tag}"))
+        path = folder / "job.toml"
+        path.write_text(job_text.format(out=target, extra=extra), "utf-8")
+        cmd = [sys.executable, "-m", "workbench", "run", str(path)]
+        kw = dict(
+            cwd=REPO,
+            env=suite.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+        plan = subprocess.run([*cmd, "--dry-run"], **kw)
+        listed = [ln for ln in plan.stdout.splitlines() if ln.startswith("needs confirmation")]
+        refused = subprocess.run(cmd, **kw)
+        lines = [ln for ln in refused.stderr.splitlines() if ln.strip()]
+        written = [
+            p for p in (base / f"job-{tag}").rglob("*") if p.is_file() and "summary" in p.name
+        ]
+        handled = (
+            plan.returncode == 0
+            and len(listed) == 1
+            and says in listed[0]
+            and refused.returncode == 2
+            and len(lines) == 1
+            and says in lines[0]
+            and "--yes" in lines[0]
+            and not written
+        )
+        note = (
+            f"--dry-run lists it: {bool(listed)}; without --yes (no terminal): exit "
+            f"{refused.returncode}, {len(lines)} line(s), {len(written)} file(s) written"
+        )
+        return Case("runs", f"job file: {tag}", handled, note=note)
+
+    for tag, out_value, extra, says in (
+        ("`out` climbs out with ..", "../published", "", "writes outside its own folder"),
+        ("absolute `out` elsewhere", "ABS/published", "", "writes outside its own folder"),
+        (
+            "Ray cluster address",
+            "published",
+            'engine = "ray"\naddress = "ray://10.0.0.9:10001"',
+            "Ray cluster at",
+        ),
+    ):
+        _case(suite, f"job file: {tag}", partial(job, tag, out_value, extra, says))
 
 
 # -- the report -----------------------------------------------------------------------------
@@ -632,7 +1323,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="Write the table as markdown here.")
     parser.add_argument("--keep", type=Path, default=None, help="Work in this folder and keep it.")
     parser.add_argument(
-        "--only", default="", help="Comma-separated groups: rows,files,concurrent,kill,inputs."
+        "--only", default="", help="Comma-separated groups: rows,files,concurrent,kill,inputs,runs."
     )
     args = parser.parse_args()
     start = time.perf_counter()
@@ -642,6 +1333,7 @@ def main() -> None:
         "concurrent": lambda suite: (concurrent(suite), same_keys(suite)),
         "kill": killed,
         "inputs": bad_inputs,
+        "runs": runs,
     }
     chosen = [g.strip() for g in args.only.split(",") if g.strip()] or list(groups)
     with tempfile.TemporaryDirectory(prefix="wb-integrity-") as tmp:
