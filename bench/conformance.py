@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         got = outcome(case, invoke, folders[case.model], work / f"case{n}")
         status = _check_ok(case, got) if got.status == "ok" else got.status
+        # The table names the article, not the scratch folder it was copied to.
+        status = status.replace(f"{work / f'case{n}' / 'in'}/", "")
         if "Traceback" in got.output:
             status = "crash: " + got.output.strip().splitlines()[-1]
         expected = (case.expect == "ok" and status == "ok") or (

@@ -160,7 +160,7 @@ def _cases() -> list[Case]:
                  "ok" if engine == "torch"
                  else "--backend ctranslate2 does not run bart summarisers; use --backend torch"),
             Case("bart-large-cnn", "translate en→uk", "translate", engine,
-                 ("--from", "en", "--to", "uk", *SHORT), "en", "is a summarisation model (bart (bart)) and cannot translate into uk"),
+                 ("--from", "en", "--to", "uk", *SHORT), "en", "is a summarisation model (bart) and cannot translate into uk"),
             Case("qwen2.5-0.5b-instruct", "summarise (chat)", "summarise", engine, SUMMARY, "en",
                  "ok" if engine == "torch" else NO_CT2_CHAT),
             Case("qwen2.5-0.5b-instruct", "translate en→uk (chat)", "translate", engine,

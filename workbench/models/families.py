@@ -264,7 +264,9 @@ def check_translates(
 ) -> None:
     """Raise a ModelError when a model is not a translation model (a summariser, say)."""
     if "summarise" in (info.task, entry.task if entry is not None else None):
-        what = f"{info.family} ({info.model_type})"
+        what = info.family
+        if info.model_type != info.family:
+            what += f" ({info.model_type})"
         if info.family == "t5":
             what += " without <2xx> language tokens"
         into = f" into {tgt}" if tgt else ""
