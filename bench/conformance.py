@@ -18,7 +18,6 @@ import os
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         WORKBENCH_HOME=str(work / "home"),
         WORKBENCH_CACHE=str(work / "home" / "cache.sqlite3"),
     )
-    from typer.testing import CliRunner
-
+    from tests.helpers import invoke
     from tests.realshape import (
         CASES,
         MODELS,
@@ -78,7 +76,6 @@ def main(argv: list[str] | None = None) -> int:
         outcome,
         refused_as_expected,
     )
-    from workbench.cli.app import app
 
     if not available():
         print(f"skipped: {SKIP_REASON}", file=sys.stderr)
@@ -88,14 +85,6 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.redirect_stdout(sys.stderr):  # build.py reports on stdout
         folders = {name: build(name, models) for name in MODELS}
     built = time.perf_counter() - start
-    runner = CliRunner()
-
-    def invoke(argv: list[str]) -> tuple[int, str]:
-        result = runner.invoke(app, argv)
-        output = result.output
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            output += "".join(traceback.format_exception(result.exception))
-        return result.exit_code, output
 
     cells: dict[tuple[str, str], dict[str, str]] = {}
     mismatches = 0

@@ -640,22 +640,6 @@ sys.argv = ["workbench"] + sys.argv[2:]
 main()
 """
 
-_SUBJECTS = ("The council", "Police", "The mayor", "Residents", "The ferry company", "Farmers")
-_VERBS = ("approved", "delayed", "welcomed", "rejected")
-_OBJECTS = ("the new budget", "the bridge plan", "the harbour repairs", "the tram line")
-
-
-def article(i: int, sentences: int = 5) -> str:
-    """A short article (long enough for a lead summary) whose sentences are unique to it."""
-    lines = [f"# Report number {i}", ""]
-    for j in range(sentences):
-        lines += [
-            f"{_SUBJECTS[(i + j) % 6]} {_VERBS[j % 4]} {_OBJECTS[(i + j) % 4]} after a long "
-            f"meeting on day {i}{j}.",
-            "",
-        ]
-    return "\n".join(lines)
-
 
 def _write(folder: Path, names: dict[str, str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
@@ -663,17 +647,6 @@ def _write(folder: Path, names: dict[str, str]) -> Path:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text, "utf-8")
     return folder
-
-
-def _all_outputs(out: Path) -> dict[str, bytes]:
-    """Every output file under ``out`` (not provenance, not the manifest)."""
-    if not out.exists():
-        return {}
-    return {
-        str(p.relative_to(out)): p.read_bytes()
-        for p in sorted(out.rglob("*"))
-        if p.is_file() and not p.name.endswith(".json") and p.name != "manifest.jsonl"
-    }
 
 
 def _manifest(out: Path) -> list[dict]:
@@ -694,65 +667,22 @@ def _diff(got: dict[str, bytes], expected: dict[str, bytes]) -> tuple[int, int]:
     return lost, wrong
 
 
-def _nobody() -> tuple[int, int] | None:
-    """(uid, gid) of an unprivileged user to drop to when we are root; None if not root."""
-    if os.geteuid() != 0:
-        return None
-    import pwd
-
-    entry = pwd.getpwnam("nobody")  # KeyError: the case is reported as not tried
-    return entry.pw_uid, entry.pw_gid
-
-
-def _run_forked_as(
-    user: tuple[int, int] | None, env: dict[str, str], args: list[str], warm: list[str]
-) -> tuple[int, str]:
-    """The CLI's exit code and stderr, run in a forked child as ``user`` (None: as we are).
-
-    The interpreter may live where an unprivileged user cannot start it, so the child forks
-    this one, runs ``warm`` (the imports the run needs), drops privileges and runs ``args``."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        code = 99
-        try:
-            os.close(read)
-            os.environ.update(env)
-            from typer.testing import CliRunner
-
-            from workbench.cli.app import app
-
-            CliRunner().invoke(app, warm)
-            if user is not None:
-                os.setgid(user[1])
-                os.setuid(user[0])
-            res = CliRunner().invoke(app, args)
-            os.write(write, json.dumps([res.exit_code, res.stderr]).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write)
-    data = b""
-    while chunk := os.read(read, 65536):
-        data += chunk
-    os.close(read)
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError("the forked run failed")
-    code, err = json.loads(data)
-    return code, err
-
-
-def _case(suite: Suite, name: str, check: Callable[[], Case]) -> None:
+def _case(suite: Suite, name: str, check: Callable[[], Case | list[Case]]) -> None:
+    """Records what ``check`` found (one case or several) under the runs group."""
     try:
-        suite.record(check())
+        found = check()
     except Exception as exc:  # a case that crashes the harness is a case not handled
         suite.record(Case("runs", name, False, note=f"harness: {exc!r}"))
+        return
+    for case in found if isinstance(found, list) else [found]:
+        suite.record(case)
 
 
 def runs(suite: Suite) -> None:
     """Folder runs: every input accounted for, shared manifests, leftovers, signals, limits
     and job files reaching beyond their folder."""
+    from tests.helpers import OBJECTS, SUBJECTS, VERBS, article, nobody, outputs, run_forked_as
+
     base = suite.root / "runs"
     base.mkdir()
     lead = ["--model", "lead", "--from", "en"]
@@ -775,11 +705,11 @@ def runs(suite: Suite) -> None:
         done = summarise([folder], out, "--no-cache")
         if done.returncode != 0:
             raise RuntimeError(f"reference run failed: {done.stderr[-200:]}")
-        return _all_outputs(out)
+        return outputs(out)
 
     # -- an unreadable folder and file (as nobody when we are root) ----------------------------
     def unreadable() -> list[Case]:
-        user = _nobody()
+        user = nobody()
         shared = Path(tempfile.mkdtemp(prefix="wb-integrity-runs-", dir="/tmp"))
         try:
             shared.chmod(0o755)
@@ -796,9 +726,9 @@ def runs(suite: Suite) -> None:
             common = [*lead, "--no-cache"]
             warm = ["summarise", str(src / "a.md"), *common, "--out", str(shared / "warm")]
             args = ["summarise", str(src), *common, "--out", str(out)]
-            code, err = _run_forked_as(user, suite.env, args, warm)
-            lost, wrong = _diff(_all_outputs(out), expected)
-            extra = set(_all_outputs(out)) - set(expected)
+            code, err = run_forked_as(user, args, warm, suite.env)
+            lost, wrong = _diff(outputs(out), expected)
+            extra = set(outputs(out)) - set(expected)
             rows = {Path(r["input"]).name: r for r in _manifest(out)}
             who = "as nobody (forked, setuid)" if user else "as this user"
             cases = []
@@ -847,7 +777,7 @@ def runs(suite: Suite) -> None:
         (src / "gone.md").symlink_to("nowhere.md")
         out = base / "links-out"
         run = summarise([src], out, "--no-cache")
-        got = _all_outputs(out)
+        got = outputs(out)
         lost, wrong = _diff(got, expected)
         rows = {Path(r["input"]).name: r for r in _manifest(out)}
         cases = []
@@ -869,11 +799,7 @@ def runs(suite: Suite) -> None:
             lost = wrong = 0
         return cases
 
-    try:
-        for case in links():
-            suite.record(case)
-    except Exception as exc:
-        suite.record(Case("runs", "symbolic links", False, note=f"harness: {exc!r}"))
+    _case(suite, "symbolic links", links)
 
     # -- two inputs whose outputs share a name -----------------------------------------------------
     def collision() -> Case:
@@ -905,13 +831,13 @@ def runs(suite: Suite) -> None:
         src = _write(base / "earlier-in", docs)
         first = base / "earlier-first"
         summarise([src], first, "--no-cache")
-        expected = _all_outputs(first)
+        expected = outputs(first)
         shutil.copytree(first, src / "old")
         for name in ("a0.summary.en.md", "a0.summary.en.md.json"):
             shutil.copy(first / name, src / name)
         out = base / "earlier-out"
         run = summarise([src], out, "--no-cache")
-        got = _all_outputs(out)
+        got = outputs(out)
         lost, wrong = _diff(got, expected)
         skipped = [ln for ln in run.stderr.splitlines() if ln.startswith("workbench: skipped")]
         noted = [r for r in _manifest(out) if r.get("note")]
@@ -946,7 +872,7 @@ def runs(suite: Suite) -> None:
         codes.append(summarise([src / "d2.md"], out).returncode)  # a rerun of one input
         rows = _manifest(out)
         inputs = sorted(Path(r["input"]).name for r in rows)
-        lost, wrong = _diff(_all_outputs(out), expected)
+        lost, wrong = _diff(outputs(out), expected)
         lost += len(set(docs) - set(inputs))  # a dropped row loses track of a finished output
         handled = codes == [0] * 6 and inputs == sorted(docs)
         note = f"5 runs + 1 rerun, exits {set(codes)}; manifest rows: {len(rows)} ({inputs})"
@@ -1040,11 +966,11 @@ def runs(suite: Suite) -> None:
             parts = []
             for j in range(sentences):
                 words = [
-                    f"{_SUBJECTS[(i + k) % 6]} {_VERBS[k % 4]} {_OBJECTS[(i * k) % 4]}"
+                    f"{SUBJECTS[(i + k) % 6]} {VERBS[k % 4]} {OBJECTS[(i * k) % 4]}"
                     for k in range(4)
                 ]
                 parts.append(
-                    f"{' and '.join(words)} while {_SUBJECTS[j % 6].lower()} waited on day {i}-{j}."
+                    f"{' and '.join(words)} while {SUBJECTS[j % 6].lower()} waited on day {i}-{j}."
                 )
             docs[f"long{i}.md"] = f"# Long report {i}\n\n" + "\n\n".join(parts) + "\n"
         return _write(base / f"long-in-{sentences}", docs)
@@ -1173,7 +1099,7 @@ def runs(suite: Suite) -> None:
         ref_out, out = base / f"big-{task}-ref", base / f"big-{task}-out"
         ref_code, _, _, baseline = peak_run(cmd([small], ref_out))
         code, err, took, peak = peak_run(cmd([big, small], out))
-        found = suite.outputs if task == "translate" else _all_outputs
+        found = suite.outputs if task == "translate" else outputs
         expected = found(ref_out)
         lost, wrong = _diff(found(out), expected)
         mine = [e for e in _errors(err) if "big.txt" in e]
@@ -1211,7 +1137,7 @@ def runs(suite: Suite) -> None:
         run = summarise(
             [folder / "page.html", folder / "clip.srt", folder / "a.md"], out, "--no-cache"
         )
-        got = _all_outputs(out)
+        got = outputs(out)
         lost, wrong = _diff(got, expected)
         rows = {Path(r["input"]).name: r for r in _manifest(out)}
         cases = []
@@ -1232,11 +1158,7 @@ def runs(suite: Suite) -> None:
             lost = wrong = 0
         return cases
 
-    try:
-        for case in no_reader():
-            suite.record(case)
-    except Exception as exc:
-        suite.record(Case("runs", "files without a reader", False, note=f"harness: {exc!r}"))
+    _case(suite, "files without a reader", no_reader)
 
     # -- job files that reach beyond their folder -----------------------------------------------------
     job_text = (

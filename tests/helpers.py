@@ -1,8 +1,15 @@
-"""Assertions about faithfulness that hold whatever a (tiny, random) model writes."""
+"""Assertions about faithfulness that hold whatever a (tiny, random) model writes, and small
+helpers shared by several test files and the bench scripts."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 from workbench import segment
 from workbench.documents import Document
@@ -43,3 +50,125 @@ def expected_segments(doc: Document, lang: str) -> list[str]:
             p.text for p in segment.pieces(text, lang, markdown=doc.fmt == "md") if p.translate
         )
     return out
+
+
+# -- folder runs -------------------------------------------------------------------------------
+
+SUBJECTS = ("The council", "Police", "The mayor", "Residents", "The ferry company", "Farmers")
+VERBS = ("approved", "delayed", "welcomed", "rejected")
+OBJECTS = ("the new budget", "the bridge plan", "the harbour repairs", "the tram line")
+
+
+def article(i: int, sentences: int = 5) -> str:
+    """A short article (long enough for a lead summary) whose sentences are unique to it."""
+    lines = [f"# Report number {i}", ""]
+    for j in range(sentences):
+        lines += [
+            f"{SUBJECTS[(i + j) % 6]} {VERBS[j % 4]} {OBJECTS[(i + j) % 4]} after a long "
+            f"meeting on day {i}{j}.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def manifest(out: Path) -> list[dict]:
+    """The rows of ``out``'s manifest (the file must exist)."""
+    return [json.loads(line) for line in (out / "manifest.jsonl").read_text("utf-8").splitlines()]
+
+
+def outputs(out: Path) -> dict[str, bytes]:
+    """Every output file under ``out`` (provenance and manifest hold timings, so not those);
+    empty when ``out`` does not exist."""
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.name.endswith(".json") and p.name != "manifest.jsonl"
+    }
+
+
+# -- processes ---------------------------------------------------------------------------------
+
+
+def invoke(argv: list[str], runner: object | None = None) -> tuple[int, str]:
+    """The CLI's exit code and output, run in-process; an unexpected exception's traceback is
+    appended (CliRunner catches what would be a traceback for a user)."""
+    import traceback
+
+    from typer.testing import CliRunner
+
+    from workbench.cli.app import app
+
+    result = (runner or CliRunner()).invoke(app, argv)
+    output = result.output
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        output += "".join(traceback.format_exception(result.exception))
+    return result.exit_code, output
+
+
+def run_python(code: str, *args: str) -> subprocess.Popen[str]:
+    """``python -c code args`` started from the repository with this tree importable."""
+    repo = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=repo,
+    )
+
+
+def nobody() -> tuple[int, int] | None:
+    """(uid, gid) of an unprivileged user to drop to when we are root; None if not root.
+
+    Raises KeyError when we are root and there is no 'nobody' user."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    entry = pwd.getpwnam("nobody")
+    return entry.pw_uid, entry.pw_gid
+
+
+def run_forked_as(
+    user: tuple[int, int] | None,
+    args: list[str],
+    warm: list[str],
+    env: dict[str, str] | None = None,
+) -> tuple[int, str]:
+    """The CLI's exit code and stderr, run in a forked child as ``user`` (None: as we are).
+
+    The interpreter may live where an unprivileged user cannot start it (root's private
+    folder), so the child forks this one, sets ``env``, runs ``warm`` first (importing what
+    the run needs), then drops privileges and runs ``args``."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 99
+        try:
+            os.close(read)
+            os.environ.update(env or {})
+            from typer.testing import CliRunner
+
+            from workbench.cli.app import app
+
+            CliRunner().invoke(app, warm)
+            if user is not None:
+                os.setgid(user[1])
+                os.setuid(user[0])
+            res = CliRunner().invoke(app, args)
+            os.write(write, json.dumps([res.exit_code, res.stderr]).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    data = b""
+    while chunk := os.read(read, 65536):
+        data += chunk
+    os.close(read)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError("the forked run failed")
+    code, err = json.loads(data)
+    return code, err

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import REPO
+from tests.helpers import manifest, outputs
 from workbench import Workbench
 from workbench.batch import MANIFEST_FIELDS, Row, Step, run_steps, translate_paths
 from workbench.cli.app import app
@@ -69,19 +70,6 @@ def cli_args(src: Path, out: Path, model: Path, to: str = "uk") -> list[str]:
         "--out",
         str(out),
     ]
-
-
-def manifest(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "manifest.jsonl").read_text("utf-8").splitlines()]
-
-
-def outputs(out: Path) -> dict[str, bytes]:
-    """Every translation under ``out`` (provenance and manifest hold timings, so not those)."""
-    return {
-        str(p.relative_to(out)): p.read_bytes()
-        for p in sorted(out.rglob("*"))
-        if p.is_file() and not p.name.endswith(".json") and p.name != "manifest.jsonl"
-    }
 
 
 def wb(**kw) -> Workbench:

@@ -11,13 +11,13 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO, SEEDS
+from tests.helpers import run_python
 from workbench.cache import (
     CACHE_SCHEMA,
     MIGRATIONS,
@@ -431,18 +431,6 @@ WRITER = """
     print(" ".join(got[k].split()[0] for k in keys), store.get_document("doc")["text"])
     store.close()
 """
-
-
-def run_python(code: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=REPO,
-    )
 
 
 def test_a_later_process_never_replaces_the_first_result(path: Path) -> None:

@@ -6,15 +6,13 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import run_python
 from workbench.cache import (
     CACHE_SCHEMA,
     CorruptCacheError,
@@ -48,18 +46,6 @@ def store(path: Path):
 def raw(path: Path) -> sqlite3.Connection:
     """A plain connection, as another program (or damage) would touch the file."""
     return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-
-
-def run_python(code: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=REPO,
-    )
 
 
 # -- round trips ----------------------------------------------------------------------------

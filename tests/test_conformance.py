@@ -13,15 +13,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from tests.conftest import REPO
-from tests.helpers import assert_structure_kept
+from tests.helpers import assert_structure_kept, invoke
 from tests.realshape import (
     CASES,
     EN_ARTICLE,
@@ -36,12 +34,10 @@ from tests.realshape import (
     realshape_fixture,  # noqa: F401  (the session fixture ``realshape``)
     refused_as_expected,
 )
-from workbench.cli.app import app
 
 if not available():
     pytest.skip(SKIP_REASON, allow_module_level=True)
 
-runner = CliRunner()
 
 #: Beams a model's own files ask for, where a case runs with them (no --beams).
 OWN_BEAMS = {"opus-mt-zh-en": 6}  # config.json only: the model has no generation_config.json
@@ -57,15 +53,6 @@ def converted_once(shared_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """CTranslate2 conversions (kept under WORKBENCH_HOME) are shared by the whole module;
     the cache database stays per test (and the runs use --no-cache anyway)."""
     monkeypatch.setenv("WORKBENCH_HOME", str(shared_home))
-
-
-def invoke(argv: list[str]) -> tuple[int, str]:
-    result = runner.invoke(app, argv)
-    output = result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        # CliRunner catches what would be a traceback for a user: show it to the assertions.
-        output += "".join(traceback.format_exception(result.exception))
-    return result.exit_code, output
 
 
 def _param(case: Case) -> object:

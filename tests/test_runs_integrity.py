@@ -22,36 +22,18 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import REPO
+from tests.helpers import (
+    OBJECTS,
+    SUBJECTS,
+    VERBS,
+    article,
+    manifest,
+    nobody,
+    outputs,
+    run_forked_as,
+)
 from workbench.cli.app import app
 from workbench.outputs import clean_temp_files, discover_all, write_text_atomic
-
-SUBJECTS = ("The council", "Police", "The mayor", "Residents", "The ferry company", "Farmers")
-VERBS = ("approved", "delayed", "welcomed", "rejected")
-OBJECTS = ("the new budget", "the bridge plan", "the harbour repairs", "the tram line")
-
-
-def article(i: int, sentences: int = 5) -> str:
-    """A short article (long enough for a lead summary) whose sentences are unique to it."""
-    lines = [f"# Report number {i}", ""]
-    for j in range(sentences):
-        lines += [
-            f"{SUBJECTS[(i + j) % 6]} {VERBS[j % 4]} {OBJECTS[(i + j) % 4]} after a long "
-            f"meeting on day {i}{j}.",
-            "",
-        ]
-    return "\n".join(lines)
-
-
-def manifest(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "manifest.jsonl").read_text("utf-8").splitlines()]
-
-
-def outputs(out: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(out)): p.read_bytes()
-        for p in sorted(out.rglob("*"))
-        if p.is_file() and not p.name.endswith(".json") and p.name != "manifest.jsonl"
-    }
 
 
 def lead(paths: list[Path | str], out: Path, *extra: str) -> object:
@@ -141,47 +123,10 @@ def shared_dir() -> Iterator[Path]:
 
 def _as_nobody() -> tuple[int, int] | None:
     """(uid, gid) of an unprivileged user to run a check as when we are root, else None."""
-    if os.geteuid() != 0:
-        return None
-    import pwd
-
     try:
-        entry = pwd.getpwnam("nobody")
+        return nobody()
     except KeyError:
         pytest.skip("running as root and there is no 'nobody' user to drop privileges to")
-    return entry.pw_uid, entry.pw_gid
-
-
-def _run_as(user: tuple[int, int] | None, args: list[str], warm: list[str]) -> tuple[int, str]:
-    """The CLI's exit code and stderr, run in a forked child as ``user`` (None: as we are).
-
-    Python itself lives in root's private folder here, so the unprivileged child cannot start a
-    new interpreter: it forks this one, runs ``warm`` first (importing what the run needs),
-    then drops privileges and runs ``args``."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        code = 99
-        try:
-            os.close(read)
-            CliRunner().invoke(app, warm)
-            if user is not None:
-                os.setgid(user[1])
-                os.setuid(user[0])
-            res = CliRunner().invoke(app, args)
-            os.write(write, json.dumps([res.exit_code, res.stderr]).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write)
-    data = b""
-    while chunk := os.read(read, 65536):
-        data += chunk
-    os.close(read)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, "the child run failed"
-    code, err = json.loads(data)
-    return code, err
 
 
 def test_an_unreadable_folder_and_file_are_failed_rows(shared_dir: Path) -> None:
@@ -199,7 +144,7 @@ def test_an_unreadable_folder_and_file_are_failed_rows(shared_dir: Path) -> None
     common = ["--model", "lead", "--from", "en", "--no-cache"]
     warm = ["summarise", str(src / "a.md"), *common, "--out", str(warm_out)]
     args = ["summarise", str(src), *common, "--out", str(out)]
-    code, err = _run_as(_as_nobody(), args, warm)
+    code, err = run_forked_as(_as_nobody(), args, warm)
     assert code == 1, err
     errors = [line for line in err.splitlines() if "error" in line]
     assert len(errors) == 2, err
