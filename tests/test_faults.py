@@ -106,6 +106,21 @@ def test_one_failing_segment_fails_only_its_document(poisoned: Path, tmp_path: P
     assert {rows[n]["cache"] for n in ("a.txt", "b.md", "d.txt")} == {"document"}
 
 
+def test_debug_shows_the_traceback_behind_a_failed_document(
+    poisoned: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, out = folder(tmp_path / "in"), tmp_path / "out"
+    args = ["translate", str(src), "--to", "uk", "--from", "en", "--out", str(out)]
+    args += ["--model", str(poisoned), "--backend", "torch", "--beams", "1", "--no-cache"]
+    monkeypatch.setenv("WORKBENCH_DEBUG", "1")
+    result = runner.invoke(app, args)
+    # The run still goes on (the other documents are written); the cause is shown in full.
+    assert result.exit_code == 1, result.output
+    assert f"workbench: traceback for {src / 'c.txt'}:" in result.output
+    assert "Traceback (most recent call last)" in result.output and "IndexError" in result.output
+    assert (out / "a.uk.txt").exists() and not (out / "c.uk.txt").exists()
+
+
 def test_the_api_reports_the_failure_on_that_document_only(poisoned: Path) -> None:
     wb = Workbench(backend="torch", cache=False, beams=1)
     docs = [wb.document(text) for text in DOCS.values()]

@@ -205,6 +205,7 @@ def summarise_documents(
             if result.model:
                 who = f"model {result.model}@{(result.revision or '')[:7]}"
             error = WorkbenchError(f"{who} failed on it ({describe(exc)})")
+            error.__cause__ = exc  # its traceback, for WORKBENCH_DEBUG and API callers
             result.error, result.exception = str(error), error
         if result.error is not None and doc.source and doc.source not in result.error:
             result.error = f"{doc.source}: {result.error}"  # one line names the file

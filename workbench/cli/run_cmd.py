@@ -16,6 +16,7 @@ import typer
 
 from workbench.cli.common import (
     EXIT_FAILED_DOCS,
+    debug,
     eprint,
     fail,
     quiet_libraries,
@@ -199,13 +200,32 @@ def finish(report: RunReport, *, quiet: bool, as_json: bool) -> None:
         if not quiet:
             for path in report.ignored:
                 eprint(f"workbench: ignored {path} (not .txt or .md)")
-        for line in error_lines([r for r in report.rows if not r.ok]):
+        failed = [r for r in report.rows if not r.ok]
+        if debug():
+            print_causes(failed)
+        for line in error_lines(failed):
             eprint(line)
     for line in report.warnings:
         eprint(f"workbench: warning: {line}")
     eprint(report.summary(), quiet)
     if report.failed:
         raise typer.Exit(EXIT_FAILED_DOCS)
+
+
+def print_causes(rows: list[Row]) -> None:
+    """``WORKBENCH_DEBUG=1``: the traceback behind each failed row's one-line error (once per
+    exception), so a model misbehaving can be diagnosed without losing the other documents."""
+    import traceback
+
+    seen: set[int] = set()
+    for row in rows:
+        exc = getattr(row.result, "exception", None)
+        cause = getattr(exc, "__cause__", None)
+        if cause is None or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        typer.echo(f"workbench: traceback for {row.input}:", err=True)
+        typer.echo("".join(traceback.format_exception(cause)).rstrip(), err=True)
 
 
 def confirm(job_file: Path, risks: list[str]) -> None:
