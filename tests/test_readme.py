@@ -306,3 +306,19 @@ def test_catalog_points_to_commands_that_exist() -> None:
     for command in re.findall(r"`(workbench [^`]*)`", text):
         problems += check_help(command, env)
     assert not problems, problems
+
+
+def test_ci_runs_the_readmes_test_command() -> None:
+    # CI on a fresh machine must run exactly what the README tells a contributor to run,
+    # torch pinned, so a green CI means the README's command works.
+    test_lines = [
+        line.strip()
+        for lang, block in fenced(README.read_text("utf-8"))
+        if lang == "bash"
+        for line in block.splitlines()
+        if line.strip().endswith("&& pytest")
+    ]
+    assert len(test_lines) == 1, test_lines
+    assert 'pip install "torch==2.13.0"' in test_lines[0]
+    ci = [line.strip() for line in (REPO / ".ci" / "run").read_text("utf-8").splitlines()]
+    assert test_lines[0] in ci
