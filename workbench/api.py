@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 from workbench import languages
-from workbench.documents import Document, parse, read_document
+from workbench.documents import Document, parse
 from workbench.engines import Engine, LocalEngine
 from workbench.errors import WorkbenchError
 from workbench.models.pool import ModelPool
@@ -116,8 +116,7 @@ class Workbench:
     def warnings(self) -> list[str]:
         """Lines to show once at the end of a run, such as damaged cache entries that were
         read as misses and recomputed (the library itself prints nothing)."""
-        get = getattr(self._store, "warnings", None)
-        return list(get()) if get is not None else []
+        return list(self._store.warnings()) if self._store is not None else []
 
     def __enter__(self) -> Workbench:
         return self
@@ -138,24 +137,19 @@ class Workbench:
         ``max_document_bytes`` is refused before it is read, and a text or file with more than
         ``max_segments`` sentences before any model work, as in folder runs.
         """
-        from workbench.outputs import check_bytes, check_segments, check_size
+        from workbench.outputs import check_bytes, check_segments, read_limited
 
         if isinstance(text_or_path, Document):
             return text_or_path
         if isinstance(text_or_path, Path) or _is_file(text_or_path):
-            if limits is not None:
-                check_size(Path(text_or_path), limits.max_document_bytes)
-            doc = read_document(text_or_path)
-            name = str(text_or_path)
-        else:
-            if not text_or_path.strip():
-                raise WorkbenchError(f"nothing to {task}: the text is empty")
-            if limits is not None and limits.max_document_bytes:
-                check_bytes("text", len(text_or_path.encode("utf-8")), limits.max_document_bytes)
-            doc = parse(text_or_path, fmt or "md")
-            name = "text"
+            return read_limited(Path(text_or_path), limits)
+        if not text_or_path.strip():
+            raise WorkbenchError(f"nothing to {task}: the text is empty")
+        if limits is not None and limits.max_document_bytes:
+            check_bytes("text", len(text_or_path.encode("utf-8")), limits.max_document_bytes)
+        doc = parse(text_or_path, fmt or "md")
         if limits is not None:
-            check_segments(doc, name, limits.max_segments)
+            check_segments(doc, "text", limits.max_segments)
         return doc
 
     @overload

@@ -39,19 +39,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench import languages
-from workbench.documents import Document, content_hash, parse, read_document
+from workbench.documents import Document, content_hash, parse
 from workbench.errors import InputError, WorkbenchError
 from workbench.outputs import (
     MANIFEST_NAME,
     Source,
-    check_segments,
-    check_size,
     clean_temp_files,
     discover_all,
     merge_manifest,
     output_name,
     provenance_path,
     read_json,
+    read_limited,
     safe_join,
     write_json_atomic,
     write_jsonl_atomic,
@@ -252,12 +251,7 @@ def read_sources(
     failed: list[Row] = []
     for src in sources:
         try:
-            if limits is not None:
-                check_size(src.path, limits.max_document_bytes)
-            doc = read_document(src.path)
-            if limits is not None:
-                check_segments(doc, str(src.path), limits.max_segments)
-            docs.append((src, doc))
+            docs.append((src, read_limited(src.path, limits)))
         except WorkbenchError as exc:
             failed.append(Row(str(src.path), "translate", "-", error=str(exc)))
     return docs, failed

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from workbench.errors import CacheError, WorkbenchError
+from workbench.store import dumps
 
 T = TypeVar("T")
 
@@ -119,11 +120,10 @@ class CorruptCacheError(CacheError):
         self.detail = detail
 
 
-def checksum(key: str, value: str | bytes) -> str:
+def checksum(key: str, value: str) -> str:
     """sha256 hex binding a stored value to its key: over the key, a NUL byte and the value's
     UTF-8 JSON text, so a value copied under another key no longer matches."""
-    data = value.encode("utf-8") if isinstance(value, str) else value
-    return _checksum_bytes(key.encode("utf-8"), data)
+    return _checksum_bytes(key.encode("utf-8"), value.encode("utf-8"))
 
 
 def _checksum_bytes(key: bytes, value: bytes) -> str:
@@ -148,11 +148,9 @@ _DAMAGED = object()
 def _parsed(key: bytes, kind: str, value: Any, check: Any) -> Any:
     """The value of a row whose checksum binds ``key`` and whose JSON has the shape of its
     kind; ``_DAMAGED`` otherwise. ``value`` and ``check`` are the raw bytes of the row."""
-    if not isinstance(value, bytes) or not isinstance(check, bytes | str):
+    if not isinstance(value, bytes) or not isinstance(check, bytes):
         return _DAMAGED
-    if isinstance(check, bytes):
-        check = check.decode("ascii", "replace")
-    if _checksum_bytes(key, value) != check:
+    if _checksum_bytes(key, value) != check.decode("ascii", "replace"):
         return _DAMAGED
     try:
         obj = json.loads(value.decode("utf-8"))
@@ -193,10 +191,6 @@ def _checksum_or_null(key: bytes | None, value: bytes | None) -> str | None:
     if key is None or value is None:
         return None
     return _checksum_bytes(key, value)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
@@ -650,7 +644,7 @@ class SqliteStore:
         task = meta.get("task") or (signature.split("|", 1)[0] if signature else None)
         rows = []
         for k, value in items:
-            text = _dumps(value)
+            text = dumps(value)
             rows.append(
                 (
                     k,
@@ -1019,8 +1013,8 @@ def rebuild(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CacheError(f"there is no cache database at {path}; nothing to repair")
     fresh = path.with_name(f".{path.name}.rebuild-{os.getpid()}")
     copy = path.with_name(f".{path.name}.damaged-{os.getpid()}")
-    scratch = [f for p in (fresh, copy) for f in (p, *SqliteStore._companions(p))]
-    for file in scratch:
+    copies = (copy, *SqliteStore._companions(copy))
+    for file in (fresh, *SqliteStore._companions(fresh), *copies):
         file.unlink(missing_ok=True)
     try:
         _scratch_copy(path, copy)
@@ -1028,7 +1022,7 @@ def rebuild(path: str | os.PathLike[str]) -> dict[str, Any]:
     except OSError as exc:
         raise CacheError(f"cannot read the cache database {path} ({exc.strerror})") from exc
     finally:
-        for file in scratch[3:]:
+        for file in copies:
             file.unlink(missing_ok=True)
     if rows:
         marks = ", ".join("?" * 11)

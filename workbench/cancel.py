@@ -12,6 +12,7 @@ call ``request()``; nothing here installs handlers (the library leaves signals t
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -140,6 +141,7 @@ def prompt_exit_allowed() -> bool:
     return _exit_allowed
 
 
+@functools.cache  # one list for the process: it only reads the stop flag
 def stopping_criteria() -> Any:
     """A transformers ``StoppingCriteriaList`` that ends ``generate`` at the next step once a
     stop is requested (every row reads as stopped; the caller keeps only rows that ended)."""

@@ -43,6 +43,9 @@ PROSE_KINDS = frozenset(
 _HEADER_LINES = 12
 # Kinds of news furniture: kept and translated like any text, never part of the body.
 FURNITURE_KINDS = frozenset({"meta", "caption", "image", "source", "related"})
+#: Kinds left out of ``prose()`` (the text language detection reads): furniture other than
+#: "related" lines, which are sentences, and bare URL lines.
+_NOT_PROSE = (FURNITURE_KINDS - {"related"}) | {"url"}
 
 # --- data: markdown ------------------------------------------------------------------------------
 
@@ -177,7 +180,7 @@ class Document:
             block.text
             for block in self.blocks
             if block.translatable
-            and block.kind not in ("meta", "url", "caption", "image", "source")
+            and block.kind not in _NOT_PROSE
         )
 
 

@@ -12,6 +12,7 @@ furniture. Lines that only look like furniture where they stand (a "By ..." line
 
 from __future__ import annotations
 
+import functools
 import re
 
 # --- data: words ----------------------------------------------------------------------------------
@@ -218,6 +219,7 @@ def is_header_meta(content: str) -> bool:
     return any(p.match(line) for p in HEADER_PATTERNS)
 
 
+@functools.lru_cache(maxsize=4096)  # parsing asks about the same line several times
 def line_kind(content: str) -> str | None:
     """'meta', 'caption' or 'source' for a line that is furniture wherever it stands."""
     line = content.strip()
@@ -257,6 +259,7 @@ def _is_caption_label(line: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def is_credit(content: str) -> bool:
     """A "Name / Source" credit line (only a caption under an image or the title)."""
     line = _core(content)

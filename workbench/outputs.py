@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import re
+import stat
 import tempfile
 import time
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.documents import SUPPORTED_SUFFIXES, Document
+from workbench.documents import SUPPORTED_SUFFIXES, Document, read_document
 from workbench.errors import InputError
 
 #: Written into the output folder by every folder run.
@@ -179,6 +180,17 @@ def _mb(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
 
 
+def read_limited(path: Path, limits: Any | None) -> Document:
+    """Read a document, refusing it first when it is over the run's size limits (``limits``:
+    a RunSettings, or None for no limits)."""
+    if limits is not None:
+        check_size(path, limits.max_document_bytes)
+    doc = read_document(path)
+    if limits is not None:
+        check_segments(doc, str(path), limits.max_segments)
+    return doc
+
+
 def check_size(path: Path, limit: int) -> None:
     """Refuse a file over ``limit`` bytes before reading it (0: no limit)."""
     if not limit:
@@ -313,9 +325,10 @@ def clean_temp_files(root: Path) -> list[Path]:
                 continue
             path = Path(folder) / name
             try:
-                age = now - path.lstat().st_mtime
-                if path.is_symlink():
+                info = path.lstat()
+                if stat.S_ISLNK(info.st_mode):
                     continue
+                age = now - info.st_mtime
                 pid = match.group(1)
                 if age < STALE_TEMP_SECONDS and (pid is None or _alive(int(pid))):
                     continue

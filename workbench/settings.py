@@ -208,12 +208,8 @@ def help_for(cls: type, name: str) -> str:
 
 def default_for(cls: type, name: str) -> Any:
     """The default of one settings field, for CLI options."""
-    from dataclasses import MISSING
-
     for f in fields(cls):
         if f.name == name:
-            if f.default is MISSING and f.default_factory is not MISSING:
-                return f.default_factory()
             return f.default
     raise KeyError(name)
 

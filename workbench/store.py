@@ -9,6 +9,11 @@ from typing import Any, Protocol
 NOT_CACHED = "not-cached"
 
 
+def dumps(value: Any) -> str:
+    """A value as the cache stores it: compact JSON, non-ASCII kept."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def over_limit(value: Any, limit: int) -> int | None:
     """The stored size in bytes of ``value`` when it is over ``limit`` (0: no limit), else None.
 
@@ -17,7 +22,7 @@ def over_limit(value: Any, limit: int) -> int | None:
     """
     if not limit:
         return None
-    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    size = len(dumps(value).encode("utf-8"))
     return size if size > limit else None
 
 
@@ -55,6 +60,10 @@ class Store(Protocol):
         self, items: list[tuple[str, str]], meta: dict[str, Any], *, replace: bool = False
     ) -> None: ...
 
+    def warnings(self) -> list[str]:
+        """Lines to show once at the end of a run (damaged entries read as misses)."""
+        ...
+
 
 class NullStore:
     """Caching off: every lookup misses and nothing is kept."""
@@ -76,6 +85,9 @@ class NullStore:
         self, items: list[tuple[str, str]], meta: dict[str, Any], *, replace: bool = False
     ) -> None:
         return None
+
+    def warnings(self) -> list[str]:
+        return []
 
 
 class WriteOnlyStore:
@@ -102,5 +114,4 @@ class WriteOnlyStore:
 
     def warnings(self) -> list[str]:
         """The inner store's warnings (see ``SqliteStore.warnings``)."""
-        inner = getattr(self.inner, "warnings", None)
-        return inner() if inner is not None else []
+        return self.inner.warnings()

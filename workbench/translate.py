@@ -180,10 +180,19 @@ def translate_documents(
     for d, doc in enumerate(docs):
         row = [TranslationResult(target_lang=t, path=doc.source) for t in targets]
         results.append(row)
+        # The document's language is found (or questioned) once, whatever the targets.
+        source: str | WorkbenchError
+        try:
+            source = src or _detect(doc, targets)
+        except WorkbenchError as exc:
+            source = exc
+        mismatch = _contradiction(doc, src, targets) if src is not None else None
         for result in row:
             job = _Job(d, doc, result, start=time.perf_counter())
             try:
-                _plan(job, src, targets, model, pool, gen, store)
+                if isinstance(source, WorkbenchError):
+                    raise source
+                _plan(job, source, src is None, mismatch, model, pool, gen, store)
             except CacheError:
                 raise  # an unusable cache stops the run: continuing would lose the work
             except WorkbenchError as exc:
@@ -211,25 +220,28 @@ def translate_documents(
     return results
 
 
+def _contradiction(doc: Document, src: str, targets: Sequence[str]) -> str | None:
+    """The language the text clearly is when ``--from src`` says otherwise (else None)."""
+    among = sorted(set(languages.DETECT_AMONG) | set(targets))
+    return languages.contradicts(_sample(doc), src, among)
+
+
 def _plan(
     job: _Job,
-    src: str | None,
-    targets: Sequence[str],
+    source: str,
+    detected: bool,
+    mismatch: str | None,
     model: str | None,
     pool: ModelPool,
     gen: GenerationSettings,
     store: Store,
 ) -> None:
     result = job.result
-    source = src or _detect(job.doc, targets)
-    result.source_lang, result.detected = source, src is None
-    if src is not None:
+    result.source_lang, result.detected = source, detected
+    if mismatch is not None:
         # The user may know better than the detector, so a contradiction is only reported.
-        among = sorted(set(languages.DETECT_AMONG) | set(targets))
-        other = languages.contradicts(_sample(job.doc), src, among)
-        if other is not None:
-            result.source_mismatch = other
-            result.notes.append(f"--from {src} was given, but the text looks like {other}")
+        result.source_mismatch = mismatch
+        result.notes.append(f"--from {source} was given, but the text looks like {mismatch}")
     if source == result.target_lang:
         result.text = job.doc.render()
         result.cache = "off"
@@ -250,7 +262,7 @@ def _plan(
     families.check_translates(info, entry, resolved.label, result.target_lang)
     langs = families.pair_languages(resolved.path, resolved.model_id, info, entry)
     try:
-        families.check_pair(langs, resolved.label, source, result.target_lang, detected=src is None)
+        families.check_pair(langs, resolved.label, source, result.target_lang, detected=detected)
     except LanguageError as exc:
         if job.doc.source is None:
             raise

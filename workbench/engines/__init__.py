@@ -68,13 +68,15 @@ def isolate(
     """
     if len(texts) > 1:
         mid = len(texts) // 2
-        return [*_attempt(translate, texts[:mid], model), *_attempt(translate, texts[mid:], model)]
-    return _attempt(translate, texts, model) if texts else []
+        return [*attempt(translate, texts[:mid], model), *attempt(translate, texts[mid:], model)]
+    return attempt(translate, texts, model) if texts else []
 
 
-def _attempt(
+def attempt(
     translate: Callable[[list[str]], list[Output]], texts: list[str], model: str
 ) -> ChunkOutputs:
+    """``translate(texts)``; if it raises (other than a WorkbenchError), the failure is narrowed
+    down with ``isolate`` so that only the segments that fail alone fail."""
     try:
         return list(translate(texts))
     except WorkbenchError:

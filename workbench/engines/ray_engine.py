@@ -21,7 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.engines import ChunkOutputs, SegmentError, isolate
+from workbench.engines import ChunkOutputs, SegmentError, attempt
 from workbench.errors import ModelError, WorkbenchError
 from workbench.models.backend import Output
 from workbench.models.pool import ModelPool
@@ -76,13 +76,8 @@ class ChunkTranslator:
         def run(texts: list[str]) -> list[Output]:
             return backend.translate(texts, row["src"], row["tgt"], self.gen)
 
-        try:
-            return list(run(list(row["texts"])))
-        except WorkbenchError:
-            raise
-        except Exception:
-            # Only the segments that fail alone fail (see workbench.engines.isolate).
-            return isolate(run, list(row["texts"]), resolved.label)
+        # Only the segments that fail alone fail (see workbench.engines.isolate).
+        return attempt(run, list(row["texts"]), resolved.label)
 
     def _locate(self, row: dict[str, Any]) -> ResolvedModel:
         path = Path(row["path"])

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from workbench.cancel import READY_ROWS
+from workbench.cancel import READY_ROWS, wait_until
 from workbench.errors import ModelError, WorkbenchError
 from workbench.models.device import pick_device, pick_precision
 from workbench.models.families import ModelInfo, read_json
@@ -107,14 +107,10 @@ def _convert(resolved: ResolvedModel, out: Path, quantization: str) -> None:
         detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         # Unreadable files are the folder's fault; anything else is a model CTranslate2 cannot
         # convert, which torch may still run.
-        unreadable = _unreadable(exc) or any(
-            word in f"{type(exc).__name__} {detail}".lower()
-            for word in ("safetensor", "deserializ", "json", "unpickl", "corrupt")
-        )
         advice = (
             f"the files in {resolved.path} are incomplete or corrupt: download or save the "
             "model again"
-            if unreadable
+            if _unreadable(exc)
             else "use --backend torch"
         )
         raise ModelError(
@@ -125,11 +121,13 @@ def _convert(resolved: ResolvedModel, out: Path, quantization: str) -> None:
 
 def _unreadable(exc: Exception) -> bool:
     """Whether a conversion failed on a file it could not read (weights, tokenizer model)."""
-    text = str(exc)
-    return (
-        isinstance(exc, (OSError, EOFError))
-        or type(exc).__name__ in {"SafetensorError", "UnpicklingError", "DecodeError"}
-        or any(s in text for s in ("deserializ", "could not parse", "not a valid", "corrupt"))
+    text = f"{type(exc).__name__} {exc}".lower()
+    return isinstance(exc, OSError | EOFError | UnicodeDecodeError) or any(
+        s in text
+        for s in (
+            "safetensor", "deserializ", "json", "unpickl", "decodeerror", "could not parse",
+            "not a valid", "corrupt",
+        )
     )
 
 
@@ -406,7 +404,5 @@ def _done_rows(backend: CT2Seq2Seq, pending: list[Any]) -> list[list[int]] | Non
 def _result(pending: Any) -> Any:
     """An asynchronous result, waited for in short sleeps so that Ctrl-C and SIGTERM stop the
     run at once rather than after the batch (``result()`` blocks inside C++)."""
-    from workbench import cancel
-
-    cancel.wait_until(pending.done)
+    wait_until(pending.done)
     return pending.result()

@@ -154,16 +154,6 @@ def _t5_vocab_tags(folder: Path) -> set[str]:
     return tags
 
 
-def check_target(info: ModelInfo, model_label: str, tgt: str) -> None:
-    """Raise a LanguageError when a model's own files say it cannot produce ``tgt``."""
-    if info.targets is not None and tgt not in info.targets:
-        raise LanguageError(
-            f"model {model_label} cannot translate into {tgt}; it serves: "
-            f"{', '.join(sorted(info.targets))}",
-            code=tgt,
-        )
-
-
 @dataclass(frozen=True)
 class PairLanguages:
     """The languages a model translates from and into, and what says so (for messages).

@@ -8,6 +8,7 @@ way and greedy outputs match token for token across engines.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 from collections import deque
@@ -407,6 +408,11 @@ class Seq2SeqBase:
                 unit_out[i] = []  # would have been decoded again as parts
         setattr(exc, cancel.KEPT_OUTPUTS, self._join(job, unit_out, joiner))
 
+    @functools.cached_property
+    def _positions(self) -> int | None:
+        """The decoder's position limit, read from config.json once per backend."""
+        return decoder_positions(self.resolved.path)
+
     def _output_cap(self, dec: Decoding) -> int:
         """Most tokens one row may generate before the decoder runs out of positions.
 
@@ -415,7 +421,7 @@ class Seq2SeqBase:
         is counted among them by torch and given as a prefix to CTranslate2, so one more is
         kept free for it.
         """
-        positions = decoder_positions(self.resolved.path)
+        positions = self._positions
         if positions is None:
             return 1 << 30
         return max(1, positions - (1 if dec.forced_bos is not None else 0))

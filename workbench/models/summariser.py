@@ -17,7 +17,6 @@ from workbench.models.batching import plan_batches
 from workbench.models.families import ModelInfo
 from workbench.models.generation import deterministic_config
 from workbench.models.resolve import ResolvedModel
-from workbench.models.seq2seq_common import decoder_positions
 from workbench.settings import RunSettings
 
 
@@ -92,10 +91,6 @@ class Seq2SeqSummariser:
 
         self._ensure_model()
         tok, model = self._tokenizer, self._model
-        # The decoder's positions bound every summary (a forced first token is one of them).
-        positions = decoder_positions(self.resolved.path)
-        if positions is not None:
-            max_new = max(1, min(max_new, positions - 1))
         prefix = str(params.get("prefix", ""))
         ids = tok([prefix + t for t in texts], add_special_tokens=True, verbose=False).input_ids
         beams = int(params["beams"])
