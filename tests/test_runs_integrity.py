@@ -208,6 +208,24 @@ def test_earlier_outputs_inside_the_input_tree_are_rows_not_inputs(tmp_path: Pat
     assert sorted(outputs(out)) == ["a0.summary.en.md", "a1.summary.en.md"]
 
 
+def test_a_named_folder_holding_a_manifest_is_read_however_it_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The folder the user names may hold a manifest of its own (e.g. it was once an --out);
+    # only folders below it are earlier outputs, whether it is named by a relative path or not.
+    from workbench.outputs import discover_all
+
+    news = tmp_path / "news"
+    news.mkdir()
+    (news / "a.txt").write_text("The council met on Monday.\n", encoding="utf-8")
+    (news / "manifest.jsonl").write_text("", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for named in ("news", str(news)):
+        found = discover_all([named])
+        assert [s.rel for s in found.sources] == [Path("a.txt")], named
+        assert found.skipped == [], named
+
+
 # --- the manifest of a shared --out ------------------------------------------------------------
 
 

@@ -143,7 +143,8 @@ def _walk(
             InputError(str(folder), f"folder cannot be read ({why}); its files were skipped")
         )
         return
-    if folder != Path(chain[0]) and (folder / MANIFEST_NAME).is_file():
+    # Below the folder the user named, a manifest marks an earlier output folder.
+    if len(chain) > 1 and any(e.name == MANIFEST_NAME and e.is_file() for e in entries):
         found.skipped.append((folder, EARLIER_OUTPUT_FOLDER))
         return
     for entry in entries:
