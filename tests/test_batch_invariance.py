@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO
 from tests.tinymodels import corpus_lines
 from workbench import Workbench
 from workbench.models.backend import CT2_FAMILIES
 from workbench.models.batching import bound_step, plan_batches
 from workbench.settings import GenerationSettings
 
-REPO = Path(__file__).resolve().parent.parent
 GEN = GenerationSettings(repeat_guard=0)  # the model's own beam size
 FAMILIES = [("marian", "uk"), ("nllb", "ko"), ("m2m100", "ko"), ("mbart50", "ko"), ("t5", "ko")]
 

@@ -16,16 +16,14 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import SEEDS
+from tests.realshape import REALSHAPE, SKIP_REASON
 from workbench import Workbench
 from workbench.cli.app import app
 from workbench.errors import LanguageError, ModelError
 from workbench.models.catalog import Catalog
 from workbench.models.families import check_pair, inspect, pair_languages
 
-REALSHAPE = Path(__file__).resolve().parents[1].parent / "shared" / "realshape"
-needs_realshape = pytest.mark.skipif(
-    not REALSHAPE.is_dir(), reason=f"real-shaped model files not found at {REALSHAPE}"
-)
+needs_realshape = pytest.mark.skipif(not REALSHAPE.is_dir(), reason=SKIP_REASON)
 EN = SEEDS / "en" / "harbour-ferry.md"
 KO = SEEDS / "ko" / "library-night.md"
 
@@ -79,6 +77,10 @@ def test_single_pair_marian_from_metadata_then_from_its_name(tiny, tmp_path: Pat
     named = copy_model(tiny("marian"), tmp_path / "opus-mt-tc-big-de-fr", drop=bare)
     langs = languages_of(named)
     assert (langs.sources, langs.targets, langs.targets_from) == ({"de"}, {"fr"}, "its name")
+    # Three-letter codes in the tokenizer config (as the real opus-mt-zh-en writes "zho").
+    iso3 = copy_model(tiny("marian"), tmp_path / "iso3", source_lang="zho", target_lang="eng")
+    langs = languages_of(iso3)
+    assert (langs.sources, langs.targets) == ({"zh"}, {"en"})
     # A group ("zle", "mul") is not a language: it restricts nothing.
     group = copy_model(tiny("marian"), tmp_path / "opus-mt-mul-en", drop=bare)
     assert languages_of(group).sources is None and languages_of(group).targets == {"en"}

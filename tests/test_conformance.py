@@ -56,7 +56,7 @@ def converted_once(shared_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _param(case: Case) -> object:
-    marks = [pytest.mark.xfail(reason=f"pending: {case.pending}", strict=False)]
+    marks = [pytest.mark.xfail(reason=f"pending: {case.pending}", strict=True)]
     return pytest.param(case, id=case.id, marks=marks if case.pending else [])
 
 

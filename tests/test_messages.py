@@ -34,10 +34,6 @@ def error_lines_of(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith("workbench: error:")]
 
 
-def seed_files() -> list[Path]:
-    return sorted(p for p in SEEDS.rglob("*") if p.suffix in (".md", ".txt"))
-
-
 # --- the quick start without models -------------------------------------------------------------
 
 
