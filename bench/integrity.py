@@ -619,7 +619,7 @@ def bad_inputs(suite: Suite) -> None:
 # a file; ``CHUNK`` sets how many segments go to the engine at once.
 _ANNOUNCING_RUN = """
 import os, sys, pathlib
-import workbench.translate as t
+import workbench.tasks.translate as t
 t.chunk_segments = lambda backend, limit: int(os.environ["CHUNK"])
 marker = pathlib.Path(sys.argv[1])
 from workbench.models.seq2seq_common import Seq2SeqBase

@@ -64,7 +64,7 @@ def write_corpus(folder: Path, n: int, seed: int) -> int:
 
 def run_size(n: int, model: str, work: Path) -> dict[str, float]:
     from workbench import Workbench
-    from workbench.batch import translate_paths
+    from workbench.runs.folder import translate_paths
     from workbench.settings import GenerationSettings
 
     folder = work / f"in-{n}"

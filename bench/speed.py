@@ -254,7 +254,7 @@ def row_ct2_raw(cfg: dict[str, Any]) -> dict[str, Any]:
 def row_workbench(cfg: dict[str, Any]) -> dict[str, Any]:
     """(d)/(e) workbench end to end: article files in, translated files out, cache off."""
     from workbench.api import Workbench
-    from workbench.batch import translate_paths
+    from workbench.runs.folder import translate_paths
 
     if cfg["backend"] == "torch":
         set_torch_threads(cfg["threads"])

@@ -118,7 +118,7 @@ def row_wb_sweep(cfg: dict[str, Any]) -> dict[str, Any]:
 
     from bench.speed import bench_generation, run_settings
     from workbench.api import Workbench
-    from workbench.batch import translate_paths
+    from workbench.runs.folder import translate_paths
 
     sweep = []
     for size, tokens in cfg["limits"]:

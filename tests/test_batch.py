@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 from tests.conftest import REPO
 from tests.helpers import manifest, outputs
 from workbench import Workbench
-from workbench.batch import MANIFEST_FIELDS, Row, Step, run_steps, translate_paths
 from workbench.cli.app import app
+from workbench.cli.progress import RunProgress
 from workbench.engines import LocalEngine
 from workbench.errors import WorkbenchError
-from workbench.progress import RunProgress
+from workbench.runs.folder import MANIFEST_FIELDS, Row, Step, run_steps, translate_paths
 from workbench.settings import RunSettings
 
 SUBJECTS = ("The council", "Police", "The mayor", "Residents", "The ferry company", "Farmers")
@@ -209,7 +209,7 @@ class CountingEngine(LocalEngine):
 def test_segments_of_all_documents_go_together_and_each_model_loads_once(
     model: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    import workbench.translate as pipeline
+    import workbench.tasks.translate as pipeline
 
     monkeypatch.setattr(pipeline, "chunk_segments", lambda backend, limit: 10)
     src = corpus(tmp_path / "in", 6)  # 6 documents x 4 unique segments
@@ -241,7 +241,7 @@ class InterruptingEngine(LocalEngine):
 def test_interrupt_keeps_finished_work_and_a_rerun_completes_it(
     model: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    import workbench.translate as pipeline
+    import workbench.tasks.translate as pipeline
 
     monkeypatch.setattr(pipeline, "chunk_segments", lambda backend, limit: 8)
     src = corpus(tmp_path / "in", 4)
@@ -268,7 +268,7 @@ def test_interrupt_keeps_finished_work_and_a_rerun_completes_it(
 def _spawn(args: list[str], cache: Path) -> subprocess.Popen:
     # Chunks of 4 segments give the run several points at which it can be stopped.
     code = (
-        "import workbench.translate as t; t.chunk_segments = lambda backend, limit: 4\n"
+        "import workbench.tasks.translate as t; t.chunk_segments = lambda backend, limit: 4\n"
         "from workbench.cli.app import main; import sys; sys.argv = ['workbench'] + sys.argv[1:]\n"
         "main()\n"
     )
@@ -370,7 +370,7 @@ def test_progress_is_quiet_off_a_terminal_and_prints_rows(capsys) -> None:
 
 
 def test_summarise_folder_run_in_each_articles_own_language(tmp_path: Path) -> None:
-    from workbench.batch import summarise_folder
+    from workbench.runs.folder import summarise_folder
 
     src = tmp_path / "in"
     src.mkdir()
@@ -401,8 +401,8 @@ def test_local_engine_fails_only_the_group_whose_model_fails() -> None:
     """An error mid-stream fails the chunk it happened in; that group is not tried again and
     the next group still runs."""
     from workbench.errors import ModelError
-    from workbench.models.backend import Output
-    from workbench.translate import Chunk
+    from workbench.models.base import Output
+    from workbench.tasks.translate import Chunk
 
     class Backend:
         def __init__(self, fail_at: int | None) -> None:
@@ -435,7 +435,7 @@ def test_local_engine_fails_only_the_group_whose_model_fails() -> None:
 
 
 def test_chunk_size_follows_the_engine_and_never_caps_the_batch_limit() -> None:
-    from workbench.translate import chunk_segments
+    from workbench.tasks.translate import chunk_segments
 
     assert chunk_segments("torch-fp32", 64) == 64
     assert chunk_segments("torch-fp32", 200) == 200

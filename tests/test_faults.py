@@ -19,7 +19,7 @@ from tests.tinymodels import build_poisoned_marian, build_vocab_mismatch, corpus
 from workbench.api import Workbench
 from workbench.cli.app import app
 from workbench.engines import SegmentError, isolate
-from workbench.models.backend import Output
+from workbench.models.base import Output
 
 runner = CliRunner()
 
@@ -207,7 +207,9 @@ def test_a_summary_failing_on_one_article_leaves_the_others(tmp_path: Path) -> N
     tok = AutoTokenizer.from_pretrained(model)
     rows = json.loads((model / "config.json").read_text("utf-8"))["vocab_size"]
     # Sentences every piece of which has an embedding row: only the poisoned article fails.
-    sound = [s for s in corpus_lines("en") if max(tok(s, add_special_tokens=False).input_ids) < rows]
+    sound = [
+        s for s in corpus_lines("en") if max(tok(s, add_special_tokens=False).input_ids) < rows
+    ]
     articles = tmp_path / "articles"
     articles.mkdir()
     for n in range(3):

@@ -20,7 +20,7 @@ from tests.helpers import URL, assert_structure_kept, expected_segments
 from workbench import Workbench, languages, segment
 from workbench.documents import FURNITURE_KINDS, parse, read_document
 from workbench.furniture import opener_length
-from workbench.summarise import body_sentences
+from workbench.tasks.summarise import body_sentences
 
 BODY = ("paragraph", "list_item", "quote")
 

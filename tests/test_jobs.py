@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from tests.test_batch import corpus, manifest
 from workbench import Workbench
-from workbench.batch import translate_paths
 from workbench.cli.app import app
 from workbench.errors import JobError
-from workbench.jobs import load_job, plan_job
+from workbench.runs.folder import translate_paths
+from workbench.runs.jobs import load_job, plan_job
 
 JOB = """\
 inputs = ["in"]

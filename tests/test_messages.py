@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 
 from tests.conftest import REPO, SEEDS
 from workbench import Workbench
-from workbench.batch import Row
 from workbench.cli.app import app
 from workbench.cli.run_cmd import MAX_NAMED, error_lines
 from workbench.errors import ModelError, WorkbenchError
 from workbench.models.resolve import model_id
+from workbench.runs.folder import Row
 
 runner = CliRunner()
 ARTICLE = SEEDS / "en" / "harbour-ferry.md"
@@ -279,7 +279,7 @@ def test_model_loading_is_quiet_off_a_terminal(tiny, tmp_path: Path, quiet: bool
 
 def test_summary_language_warning_names_the_file(capsys: pytest.CaptureFixture[str]) -> None:
     from workbench.cli.summarise_cmd import _notes
-    from workbench.summarise import SummaryResult
+    from workbench.tasks.summarise import SummaryResult
 
     result = SummaryResult(lang="en", output_lang="ko", lang_mismatch=True, path="news/a.md")
     _notes(result, quiet=False)

@@ -25,7 +25,7 @@ from workbench.cli.app import app
 from workbench.documents import content_hash, parse, read_document
 from workbench.settings import GenerationSettings
 from workbench.signature import digest
-from workbench.translate import TranslationResult, _check_output, _Job, translate_documents
+from workbench.tasks.translate import TranslationResult, _check_output, _Job, translate_documents
 
 EN = SEEDS / "en" / "harbour-ferry.md"
 KO = SEEDS / "ko" / "library-night.md"
@@ -205,7 +205,7 @@ def test_stdin_translation_warns_too(tiny) -> None:
 
 def test_summary_language_warning_names_the_file(capsys: pytest.CaptureFixture[str]) -> None:
     from workbench.cli.summarise_cmd import _notes
-    from workbench.summarise import SummaryResult
+    from workbench.tasks.summarise import SummaryResult
 
     result = SummaryResult(lang="uk", output_lang="en", lang_mismatch=True, path="news/a.md")
     _notes(result, quiet=False)

@@ -15,12 +15,12 @@ pytest.importorskip("ray.data", reason="the Ray engine needs Ray Data: pip insta
 
 from tests.test_batch import corpus, outputs  # noqa: E402
 from workbench import Workbench  # noqa: E402
-from workbench.batch import translate_paths  # noqa: E402
 from workbench.engines.ray_engine import RayEngine  # noqa: E402
 from workbench.errors import WorkbenchError  # noqa: E402
 from workbench.models.resolve import ResolvedModel  # noqa: E402
+from workbench.runs.folder import translate_paths  # noqa: E402
 from workbench.settings import GenerationSettings  # noqa: E402
-from workbench.translate import Chunk  # noqa: E402
+from workbench.tasks.translate import Chunk  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ from tests.helpers import (
     run_forked_as,
 )
 from workbench.cli.app import app
-from workbench.outputs import clean_temp_files, discover_all, write_text_atomic
+from workbench.runs.outputs import clean_temp_files, discover_all, write_text_atomic
 
 
 def lead(paths: list[Path | str], out: Path, *extra: str) -> object:
@@ -214,7 +214,7 @@ def test_a_named_folder_holding_a_manifest_is_read_however_it_is_named(
 ) -> None:
     # The folder the user names may hold a manifest of its own (e.g. it was once an --out);
     # only folders below it are earlier outputs, whether it is named by a relative path or not.
-    from workbench.outputs import discover_all
+    from workbench.runs.outputs import discover_all
 
     news = tmp_path / "news"
     news.mkdir()
@@ -260,7 +260,7 @@ def test_a_killed_runs_manifest_is_rebuilt_from_provenance(model: Path, tmp_path
             (folder / f"a{i:02d}.md").write_text(article(i, 6), encoding="utf-8")
     out, cache = tmp_path / "out", tmp_path / "c.sqlite3"
     code = (
-        "import workbench.translate as t; t.chunk_segments = lambda backend, limit: 4\n"
+        "import workbench.tasks.translate as t; t.chunk_segments = lambda backend, limit: 4\n"
         "from workbench.cli.app import main; import sys; sys.argv = ['workbench'] + sys.argv[1:]\n"
         "main()\n"
     )
@@ -303,7 +303,7 @@ def test_outputs_follow_the_umask_and_keep_a_mode_the_user_set(tmp_path: Path) -
     out = tmp_path / "out"
     old = os.umask(0o027)
     try:
-        from workbench import outputs
+        from workbench.runs import outputs
 
         outputs._umask = None  # read the umask again
         assert lead([doc], out).exit_code == 0
@@ -380,7 +380,7 @@ def test_leftover_temporary_files_are_cleaned_and_only_ours(tmp_path: Path) -> N
 # of the list is decoding or being finished: what finished must be kept).
 _STOP_SCRIPT = """
 import sys, pathlib
-import workbench.translate as t
+import workbench.tasks.translate as t
 t.chunk_segments = lambda backend, limit: 100000
 marker, after = pathlib.Path(sys.argv[1]), int(sys.argv[2])
 from workbench.models.seq2seq_common import Seq2SeqBase

@@ -22,7 +22,7 @@ from workbench.documents import parse, read_document
 from workbench.errors import InputError, ModelError, PromptError
 from workbench.models.summariser import Seq2SeqSummariser
 from workbench.settings import RunSettings
-from workbench.summarise import body_sentences, limit_sentences, loaded_summarisers
+from workbench.tasks.summarise import body_sentences, limit_sentences, loaded_summarisers
 
 ARTICLES = sorted(p for p in SEEDS.rglob("*") if p.suffix in (".md", ".txt"))
 EN = SEEDS / "en" / "harbour-ferry.md"

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from workbench.version import __version__
 
 __all__ = [
+    "SummaryResult",
     "TranslationResult",
     "Workbench",
     "WorkbenchError",
@@ -20,12 +21,13 @@ __all__ = [
 if TYPE_CHECKING:
     from workbench.api import Workbench
     from workbench.errors import WorkbenchError
-    from workbench.translate import TranslationResult
+    from workbench.results import SummaryResult, TranslationResult
 
 _LAZY = {
     "Workbench": "workbench.api",
     "WorkbenchError": "workbench.errors",
-    "TranslationResult": "workbench.translate",
+    "SummaryResult": "workbench.results",
+    "TranslationResult": "workbench.results",
 }
 
 

@@ -15,12 +15,13 @@ from workbench.documents import Document, parse
 from workbench.engines import Engine, LocalEngine
 from workbench.errors import WorkbenchError
 from workbench.models.pool import ModelPool
+from workbench.results import TranslationResult
 from workbench.settings import GenerationSettings, RunSettings
 from workbench.store import NullStore, Store, WriteOnlyStore
-from workbench.translate import TranslationResult, translate_documents
+from workbench.tasks.translate import translate_documents
 
 if TYPE_CHECKING:
-    from workbench.summarise import SummaryResult
+    from workbench.results import SummaryResult
 
 
 def open_store(cache: str | Path | bool | None) -> Store:
@@ -137,7 +138,7 @@ class Workbench:
         ``max_document_bytes`` is refused before it is read, and a text or file with more than
         ``max_segments`` sentences before any model work, as in folder runs.
         """
-        from workbench.outputs import check_bytes, check_segments, read_limited
+        from workbench.runs.outputs import check_bytes, check_segments, read_limited
 
         if isinstance(text_or_path, Document):
             return text_or_path
@@ -205,7 +206,7 @@ class Workbench:
     ) -> list[list[TranslationResult]]:
         """Translate many documents at once (misses of all documents are batched together).
         Errors are reported per result, never raised for one document. The callbacks and
-        ``plan_only`` are those of ``workbench.translate.translate_documents``."""
+        ``plan_only`` are those of ``workbench.tasks.translate.translate_documents``."""
         gen = self.generation if beams is None else replace(self.generation, beams=beams)
         return translate_documents(
             docs,
@@ -236,7 +237,7 @@ class Workbench:
         **options: Any,
     ) -> SummaryResult:
         """Summarise one text or file, in its language or ``lang``; ``model="lead"`` is the
-        lead-N baseline. More ``options``: see ``workbench.summarise.SummaryOptions``.
+        lead-N baseline. More ``options``: see ``workbench.tasks.summarise.SummaryOptions``.
 
         Raises WorkbenchError when the document cannot be summarised.
         """
@@ -271,7 +272,8 @@ class Workbench:
         """Summarise many documents: Documents, paths or texts, as ``summarise`` takes them.
         Errors are reported per result (a file that cannot be read too), never raised for one
         document (invalid options and an unusable cache are raised)."""
-        from workbench.summarise import SummaryOptions, SummaryResult, summarise_documents
+        from workbench.settings import SummaryOptions
+        from workbench.tasks.summarise import summarise_documents
 
         opts = SummaryOptions(
             lang=lang, model=model, sentences=sentences, words=words, prompt=prompt, **options

@@ -179,8 +179,7 @@ class Document:
         return "\n\n".join(
             block.text
             for block in self.blocks
-            if block.translatable
-            and block.kind not in _NOT_PROSE
+            if block.translatable and block.kind not in _NOT_PROSE
         )
 
 

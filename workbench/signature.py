@@ -12,8 +12,8 @@ import hashlib
 import json
 from typing import Any
 
-from workbench import __version__
 from workbench.settings import SCHEMA_VERSION
+from workbench.version import __version__
 
 
 def canonical(data: Any) -> str:

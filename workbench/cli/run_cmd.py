@@ -34,8 +34,8 @@ from workbench.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from workbench.batch import Row, RunReport
-    from workbench.progress import RunProgress
+    from workbench.cli.progress import RunProgress
+    from workbench.runs.folder import Row, RunReport
 
 #: Exit code after SIGTERM (128 + 15), as a shell reports a process it terminated.
 EXIT_TERMINATED = 143
@@ -102,7 +102,7 @@ def stopping_cleanly(failed: list[Row] | None = None) -> Iterator[None]:
 @contextlib.contextmanager
 def folder_run(quiet: bool, as_json: bool) -> Iterator[RunProgress]:
     """Progress and row lines for a folder run, which Ctrl-C and SIGTERM stop cleanly."""
-    from workbench.progress import RunProgress
+    from workbench.cli.progress import RunProgress
 
     failed: list[Row] = []
     with (
@@ -278,7 +278,7 @@ def run(
     quiet: QuietOption = False,
 ) -> None:
     """Run a job file: translate and summarise folders of articles in one command."""
-    from workbench.jobs import load_job, plan_job, run_job
+    from workbench.runs.jobs import load_job, plan_job, run_job
 
     job = load_job(job_file)
     overrides: dict[str, Any] = {

@@ -40,8 +40,7 @@ from workbench.cli.run_cmd import finish, folder_run
 
 def _help(name: str) -> str:
     # Read lazily from the options dataclass, which imports nothing heavy.
-    from workbench.settings import help_for
-    from workbench.summary_options import SummaryOptions
+    from workbench.settings import SummaryOptions, help_for
 
     return help_for(SummaryOptions, name)
 
@@ -96,8 +95,8 @@ def summarise(
 ) -> None:
     """Summarise articles: lead-N, seq2seq summarisers or chat models, in any language."""
     from workbench.api import Workbench
-    from workbench.batch import summarise_folder
     from workbench.prompts import parse_vars
+    from workbench.runs.folder import summarise_folder
 
     options: dict[str, Any] = {
         "lang": lang,

@@ -69,7 +69,7 @@ def translate(
     """Translate articles into one or more languages."""
     from workbench import languages
     from workbench.api import Workbench
-    from workbench.batch import translate_paths
+    from workbench.runs.folder import translate_paths
 
     targets = languages.parse_list(to)
     check_models(model, offline=offline)

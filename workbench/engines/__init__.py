@@ -7,35 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from itertools import groupby
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from workbench import cancel
+from workbench.engines.work import Chunk, ChunkOutputs, SegmentError, describe
 from workbench.errors import CacheError, WorkbenchError
-from workbench.models.backend import Output
+from workbench.models.base import Output
 from workbench.models.pool import ModelPool
 from workbench.settings import GenerationSettings
 
-if TYPE_CHECKING:
-    from workbench.translate import Chunk
-
-
-class SegmentError(WorkbenchError):
-    """A model failed on one segment (the documents holding it fail; the others go on)."""
-
-    def __init__(self, model: str, cause: str) -> None:
-        super().__init__(f"model {model} failed on it ({cause})")
-        self.model = model
-        self.cause = cause
-
-
-def describe(exc: BaseException) -> str:
-    """``Type: first line of the message`` of an unexpected exception, for one error line."""
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
-
-
-#: One chunk's outcome: an output per segment (a SegmentError where that segment failed).
-ChunkOutputs = list[Output | SegmentError]
+__all__ = [
+    "Chunk",
+    "ChunkOutputs",
+    "Engine",
+    "LocalEngine",
+    "SegmentError",
+    "attempt",
+    "describe",
+    "isolate",
+]
 
 
 class Engine(Protocol):

@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.engines import ChunkOutputs, SegmentError, attempt
 from workbench.errors import ModelError, WorkbenchError
-from workbench.models.backend import Output
+from workbench.models.base import Output
 from workbench.models.pool import ModelPool
 from workbench.models.resolve import ResolvedModel
 from workbench.settings import GenerationSettings, RunSettings
 
 if TYPE_CHECKING:
-    from workbench.translate import Chunk
+    from workbench.engines.work import Chunk
 
 
 class ChunkTranslator:

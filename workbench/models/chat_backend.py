@@ -20,7 +20,7 @@ from typing import Any
 
 from workbench import languages, segment
 from workbench.errors import ModelError
-from workbench.models.backend import BackendStats, Output
+from workbench.models.base import BackendStats, Output
 from workbench.models.batching import bound_step, plan_batches, repeated_run
 from workbench.models.families import ModelInfo, read_json
 from workbench.models.generation import deterministic_config

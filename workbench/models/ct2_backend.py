@@ -125,8 +125,14 @@ def _unreadable(exc: Exception) -> bool:
     return isinstance(exc, OSError | EOFError | UnicodeDecodeError) or any(
         s in text
         for s in (
-            "safetensor", "deserializ", "json", "unpickl", "decodeerror", "could not parse",
-            "not a valid", "corrupt",
+            "safetensor",
+            "deserializ",
+            "json",
+            "unpickl",
+            "decodeerror",
+            "could not parse",
+            "not a valid",
+            "corrupt",
         )
     )
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.errors import ModelError
-from workbench.models.backend import Backend, backend_name, load_backend, recipe_extra
+from workbench.models.backend import backend_name, load_backend, recipe_extra
+from workbench.models.base import Backend
 from workbench.models.catalog import Catalog
 from workbench.models.families import ModelInfo, inspect
 from workbench.models.resolve import ResolvedModel, resolve

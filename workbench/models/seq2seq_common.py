@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from workbench import segment
 from workbench.errors import LanguageError, ModelError, WorkbenchError
-from workbench.models.backend import BackendStats, Output
+from workbench.models.base import BackendStats, Output
 from workbench.models.batching import bound_step, plan_batches, repeated_run
 from workbench.models.families import Control, ModelInfo, control, read_json
 from workbench.models.generation import effective, model_generation_defaults

@@ -2,7 +2,7 @@
 
 The tokenizer loads on its own (counting tokens for chunking needs no weights); the model
 loads on the first generation. Decoding settings come from the caller, who reads them from
-the catalog and the model's ``generation_config.json`` (see ``workbench.summarise``);
+the catalog and the model's ``generation_config.json`` (see ``workbench.tasks.summarise``);
 sampling is always off.
 """
 
@@ -12,7 +12,7 @@ import copy
 import time
 from typing import Any
 
-from workbench.models.backend import BackendStats
+from workbench.models.base import BackendStats
 from workbench.models.batching import plan_batches
 from workbench.models.families import ModelInfo
 from workbench.models.generation import deterministic_config

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from workbench import cancel, languages, segment, signature
 from workbench.documents import Document, content_hash, parse
-from workbench.engines import Engine, LocalEngine, SegmentError
+from workbench.engines import Chunk, Engine, LocalEngine, SegmentError
 from workbench.errors import CacheError, LanguageError, WorkbenchError
 from workbench.models import families
 from workbench.models.pool import ModelPool
 from workbench.models.resolve import ResolvedModel
+from workbench.results import SegmentPair, TranslationResult
 from workbench.settings import GenerationSettings
-from workbench.store import NullStore, Store, not_cached_note, not_cached_warnings, over_limit
+from workbench.store import NullStore, Store, not_cached_note, over_limit
 
 # Misses are translated and stored in chunks, so an interrupted run loses at most one chunk of
 # work. 64 segments is about ten seconds of the torch CPU path; engines several times faster
@@ -32,80 +33,6 @@ T = TypeVar("T")
 
 #: Characters of a document's prose used to detect its language.
 DETECT_SAMPLE = 1500
-
-
-@dataclass(frozen=True)
-class SegmentPair:
-    """One source segment and its translation."""
-
-    source: str
-    target: str
-    cached: bool
-    notes: tuple[str, ...] = ()
-
-
-@dataclass
-class TranslationResult:
-    """The translation of one document into one language, with what ran to produce it."""
-
-    target_lang: str
-    text: str | None = None
-    source_lang: str | None = None
-    detected: bool = False
-    model: str | None = None
-    revision: str | None = None
-    backend: str | None = None
-    signature: str | None = None
-    key: str | None = None
-    segments: list[SegmentPair] = field(default_factory=list)
-    cache: str = "miss"  # "document" (whole hit), "partial", "miss", "off"
-    hits: int = 0
-    misses: int = 0
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-    path: str | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
-    output_lang: str | None = None  # detected in the translation; None: not checked
-    lang_mismatch: bool = False  # the translation does not look like target_lang
-    source_mismatch: str | None = None  # --from was given, but the text clearly is this language
-    # How the target language was asked for: a source prefix (">>por<<", "<2ko>") or a forced
-    # first token ("__uk__", "ukr_Cyrl"); None for single-pair and chat models.
-    language_token: str | None = None
-    exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
-
-    def fail(self, exc: WorkbenchError) -> None:
-        """Record a problem; the result keeps the exception for API callers to re-raise."""
-        self.error, self.exception = str(exc), exc
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def warnings(self) -> list[str]:
-        """One line per thing the user should look at, each naming the input."""
-        name = self.path or "input"
-        out = []
-        if self.source_mismatch:
-            out.append(
-                f"{name}: --from {self.source_lang} was given, but the text looks like "
-                f"{self.source_mismatch}; it was translated as {self.source_lang}"
-            )
-        if self.lang_mismatch:
-            out.append(
-                f"{name}: the {self.target_lang} translation looks like {self.output_lang}, "
-                f"not {self.target_lang}; check the output and the model ({self.model})"
-            )
-        out.extend(not_cached_warnings(name, self.notes))
-        return out
-
-    def provenance(self) -> dict[str, Any]:
-        """A JSON-ready record of what produced this output."""
-        data = asdict(self)
-        data.pop("text")
-        data.pop("exception")
-        data["segments"] = len(self.segments)
-        return data
 
 
 @dataclass
@@ -502,24 +429,6 @@ def _fail_job(
     job.result.fail(exc)
     message = str(exc)
     job.result.error = message if message.startswith(f"{where}:") else f"{where}: {message}"
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """One engine call: up to ``chunk_segments`` cache misses for one model and language pair.
-
-    Engines run chunks through ``translate_chunks`` (see ``workbench.engines.Engine``).
-    ``backend`` is the backend name the cache key was built with: whatever runs the chunk
-    must run exactly that.
-    """
-
-    group: int
-    resolved: ResolvedModel
-    backend: str
-    src: str
-    tgt: str
-    keys: tuple[str, ...]
-    texts: tuple[str, ...]
 
 
 def _settle(group: list[_Job], done: dict[str, tuple[str, tuple[str, ...]]]) -> None:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from workbench import languages
 from workbench.documents import Document, content_hash, parse
 from workbench.errors import InputError, WorkbenchError
-from workbench.outputs import (
+from workbench.runs.outputs import (
     MANIFEST_NAME,
     Source,
     clean_temp_files,

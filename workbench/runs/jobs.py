@@ -38,7 +38,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench import languages
-from workbench.batch import (
+from workbench.documents import content_hash
+from workbench.errors import JobError, ModelError, WorkbenchError
+from workbench.runs.folder import (
     OWN,
     Listener,
     RunReport,
@@ -48,9 +50,7 @@ from workbench.batch import (
     run_steps,
     up_to_date,
 )
-from workbench.documents import content_hash
-from workbench.errors import JobError, ModelError, WorkbenchError
-from workbench.outputs import discover_all, output_name, safe_join
+from workbench.runs.outputs import discover_all, output_name, safe_join
 
 if TYPE_CHECKING:
     from workbench.api import Workbench
@@ -84,7 +84,7 @@ _OPTION_TYPES: dict[str, type] = {
 
 def summarise_option_names() -> tuple[str, ...]:
     """The summarising options a summarise step accepts (read from SummaryOptions)."""
-    from workbench.summary_options import SummaryOptions
+    from workbench.settings import SummaryOptions
 
     return tuple(f.name for f in fields(SummaryOptions) if f.name not in _NOT_STEP_OPTIONS)
 
@@ -266,7 +266,7 @@ def _step(data: Any, index: int, name: str) -> Step:
 
 
 def _check_summary_options(options: dict[str, Any], name: str, where: str) -> None:
-    from workbench.summary_options import SummaryOptions
+    from workbench.settings import SummaryOptions
 
     for key, value in options.items():
         kind = _OPTION_TYPES.get(key)
@@ -286,7 +286,7 @@ def _check_summary_options(options: dict[str, Any], name: str, where: str) -> No
 def run_job(
     job: Job, wb: Workbench, *, listener: Listener | None = None, manifest: Path | None = None
 ) -> RunReport:
-    """Run every step of ``job`` (see ``workbench.batch.run_steps``)."""
+    """Run every step of ``job`` (see ``workbench.runs.folder.run_steps``)."""
     return run_steps(
         wb,
         list(job.inputs),
@@ -392,7 +392,7 @@ def plan_job(
     machine now.
     """
     from workbench.models.pool import ModelPool
-    from workbench.translate import translate_documents
+    from workbench.tasks.translate import translate_documents
 
     check_out(list(job.inputs), job.out)
     found = discover_all(list(job.inputs), exclude=[job.out])
@@ -465,7 +465,7 @@ def plan_job(
 
 def _summariser_need(step: Step, pool: Any, number: int, need: Any) -> None:
     """Record the summariser a step would load (the lead baseline needs none)."""
-    from workbench.summarise import LEAD
+    from workbench.tasks.summarise import LEAD
 
     ref = step.model
     if ref == LEAD:

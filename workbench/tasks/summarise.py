@@ -27,8 +27,7 @@ import json
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from workbench import languages, segment, signature
@@ -37,13 +36,11 @@ from workbench.errors import CacheError, InputError, ModelError, WorkbenchError
 from workbench.models.families import ModelInfo, read_json
 from workbench.models.pool import ModelPool
 from workbench.models.resolve import ResolvedModel
-from workbench.settings import GenerationSettings
-from workbench.store import NullStore, Store, not_cached_note, not_cached_warnings, over_limit
-from workbench.summary_options import DEFAULT_SENTENCES, STRATEGIES, SummaryOptions
+from workbench.results import SummaryResult
+from workbench.settings import DEFAULT_SENTENCES, STRATEGIES, GenerationSettings, SummaryOptions
+from workbench.store import NullStore, Store, not_cached_note, over_limit
 
 if TYPE_CHECKING:
-    from workbench.api import Workbench
-    from workbench.batch import RunReport
     from workbench.engines import Engine
     from workbench.models.catalog import CatalogEntry
     from workbench.prompts import Prompt
@@ -66,64 +63,6 @@ DEFAULT_SUMMARY_TOKENS = 128
 #: Kinds of block a summary is made from: the article body (no title, bylines, links, tables).
 BODY_KINDS = ("paragraph", "list_item", "quote")
 _UNSPACED = ("zh", "ja", "th")
-
-
-@dataclass
-class SummaryResult:
-    """The summary of one document, with what produced it."""
-
-    lang: str | None = None  # the summary's language (requested, or the article's)
-    text: str | None = None
-    source_lang: str | None = None
-    detected: bool = False
-    strategy: str | None = None  # native | prompt | translate
-    summariser: str | None = None  # lead | seq2seq | chat
-    model: str | None = None
-    revision: str | None = None
-    backend: str | None = None
-    licence: str | None = None
-    signature: str | None = None
-    key: str | None = None
-    prompt: str | None = None  # template name@sha (chat models)
-    prompt_sha256: str | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
-    cache: str = "miss"  # document | segments (every chunk call cached) | partial | miss | off
-    hits: int = 0  # chunk calls answered by the cache
-    misses: int = 0  # chunk calls computed
-    rounds: int = 0  # summarising passes (1: the article fit in one chunk)
-    chunks: int = 0  # chunks of the first pass
-    retries: int = 0
-    output_lang: str | None = None  # detected in the summary
-    lang_mismatch: bool = False
-    sentence_count: int = 0
-    word_count: int = 0
-    translation: dict[str, Any] | None = None  # provenance of the translate step
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    error: str | None = None
-    path: str | None = None
-    exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    @property
-    def target_lang(self) -> str | None:
-        """Same as ``lang`` (the name translation results use)."""
-        return self.lang
-
-    def warnings(self) -> list[str]:
-        """One line per thing the user should look at, each naming the input."""
-        return not_cached_warnings(self.path or "input", self.notes)
-
-    def provenance(self) -> dict[str, Any]:
-        """A JSON-ready record of what produced this summary."""
-        data = asdict(self)
-        data.pop("text")
-        data.pop("exception")
-        data["task"] = "summarise"
-        return data
 
 
 # --- the pipeline ------------------------------------------------------------------------------
@@ -966,7 +905,7 @@ def _from_entry(entry: dict[str, Any], result: SummaryResult) -> None:
 def _then_translate(doc: Document, ctx: _Context, plan: _Plan, result: SummaryResult) -> None:
     """Summarise in the article's language (cached), then translate through the translation
     pipeline (cached, with its own signature in the provenance)."""
-    from workbench.translate import translate_documents
+    from workbench.tasks.translate import translate_documents
 
     opts = ctx.opts
     inner = SummaryResult(lang=plan.source, path=doc.source)
@@ -1032,25 +971,6 @@ def _then_translate(doc: Document, ctx: _Context, plan: _Plan, result: SummaryRe
     _count(result)
 
 
-# --- folder runs ---------------------------------------------------------------------------------
-
-
-def summarise_paths(
-    wb: Workbench,
-    paths: list[str],
-    *,
-    out: Path,
-    **options: Any,
-) -> RunReport:
-    """Summarise files and folders into ``out`` (``news/a.summary.ko.md`` with provenance),
-    through the same folder runner as translation; ``options`` are those of
-    ``Workbench.summarise_documents``."""
-    # Imported here: batch imports the API, which imports this module lazily.
-    from workbench.batch import summarise_folder
-
-    return summarise_folder(wb, paths, out=out, **options)
-
-
 __all__ = [
     "LEAD",
     "STRATEGIES",
@@ -1060,5 +980,4 @@ __all__ = [
     "lead",
     "limit_sentences",
     "summarise_documents",
-    "summarise_paths",
 ]

@@ -1,0 +1,1 @@
+"""Folder runs, job files and output files: clients of the public API."""

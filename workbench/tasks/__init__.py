@@ -1,0 +1,1 @@
+"""The two tasks, peers over the same spine: translate and summarise."""
