@@ -8,20 +8,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
 from workbench import languages
 from workbench.documents import Document, parse
 from workbench.engines import Engine, LocalEngine
 from workbench.errors import WorkbenchError
 from workbench.models.pool import ModelPool
-from workbench.results import TranslationResult
+from workbench.results import SummaryResult, TranslationResult
 from workbench.settings import GenerationSettings, RunSettings
 from workbench.store import NullStore, Store, WriteOnlyStore
 from workbench.tasks.translate import translate_documents
-
-if TYPE_CHECKING:
-    from workbench.results import SummaryResult
 
 
 def open_store(cache: str | Path | bool | None) -> Store:
