@@ -22,7 +22,9 @@ from workbench.cli.app import app
 from workbench.cli.progress import RunProgress
 from workbench.engines import LocalEngine
 from workbench.errors import WorkbenchError
-from workbench.runs.folder import MANIFEST_FIELDS, Row, Step, run_steps, translate_paths
+from workbench.runs.folder import run_steps, translate_paths
+from workbench.runs.report import MANIFEST_FIELDS, Row
+from workbench.runs.steps import Step
 from workbench.settings import RunSettings
 
 SUBJECTS = ("The council", "Police", "The mayor", "Residents", "The ferry company", "Farmers")

@@ -105,7 +105,7 @@ def test_get_segments_is_a_few_queries(store: SqliteStore) -> None:
     keys = [f"{i:064x}" for i in range(1200)]
     store.put_segments([(k, f"문장 {k[-4:]}") for k in keys[:1000]], META)
     statements: list[str] = []
-    conn = store._state.conn
+    conn = store._db.state.conn
     assert conn is not None
     conn.set_trace_callback(statements.append)
     try:

@@ -18,7 +18,7 @@ from workbench.cli.app import app
 from workbench.cli.run_cmd import MAX_NAMED, error_lines
 from workbench.errors import ModelError, WorkbenchError
 from workbench.models.resolve import model_id
-from workbench.runs.folder import Row
+from workbench.runs.report import Row
 
 runner = CliRunner()
 ARTICLE = SEEDS / "en" / "harbour-ferry.md"

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress, Task, TaskID
     from rich.text import Text
 
-    from workbench.runs.folder import Row
+    from workbench.runs.report import Row
 
 
 def _rate_column() -> Any:
@@ -34,7 +34,7 @@ def _rate_column() -> Any:
 
 
 class RunProgress:
-    """A ``workbench.runs.folder.Listener`` that draws bars on stderr and prints a line per row.
+    """A ``workbench.runs.report.Listener`` that draws bars on stderr and prints a line per row.
 
     ``line(row)`` gives the text printed for each finished row (None prints nothing); lines
     go above the bars while they are shown.

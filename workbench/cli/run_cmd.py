@@ -35,7 +35,7 @@ from workbench.cli.options import (
 
 if TYPE_CHECKING:
     from workbench.cli.progress import RunProgress
-    from workbench.runs.folder import Row, RunReport
+    from workbench.runs.report import Row, RunReport
 
 #: Exit code after SIGTERM (128 + 15), as a shell reports a process it terminated.
 EXIT_TERMINATED = 143

@@ -33,12 +33,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from workbench import languages
 from workbench.documents import Document, content_hash, parse
 from workbench.errors import InputError, WorkbenchError
 from workbench.runs.outputs import (
@@ -48,199 +45,21 @@ from workbench.runs.outputs import (
     discover_all,
     merge_manifest,
     output_name,
-    provenance_path,
-    read_json,
     read_limited,
     safe_join,
-    write_json_atomic,
     write_jsonl_atomic,
-    write_text_if_changed,
 )
+from workbench.runs.provenance import up_to_date, versions, write_output
+from workbench.runs.report import MANIFEST_FIELDS, NOT_READ, Listener, NullListener, Row, RunReport
+from workbench.runs.steps import OWN, Step
 from workbench.settings import RunSettings
 
 if TYPE_CHECKING:
     from workbench.api import Workbench
 
-TASKS = ("translate", "summarise")
-#: A summary language meaning "the language the article is in" (detected, or ``src``).
-OWN = "own"
-#: Keys of every manifest row, in order.
-MANIFEST_FIELDS = (
-    "input",
-    "task",
-    "lang",
-    "output",
-    "signature",
-    "cache",
-    "seconds",
-    "error",
-    "lang_mismatch",
-    "note",
-)
-#: The cache state of a row for a file that was deliberately not read (an earlier output).
-NOT_READ = "not-read"
-#: Cache states that mean "nothing was computed": a whole-document hit, or every part a hit.
-CACHED_STATES = ("document", "segments", "chunks")
 # Summaries are requested a few documents at a time, so each is written (and counted) soon
 # after it is made rather than when the whole step ends.
 _SUMMARY_SLICE = 8
-
-
-@dataclass
-class Row:
-    """One (document, task, language): the unit of a run's report and manifest."""
-
-    input: str
-    task: str
-    lang: str
-    output: str | None = None
-    signature: str | None = None
-    cache: str | None = None
-    seconds: float = 0.0
-    error: str | None = None
-    note: str | None = None  # why a file was not read (an earlier output found among inputs)
-    result: Any = field(default=None, repr=False)
-    order: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)  # (step, lang)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def manifest(self) -> dict[str, Any]:
-        """The row as written to the manifest and printed by ``--json``."""
-        return {
-            "input": self.input,
-            "task": self.task,
-            "lang": self.lang,
-            "output": self.output,
-            "signature": self.signature,
-            "cache": self.cache,
-            "seconds": round(self.seconds, 4),
-            "error": self.error,
-            # The output does not look like `lang` (translations and summaries are checked).
-            "lang_mismatch": bool(getattr(self.result, "lang_mismatch", False)),
-            "note": self.note,
-        }
-
-
-@dataclass
-class RunReport:
-    """Every row of a run, with what the summary line needs."""
-
-    rows: list[Row] = field(default_factory=list)
-    seconds: float = 0.0
-    ignored: list[str] = field(default_factory=list)  # files in input folders that are not articles
-    manifest: str | None = None  # where the manifest was written
-    interrupted: bool = False
-    warnings: list[str] = field(default_factory=list)  # lines to show once, e.g. cache damage
-
-    @property
-    def failed(self) -> int:
-        return sum(not r.ok for r in self.rows)
-
-    @property
-    def skipped(self) -> int:
-        return sum(r.ok and r.cache == "skipped" for r in self.rows)
-
-    @property
-    def cached(self) -> int:
-        return sum(r.ok and r.cache in CACHED_STATES for r in self.rows)
-
-    @property
-    def done(self) -> int:
-        return sum(r.ok and r.cache not in ("skipped", NOT_READ) for r in self.rows)
-
-    @property
-    def not_read(self) -> int:
-        return sum(r.ok and r.cache == NOT_READ for r in self.rows)
-
-    def sort(self) -> None:
-        """Deterministic order: by input, then step, then language as given."""
-        self.rows.sort(key=lambda r: (r.input, r.order))
-
-    def summary(self) -> str:
-        """``12 done (8 from cache), 2 skipped, 1 failed, 3 other files ignored in 4.21 s``."""
-        parts = [f"{self.done} done ({self.cached} from cache)"]
-        if self.skipped:
-            parts.append(f"{self.skipped} skipped (up to date)")
-        parts.append(f"{self.failed} failed")
-        if self.not_read:
-            parts.append(f"{self.not_read} earlier outputs not read")
-        if self.ignored:
-            parts.append(f"{len(self.ignored)} other files ignored")
-        return ", ".join(parts) + f" in {self.seconds:.2f} s"
-
-
-@dataclass
-class Step:
-    """One task over every document: translate into ``langs``, or summarise in each of them.
-
-    A summary in language L is made from the document's text in L: the translation from an
-    earlier step when there is one, otherwise the original (which the summariser takes into L
-    by its own strategy when L is not the article's language). ``own`` is the article's own
-    language, whatever it is.
-    """
-
-    task: str
-    langs: tuple[str, ...]
-    model: str | None = None
-    beams: int | None = None
-    options: dict[str, Any] = field(default_factory=dict)  # summarise options (sentences, ...)
-
-    def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise WorkbenchError(f"unknown task {self.task!r}; use translate or summarise")
-        if not self.langs:
-            raise WorkbenchError(f"a {self.task} step needs at least one language")
-        if OWN in self.langs and self.task != "summarise":
-            raise WorkbenchError(f"{OWN!r} names a summary language; translate needs real codes")
-        self.langs = tuple(
-            dict.fromkeys(lang if lang == OWN else languages.normalize(lang) for lang in self.langs)
-        )
-
-
-class Listener(Protocol):
-    """What a run reports while it goes (the CLI's progress display implements it)."""
-
-    def documents(self, total: int) -> None: ...
-
-    def document_done(self) -> None: ...
-
-    def segments(self, total: int) -> None: ...
-
-    def segments_done(self, count: int) -> None: ...
-
-    def row(self, row: Row) -> None: ...
-
-
-class NullListener:
-    """Reports nothing."""
-
-    def documents(self, total: int) -> None:
-        return None
-
-    def document_done(self) -> None:
-        return None
-
-    def segments(self, total: int) -> None:
-        return None
-
-    def segments_done(self, count: int) -> None:
-        return None
-
-    def row(self, row: Row) -> None:
-        return None
-
-
-def versions() -> dict[str, str]:
-    """Library versions for provenance (read from metadata: no imports)."""
-    out = {}
-    for name in ("workbench", "torch", "transformers", "tokenizers", "ctranslate2", "ray"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
 
 
 def read_sources(
@@ -381,18 +200,6 @@ def run_steps(
     run.finish(manifest_path)
     run.report.warnings = wb.warnings()
     return run.report
-
-
-def up_to_date(output: Path, key: str | None, input_sha256: str) -> bool:
-    """Whether ``output`` exists and its provenance says it was made with ``key`` from this input."""
-    if key is None or not output.is_file():
-        return False
-    prov = read_json(provenance_path(output))
-    return (
-        isinstance(prov, dict)
-        and prov.get("key") == key
-        and prov.get("input_sha256") == input_sha256
-    )
 
 
 class _Run:
@@ -612,18 +419,17 @@ class _Run:
             if text is None:
                 row.error = f"{source.path}: no {lang} output was produced"
                 return row
-            write_text_if_changed(target, text)
-            prov = {
-                **result.provenance(),
-                "task": task,
-                "input": str(source.path),
-                "input_sha256": input_sha or self.hashes[d],
-                "output": str(target),
-                "lang": lang,  # the manifest row's language (a rebuilt manifest reads it)
-                "versions": self.lib,
-                **(extra or {}),
-            }
-            write_json_atomic(provenance_path(target), prov)
+            write_output(
+                target,
+                text,
+                result,
+                task=task,
+                input_path=str(source.path),
+                input_sha256=input_sha or self.hashes[d],
+                lang=lang,
+                versions=self.lib,
+                extra=extra,
+            )
             row.output = str(target)
         except (OSError, WorkbenchError) as exc:
             row.error = f"{source.path}: could not write its {lang} output ({exc})"

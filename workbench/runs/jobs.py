@@ -40,17 +40,11 @@ from typing import TYPE_CHECKING, Any
 from workbench import languages
 from workbench.documents import content_hash
 from workbench.errors import JobError, ModelError, WorkbenchError
-from workbench.runs.folder import (
-    OWN,
-    Listener,
-    RunReport,
-    Step,
-    check_out,
-    read_sources,
-    run_steps,
-    up_to_date,
-)
+from workbench.runs.folder import check_out, read_sources, run_steps
 from workbench.runs.outputs import discover_all, output_name, safe_join
+from workbench.runs.provenance import up_to_date
+from workbench.runs.report import Listener, RunReport
+from workbench.runs.steps import OWN, Step
 
 if TYPE_CHECKING:
     from workbench.api import Workbench
