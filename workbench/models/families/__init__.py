@@ -4,35 +4,39 @@ Families differ only in how source and target languages are spelled and passed: 
 prefix (multi-target Marian ``>>ukr<<``, MADLAD ``<2uk>``), the tokenizer's ``src_lang``, or a
 forced first decoder token (NLLB ``ukr_Cyrl``, M2M100 ``__uk__``, mBART-50 ``uk_UA``).
 Recognition reads JSON files only, so it is cheap enough for fully cached runs.
+
+Each family is a ``Family`` subclass in a module of this package. The built-in ones are found by
+scanning the package on first use (not at import), so adding a family is one new module plus its
+catalog entry; a family defined elsewhere is added with ``register``. ``ModelInfo.family`` stays
+the family's name, and ``get`` maps it to the family object that answers every family question.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from workbench import languages
 from workbench.errors import LanguageError, ModelError
 
 if TYPE_CHECKING:
-    from workbench.models.catalog import CatalogEntry
+    from workbench.languages import Lang
 
-_MARIAN_TAG = re.compile(r"^>>([a-z]{2,3}(?:_[A-Za-z]+)?)<<$")
-_MADLAD_TAG = re.compile(r"^<2([a-z]{2,3}(?:[-_][A-Za-z]+)?)>$")
-# opus-mt names spell their pair: opus-mt-zh-en, opus-mt-tc-big-en-pt (groups such as "zle" or
-# "mul" are not languages and are ignored).
-_OPUS_NAME = re.compile(r"^opus-mt-(?:tc-[a-z]+-)?([A-Za-z_]+)-([A-Za-z_]+)$")
-_CAUSAL_TYPES = {"qwen2", "qwen3", "llama", "mistral", "gemma", "gemma2", "gemma3", "phi3", "gpt2"}
+#: A config.json key that names a model's family outright; an unregistered name is refused.
+FAMILY_KEY = "workbench_family"
 
 
 @dataclass(frozen=True)
 class ModelInfo:
     """What the files say about a model, without loading it."""
 
-    family: str  # marian | nllb | m2m100 | mbart50 | t5 | bart | chat
+    family: str  # a registered family's name: marian | nllb | m2m100 | mbart50 | t5 | bart | chat
     model_type: str
     task: str  # translate | summarise | chat
     targets: frozenset[str] | None  # ISO codes it can produce; None = not stated by its files
@@ -47,6 +51,149 @@ class Control:
     prefix: str = ""
     src_lang: str | None = None
     forced_bos_token: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """What recognition reads from a model folder (JSON files only), read once for all families."""
+
+    folder: Path
+    config: dict[str, Any]
+    model_type: str
+    tokenizer_class: str
+    max_positions: Any  # max_position_embeddings or n_positions, as config.json states it
+    specials: frozenset[str]  # the tokenizer's special and added tokens
+
+
+#: (sources, targets, where) a model's own files or name state about its pair.
+Stated = tuple[frozenset[str] | None, frozenset[str] | None, str]
+
+
+class Family:
+    """One model family: how its files are recognised and how it is asked for a language.
+
+    A subclass sets the class attributes that differ and overrides the methods it needs; the
+    defaults describe a family without language tokens that only torch runs.
+    """
+
+    #: The name ``ModelInfo.family`` and catalog entries use.
+    name: ClassVar[str] = ""
+    #: How messages name it ("mBART-50"); the name when empty.
+    title: ClassVar[str] = ""
+    #: Recognition precedence: families are asked in rising order and the first match wins.
+    order: ClassVar[int] = 100
+    #: config.json model types it reads (its recognition, and ``relative_positions`` below).
+    model_types: ClassVar[frozenset[str]] = frozenset()
+    #: The source language is spelled with the target's tokens, so one token list says both.
+    source_tokens: ClassVar[bool] = False
+    #: CTranslate2 converts and runs it.
+    ct2: ClassVar[bool] = False
+    #: Its decoder has relative positions (T5 buckets), so no position limit caps generation.
+    relative_positions: ClassVar[bool] = False
+    #: A prompted (chat) model: the chat backend runs it.
+    chat: ClassVar[bool] = False
+    #: The template a chat model translates with (``workbench.prompts``); None when unprompted.
+    prompt: ClassVar[str | None] = None
+    #: What a "cannot translate" message adds about a summariser of this family.
+    summariser_note: ClassVar[str] = ""
+
+    def recognise(self, files: ModelFiles) -> ModelInfo | None:
+        """The model's ModelInfo when its files are of this family, else None."""
+        return None
+
+    def control(self, info: ModelInfo, src: Lang, tgt: Lang) -> Control:
+        """How to ask a model of this family for ``src`` → ``tgt``."""
+        return Control()
+
+    def spells(self, code: str) -> bool:
+        """Whether the family can spell language ``code`` (what a catalog wildcard covers)."""
+        return code in languages.LANGUAGES
+
+    def stated_pair(self, folder: Path, model_id: str) -> list[Stated]:
+        """The pair the model's own files or name state, strongest first (beyond its tokens)."""
+        return []
+
+    def ct2_tokenizer(self, folder: Path) -> Any | None:
+        """A tokenizer for CTranslate2 runs that needs no transformers; None: AutoTokenizer."""
+        return None
+
+
+# --------------------------------------------------------------------------- registry
+
+_REGISTRY: dict[str, Family] = {}
+_lock = threading.RLock()
+_scanned = False
+
+
+def _scan() -> None:
+    """Register the families defined in this package's modules, once."""
+    global _scanned
+    with _lock:
+        if _scanned:
+            return
+        for module_info in pkgutil.iter_modules(__path__):
+            module = importlib.import_module(f"{__name__}.{module_info.name}")
+            for value in vars(module).values():
+                if (
+                    isinstance(value, type)
+                    and issubclass(value, Family)
+                    and value.__module__ == module.__name__
+                    and value.name
+                ):
+                    _add(value())
+        _scanned = True
+
+
+def _add(family: Family) -> None:
+    if not family.name:
+        raise ValueError(f"{type(family).__name__} has no name")
+    if family.name in _REGISTRY:
+        raise ValueError(f"model family {family.name!r} is already registered")
+    _REGISTRY[family.name] = family
+
+
+def register(family: Family) -> Family:
+    """Add a family defined outside this package; its name must be new."""
+    with _lock:
+        _scan()
+        _add(family)
+    return family
+
+
+def unregister(name: str) -> None:
+    """Remove a registered family (a no-op for an unknown name)."""
+    with _lock:
+        _scan()
+        _REGISTRY.pop(name, None)
+
+
+def families() -> list[Family]:
+    """Every registered family, in recognition order."""
+    _scan()
+    return sorted(_REGISTRY.values(), key=lambda f: f.order)
+
+
+def get(name: str) -> Family:
+    """The family of that name; an unknown one is a one-line ModelError."""
+    _scan()
+    family = _REGISTRY.get(name)
+    if family is None:
+        raise ModelError(f"model family {name!r} is not supported; workbench runs {_supported()}")
+    return family
+
+
+def relative_positions(model_type: str) -> bool:
+    """Whether a config.json model type has a decoder with relative positions."""
+    return any(f.relative_positions and model_type in f.model_types for f in families())
+
+
+def _supported() -> str:
+    titles = [f.title or f.name for f in families()]
+    listing = ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else "".join(titles)
+    return f"{listing} models"
+
+
+# --------------------------------------------------------------------------- reading files
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -80,7 +227,8 @@ def _special_tokens(folder: Path) -> set[str]:
     return tokens
 
 
-def _codes_from(tags: set[str], pattern: re.Pattern[str]) -> frozenset[str]:
+def codes_from(tags: set[str], pattern: re.Pattern[str]) -> frozenset[str]:
+    """The languages a family's tags spell (``pattern``'s first group), unknown ones skipped."""
     codes: set[str] = set()
     for tag in tags:
         m = pattern.match(tag)
@@ -93,65 +241,68 @@ def _codes_from(tags: set[str], pattern: re.Pattern[str]) -> frozenset[str]:
     return frozenset(codes)
 
 
+def known_codes(value: object) -> frozenset[str] | None:
+    """Language codes from a file's field (``"eng"``, ``"en"``, ``"de+fr"``, ``["zh"]``);
+    None when any part is not a language workbench knows (``zle``, ``mul``: groups)."""
+    parts = value if isinstance(value, list) else re.split(r"[+,\s]+", str(value or ""))
+    codes: set[str] = set()
+    for part in parts:
+        if not str(part).strip():
+            continue
+        try:
+            codes.add(languages.normalize(str(part)))
+        except LanguageError:
+            return None
+    return frozenset(codes) or None
+
+
 def inspect(folder: Path) -> ModelInfo:
     """Recognise the family of a saved model from its config and tokenizer files."""
     config = read_json(folder / "config.json")
     model_type = str(config.get("model_type", ""))
     if not model_type:
         raise ModelError(f"{folder}/config.json has no model_type; the model folder is corrupt")
-    tok_class = str(read_json(folder / "tokenizer_config.json").get("tokenizer_class", ""))
-    limit = config.get("max_position_embeddings") or config.get("n_positions")
-    specials = _special_tokens(folder)
-
-    if model_type == "marian":
-        vocab = read_json(folder / "vocab.json")
-        tags = {t for t in vocab if t.startswith(">>")} | specials
-        codes = _codes_from(tags, _MARIAN_TAG)
-        return ModelInfo("marian", model_type, "translate", codes or None, bool(codes), limit)
-    if model_type == "m2m_100":
-        if "Nllb" in tok_class or "eng_Latn" in specials:
-            codes = _codes_from_nllb(specials)
-            return ModelInfo("nllb", model_type, "translate", codes, False, limit)
-        codes = frozenset(c for c in languages.LANGUAGES if f"__{c}__" in specials) or frozenset(
-            languages.LANGUAGES
-        )
-        return ModelInfo("m2m100", model_type, "translate", codes, False, limit)
-    if model_type == "mbart":
-        mbart = {lang.mbart: lang.code for lang in languages.LANGUAGES.values() if lang.mbart}
-        codes = frozenset(mbart[t] for t in specials if t in mbart)
-        if codes or "MBart50" in tok_class:
-            return ModelInfo("mbart50", model_type, "translate", codes or None, False, limit)
-        return ModelInfo("bart", model_type, "summarise", None, False, limit)
-    if model_type in {"t5", "mt5", "umt5"}:
-        vocab_tags = specials | _t5_vocab_tags(folder)
-        codes = _codes_from(vocab_tags, _MADLAD_TAG)
-        if codes:
-            return ModelInfo("t5", model_type, "translate", codes, True, None)
-        return ModelInfo("t5", model_type, "summarise", None, False, None)
-    if model_type in {"bart", "pegasus", "led"}:
-        return ModelInfo("bart", model_type, "summarise", None, False, limit)
-    if model_type in _CAUSAL_TYPES or config.get("architectures", [""])[0].endswith("ForCausalLM"):
-        return ModelInfo("chat", model_type, "chat", None, False, limit)
+    files = ModelFiles(
+        folder=folder,
+        config=config,
+        model_type=model_type,
+        tokenizer_class=str(read_json(folder / "tokenizer_config.json").get("tokenizer_class", "")),
+        max_positions=config.get("max_position_embeddings") or config.get("n_positions"),
+        specials=frozenset(_special_tokens(folder)),
+    )
+    candidates = families()
+    named = config.get(FAMILY_KEY)
+    if named is not None:
+        # A model that names its family is that family's alone, even when its architecture
+        # is another's (a Marian model asked for languages differently, say).
+        _scan()
+        if str(named) not in _REGISTRY:
+            raise ModelError(
+                f"{folder}: model family {str(named)!r} (config.json {FAMILY_KEY}) is not "
+                f"supported; workbench runs {_supported()}"
+            )
+        candidates = [_REGISTRY[str(named)]]
+    for family in candidates:
+        info = family.recognise(files)
+        if info is not None:
+            return info
     raise ModelError(
-        f"{folder}: model type {model_type!r} is not supported; workbench runs Marian, NLLB, "
-        "M2M100, mBART-50, T5/MADLAD, BART/PEGASUS and chat (causal) models"
+        f"{folder}: model type {model_type!r} is not supported; workbench runs {_supported()}"
     )
 
 
-def _codes_from_nllb(specials: set[str]) -> frozenset[str]:
-    by_nllb = {lang.nllb: lang.code for lang in languages.LANGUAGES.values()}
-    return frozenset(by_nllb[t] for t in specials if t in by_nllb) or frozenset(languages.LANGUAGES)
+# --------------------------------------------------------------------------- language pairs
 
 
-def _t5_vocab_tags(folder: Path) -> set[str]:
-    # MADLAD's <2xx> tags live in the sentencepiece vocab, which only tokenizer.json exposes as text.
-    vocab = read_json(folder / "tokenizer.json").get("model", {}).get("vocab", [])
-    tags: set[str] = set()
-    for item in vocab:
-        piece = item[0] if isinstance(item, list) else item
-        if isinstance(piece, str) and piece.startswith("<2") and piece.endswith(">"):
-            tags.add(piece)
-    return tags
+class CatalogEntry(Protocol):
+    """What these checks read from a catalog entry (``workbench.models.catalog``)."""
+
+    @property
+    def task(self) -> str: ...
+    @property
+    def sources(self) -> tuple[str, ...]: ...
+    @property
+    def targets(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -167,52 +318,13 @@ class PairLanguages:
     targets_from: str = ""
 
 
-def _known_codes(value: object) -> frozenset[str] | None:
-    """Language codes from a file's field (``"eng"``, ``"en"``, ``"de+fr"``, ``["zh"]``);
-    None when any part is not a language workbench knows (``zle``, ``mul``: groups)."""
-    parts = value if isinstance(value, list) else re.split(r"[+,\s]+", str(value or ""))
-    codes: set[str] = set()
-    for part in parts:
-        if not str(part).strip():
-            continue
-        try:
-            codes.add(languages.normalize(str(part)))
-        except LanguageError:
-            return None
-    return frozenset(codes) or None
-
-
-def _marian_pair(
-    folder: Path, model_id: str
-) -> list[tuple[frozenset[str] | None, frozenset[str] | None, str]]:
-    """(sources, targets, where) stated by a Marian model's own files, strongest first."""
-    tok = read_json(folder / "tokenizer_config.json")
-    meta = read_json(folder / "metadata.json")
-    name = _OPUS_NAME.match(model_id.rsplit("/", 1)[-1])
-    return [
-        (
-            _known_codes(tok.get("source_lang")),
-            _known_codes(tok.get("target_lang")),
-            "its tokenizer_config.json",
-        ),
-        (
-            _known_codes(meta.get("src_alpha2") or meta.get("source_languages")),
-            _known_codes(meta.get("tgt_alpha2") or meta.get("target_languages")),
-            "its metadata.json",
-        ),
-        (
-            _known_codes(name.group(1)) if name else None,
-            _known_codes(name.group(2)) if name else None,
-            "its name",
-        ),
-    ]
-
-
 def pair_languages(
     folder: Path, model_id: str, info: ModelInfo, entry: CatalogEntry | None = None
 ) -> PairLanguages:
-    """What a translation model can do, from the catalog, its language tokens and (for a
-    single-pair Marian model) its tokenizer config, metadata or name. Reads JSON only."""
+    """What a translation model can do, from the catalog, its language tokens and what its
+    family reads from its other files (a single-pair Marian model's tokenizer config, metadata
+    or name). Reads JSON only."""
+    family = get(info.family)
     sources: list[tuple[frozenset[str], str]] = []
     targets: list[tuple[frozenset[str], str]] = []
     if entry is not None:
@@ -222,18 +334,16 @@ def pair_languages(
             targets.append((frozenset(entry.targets), "the catalog"))
     if info.targets is not None:
         targets.append((info.targets, "its language tokens"))
-        if info.family in ("nllb", "m2m100", "mbart50"):
-            # These spell the source language with the same tokens as the target.
+        if family.source_tokens:
             sources.append((info.targets, "its language tokens"))
-    if info.family == "marian":
-        stated = _marian_pair(folder, model_id)
-        src = next(((c, where) for c, _, where in stated if c), None)
-        if src is not None:
-            sources.append(src)
-        tgt = next(((c, where) for _, c, where in stated if c), None)
-        # A multi-target model's language tokens say more than its config's one target.
-        if tgt is not None and not info.multi_target:
-            targets.append(tgt)
+    stated = family.stated_pair(folder, model_id)
+    src = next(((c, where) for c, _, where in stated if c), None)
+    if src is not None:
+        sources.append(src)
+    tgt = next(((c, where) for _, c, where in stated if c), None)
+    # A multi-target model's language tokens say more than its config's one target.
+    if tgt is not None and not info.multi_target:
+        targets.append(tgt)
 
     def combine(side: list[tuple[frozenset[str], str]]) -> tuple[frozenset[str] | None, str]:
         if not side:
@@ -257,8 +367,7 @@ def check_translates(
         what = info.family
         if info.model_type != info.family:
             what += f" ({info.model_type})"
-        if info.family == "t5":
-            what += " without <2xx> language tokens"
+        what += get(info.family).summariser_note
         into = f" into {tgt}" if tgt else ""
         raise ModelError(
             f"model {model_label} is a summarisation model ({what}) and cannot translate{into}; "
@@ -293,17 +402,4 @@ def check_pair(
 def control(info: ModelInfo, src: str, tgt: str) -> Control:
     """How to ask a model of this family for ``src`` → ``tgt``."""
     s, t = languages.get(src), languages.get(tgt)
-    if info.family == "marian":
-        return Control(prefix=f">>{t.iso3}<< " if info.multi_target else "")
-    if info.family == "nllb":
-        return Control(src_lang=s.nllb, forced_bos_token=t.nllb)
-    if info.family == "m2m100":
-        return Control(src_lang=s.code, forced_bos_token=f"__{t.code}__")
-    if info.family == "mbart50":
-        if not s.mbart or not t.mbart:
-            missing = src if not s.mbart else tgt
-            raise LanguageError(f"mBART-50 has no code for {missing}", code=missing)
-        return Control(src_lang=s.mbart, forced_bos_token=t.mbart)
-    if info.family == "t5" and info.multi_target:
-        return Control(prefix=f"<2{t.code}> ")
-    return Control()
+    return get(info.family).control(info, s, t)
