@@ -64,6 +64,7 @@ def user_catalog_path() -> Path:
 
 def _entries_from(data: dict[str, Any], origin: str) -> list[CatalogEntry]:
     out: list[CatalogEntry] = []
+    names = [f.name for f in families.families()]
     for i, raw in enumerate(data.get("model", [])):
         try:
             entry = CatalogEntry(
@@ -83,7 +84,6 @@ def _entries_from(data: dict[str, Any], origin: str) -> list[CatalogEntry]:
             raise ModelError(
                 f"{origin}: model entry {i + 1} is invalid ({exc}); see the shipped catalog for the fields"
             ) from None
-        names = [f.name for f in families.families()]
         if entry.family not in names:
             raise ModelError(
                 f"{origin}: model {entry.id!r} has unknown family {entry.family!r}; "

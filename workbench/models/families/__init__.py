@@ -114,7 +114,8 @@ class Family:
         return []
 
     def ct2_tokenizer(self, folder: Path) -> Any | None:
-        """A tokenizer for CTranslate2 runs that needs no transformers; None: AutoTokenizer."""
+        """A sentencepiece tokenizer for CTranslate2 runs, which keeps transformers (and torch)
+        out of the process; None: the transformers AutoTokenizer."""
         return None
 
 
