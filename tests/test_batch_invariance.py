@@ -22,7 +22,7 @@ import pytest
 from tests.conftest import REPO
 from tests.tinymodels import corpus_lines
 from workbench import Workbench
-from workbench.models.backend import CT2_FAMILIES
+from workbench.models import families
 from workbench.models.batching import bound_step, plan_batches
 from workbench.settings import GenerationSettings
 
@@ -45,7 +45,7 @@ def combos() -> list[tuple[str, str, str]]:
         (family, tgt, engine)
         for family, tgt in FAMILIES
         for engine in engines
-        if engine == "torch" or family in CT2_FAMILIES
+        if engine == "torch" or families.get(family).ct2
     ]
 
 

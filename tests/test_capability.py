@@ -118,17 +118,13 @@ def test_single_pair_folder_refuses_another_target_without_loading(tiny, tmp_pat
     (folder / "model.safetensors").write_bytes(b"not weights")
     workbench = wb()
     with pytest.raises(LanguageError) as err:
-        workbench.tasks.translate(
-            "The council met on Monday.", to="ko", src="en", model=str(folder)
-        )
+        workbench.translate("The council met on Monday.", to="ko", src="en", model=str(folder))
     message = str(err.value)
     assert "marian@" in message and "cannot translate into ko" in message
     assert "it translates into uk (its tokenizer_config.json)" in message
     assert "\n" not in message and workbench.pool.loaded == []
     with pytest.raises(ModelError, match="could not be loaded"):  # the pair it does serve
-        workbench.tasks.translate(
-            "The council met on Monday.", to="uk", src="en", model=str(folder)
-        )
+        workbench.translate("The council met on Monday.", to="uk", src="en", model=str(folder))
 
 
 def test_english_only_model_refuses_a_korean_article(tiny) -> None:
@@ -164,7 +160,7 @@ def test_catalog_sources_refuse_even_when_the_files_do_not_say(tiny) -> None:
 def test_a_summariser_is_not_a_translator(tiny, family: str) -> None:
     workbench = wb()
     with pytest.raises(ModelError) as err:
-        workbench.tasks.translate(EN, to="ko", src="en", model=str(tiny(family)))
+        workbench.translate(EN, to="ko", src="en", model=str(tiny(family)))
     message = str(err.value)
     assert f"model {family}@" in message and "is a summarisation model" in message
     assert "cannot translate into ko" in message

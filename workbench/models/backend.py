@@ -7,13 +7,11 @@ import importlib.util
 from typing import Any
 
 from workbench.errors import WorkbenchError
+from workbench.models import families
 from workbench.models.base import Backend
 from workbench.models.families import ModelInfo
 from workbench.models.resolve import ResolvedModel
 from workbench.settings import RunSettings
-
-#: Families CTranslate2 can convert and run.
-CT2_FAMILIES = {"marian", "nllb", "m2m100", "t5"}
 
 
 def ct2_available() -> bool:
@@ -24,7 +22,7 @@ def choose_engine(info: ModelInfo, run: RunSettings) -> str:
     """``torch`` or ``ctranslate2`` for this model, decided without loading anything."""
     if run.backend == "torch":
         return "torch"
-    supported = info.family in CT2_FAMILIES
+    supported = families.get(info.family).ct2
     if run.backend == "ctranslate2":
         if not ct2_available():
             raise WorkbenchError(
@@ -64,7 +62,7 @@ def backend_name(info: ModelInfo, run: RunSettings) -> str:
 
 def load_backend(resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> Backend:
     """Create the backend for a model (weights are loaded on first use)."""
-    if info.family == "chat":
+    if families.get(info.family).chat:
         from workbench.models.chat_backend import ChatTranslator
 
         return ChatTranslator(resolved, info, run)
@@ -79,7 +77,7 @@ def load_backend(resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> 
 
 def recipe_extra(resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> dict[str, Any]:
     """Backend-specific parts of the cache key (e.g. the prompt template hash of a chat model)."""
-    if info.family == "chat":
+    if families.get(info.family).chat:
         from workbench.models.chat_backend import translation_recipe_extra
 
         return translation_recipe_extra(resolved, info, run)

@@ -15,8 +15,7 @@ from typing import Any
 
 from workbench import languages
 from workbench.errors import ModelError, NoModelForPair
-
-FAMILIES = ("marian", "nllb", "m2m100", "mbart50", "t5", "bart", "chat")
+from workbench.models import families
 
 
 @dataclass(frozen=True)
@@ -50,9 +49,7 @@ def _covers(codes: tuple[str, ...], code: str, family: str) -> bool:
     if "*" not in codes:
         return False
     # A wildcard means every language the family can spell.
-    if family == "mbart50":
-        return languages.LANGUAGES[code].mbart is not None
-    return code in languages.LANGUAGES
+    return families.get(family).spells(code)
 
 
 def user_catalog_path() -> Path:
@@ -67,6 +64,7 @@ def user_catalog_path() -> Path:
 
 def _entries_from(data: dict[str, Any], origin: str) -> list[CatalogEntry]:
     out: list[CatalogEntry] = []
+    names = [f.name for f in families.families()]
     for i, raw in enumerate(data.get("model", [])):
         try:
             entry = CatalogEntry(
@@ -86,10 +84,10 @@ def _entries_from(data: dict[str, Any], origin: str) -> list[CatalogEntry]:
             raise ModelError(
                 f"{origin}: model entry {i + 1} is invalid ({exc}); see the shipped catalog for the fields"
             ) from None
-        if entry.family not in FAMILIES:
+        if entry.family not in names:
             raise ModelError(
                 f"{origin}: model {entry.id!r} has unknown family {entry.family!r}; "
-                f"use one of {', '.join(FAMILIES)}"
+                f"use one of {', '.join(names)}"
             )
         out.append(entry)
     return out

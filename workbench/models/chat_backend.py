@@ -20,6 +20,7 @@ from typing import Any
 
 from workbench import languages, segment
 from workbench.errors import ModelError
+from workbench.models import families
 from workbench.models.base import BackendStats, Output
 from workbench.models.batching import bound_step, plan_batches, repeated_run
 from workbench.models.families import ModelInfo, read_json
@@ -27,8 +28,6 @@ from workbench.models.generation import deterministic_config
 from workbench.models.resolve import ResolvedModel
 from workbench.settings import GenerationSettings, RunSettings
 
-#: The template `workbench translate --model <chat model>` renders for every segment.
-TRANSLATE_PROMPT = "translate-chat"
 #: Most tokens one chat call may generate unless the catalog says otherwise.
 DEFAULT_MAX_NEW_TOKENS = 512
 #: Context used for summarising unless the catalog says otherwise: long contexts are slow and
@@ -72,13 +71,21 @@ def chat_settings(resolved: ResolvedModel, info: ModelInfo) -> dict[str, Any]:
     }
 
 
+def _translate_prompt(info: ModelInfo) -> str:
+    """The template ``workbench translate --model <chat model>`` renders for every segment."""
+    name = families.get(info.family).prompt
+    if name is None:
+        raise ModelError(f"model family {info.family!r} has no translation prompt")
+    return name
+
+
 def translation_recipe_extra(
     resolved: ResolvedModel, info: ModelInfo, run: RunSettings
 ) -> dict[str, Any]:
     """Cache-key parts of chat translation: the template's hash and the chat decoding settings."""
     from workbench import prompts
 
-    prompt = prompts.load(TRANSLATE_PROMPT, task="translate")
+    prompt = prompts.load(_translate_prompt(info), task="translate")
     return {"prompt": prompt.sha256, "chat": chat_settings(resolved, info)}
 
 
@@ -290,7 +297,7 @@ class ChatTranslator:
         if self._prompt is None:
             from workbench import prompts
 
-            self._prompt = prompts.load(TRANSLATE_PROMPT, task="translate")
+            self._prompt = prompts.load(_translate_prompt(self.info), task="translate")
         return self._prompt
 
     def translate(

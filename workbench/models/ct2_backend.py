@@ -21,6 +21,7 @@ from typing import Any
 
 from workbench.cancel import READY_ROWS, wait_until
 from workbench.errors import ModelError, WorkbenchError
+from workbench.models import families
 from workbench.models.device import pick_device, pick_precision
 from workbench.models.families import ModelInfo, read_json
 from workbench.models.resolve import ResolvedModel
@@ -263,15 +264,12 @@ class CT2Seq2Seq(Seq2SeqBase):
             self._check_gpu()
 
     def _load_tokenizer(self) -> Any:
-        # Marian folders are tokenized on sentencepiece directly (identical output): this
-        # keeps transformers, and with it torch, out of the process.
-        if self.info.family == "marian":
-            from workbench.models.marian_spm import MarianSpm
-
-            fast = MarianSpm.load(self.resolved.path)
-            if fast is not None:
-                self.stats.extra["tokenizer"] = "sentencepiece"
-                return fast
+        # A family may tokenize without transformers (Marian on sentencepiece, identical
+        # output): that keeps transformers, and with it torch, out of the process.
+        fast = families.get(self.info.family).ct2_tokenizer(self.resolved.path)
+        if fast is not None:
+            self.stats.extra["tokenizer"] = "sentencepiece"
+            return fast
         from transformers import AutoTokenizer
 
         self.stats.extra["tokenizer"] = "transformers"

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from workbench import segment
 from workbench.errors import LanguageError, ModelError, WorkbenchError
+from workbench.models import families
 from workbench.models.base import BackendStats, Output
 from workbench.models.batching import bound_step, plan_batches, repeated_run
 from workbench.models.families import Control, ModelInfo, control, read_json
@@ -31,8 +32,6 @@ UNSPACED = {"zh", "ja", "th"}
 
 __all__ = ["PRECISIONS", "UNSPACED", "Decoding", "Seq2SeqBase", "decoder_positions"]
 
-#: Model types whose decoder has relative positions (T5 buckets): no position limit.
-RELATIVE_POSITIONS = frozenset({"t5", "mt5", "umt5"})
 #: Rounds of splitting a segment that keeps reaching the decoder's position limit.
 MAX_RESPLITS = 4
 
@@ -45,7 +44,7 @@ def decoder_positions(folder: Path) -> int | None:
     encodings are defined"), so every bound on generated tokens is capped by it.
     """
     config = read_json(folder / "config.json")
-    if str(config.get("model_type", "")) in RELATIVE_POSITIONS:
+    if families.relative_positions(str(config.get("model_type", ""))):
         return None
     for key in ("max_target_positions", "max_position_embeddings", "n_positions"):
         value = config.get(key)

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from workbench import languages, segment, signature
 from workbench.documents import Document, content_hash, parse
 from workbench.errors import CacheError, InputError, ModelError, WorkbenchError
+from workbench.models import families
 from workbench.models.families import ModelInfo, read_json
 from workbench.models.pool import ModelPool
 from workbench.models.resolve import ResolvedModel
@@ -265,7 +266,7 @@ def _plan(ctx: _Context, source: str, target: str) -> _Plan:
         return _Plan("lead", source, target, strategy)
     resolved, entry = _resolve(ctx)
     info = ctx.pool.info(resolved)
-    if info.family == "chat":
+    if families.get(info.family).chat:
         kind = "chat"
     elif info.task == "summarise":
         kind = "seq2seq"
