@@ -2,7 +2,7 @@
 
 The tokenizer loads on its own (counting tokens for chunking needs no weights); the model
 loads on the first generation. Decoding settings come from the caller, who reads them from
-the catalog and the model's ``generation_config.json`` (see ``workbench.tasks.summarise``);
+the catalog and the model's ``generation_config.json`` (see ``workbench.models.params``);
 sampling is always off.
 """
 
