@@ -108,7 +108,7 @@ def explain_mismatch(
 
     settings = effective(torch_be.resolved.path, GREEDY)
     dec = torch_be._decoding(ctl, forced, settings)
-    _, units = torch_be._units([text], ctl)
+    *_, units = torch_be._units([text], ctl)
     found = False
     for ids in units:
         bound = Seq2SeqBase._bound(len(ids), settings)

@@ -22,7 +22,7 @@ from workbench.documents import parse, read_document
 from workbench.errors import InputError, ModelError, PromptError
 from workbench.models.summariser import Seq2SeqSummariser
 from workbench.settings import RunSettings
-from workbench.tasks.summarise import body_sentences, limit_sentences, loaded_summarisers
+from workbench.tasks.summarise import body_sentences, limit_sentences
 
 ARTICLES = sorted(p for p in SEEDS.rglob("*") if p.suffix in (".md", ".txt"))
 EN = SEEDS / "en" / "harbour-ferry.md"
@@ -171,7 +171,7 @@ def test_long_input_goes_through_map_reduce_within_limits(tiny, monkeypatch) -> 
     w = wb()
     result = w.summarise(long_article(), model=str(tiny("bart-sum")), chunk_tokens=96, tokens=10)
     assert result.chunks > 2 and 2 <= result.rounds <= 3
-    summariser = loaded_summarisers(w.pool)[0]
+    summariser = w.pool.loaded_summarisers()[0]
     # Every model call fit the chunk limit: nothing was truncated by the tokenizer.
     assert all(summariser.count(t) <= 96 for t in seen)
     # Every sentence of the article reached the model in the first round.
@@ -210,7 +210,7 @@ def test_rerun_is_a_document_hit_and_loads_no_model(tiny, tmp_path: Path) -> Non
     second = again.summarise(EN, model=model, tokens=12)
     assert second.cache == "document" and second.text == first.text
     assert second.rounds == first.rounds and second.signature == first.signature
-    assert again.pool.loaded == [] and loaded_summarisers(again.pool) == []
+    assert again.pool.loaded == [] and again.pool.loaded_summarisers() == []
 
 
 def test_cached_rerun_in_a_fresh_process_never_imports_torch(tiny, tmp_path: Path) -> None:
@@ -243,7 +243,7 @@ def test_chunk_entries_answer_a_changed_document_without_loading_weights(
     second = again.summarise(changed, model=model, chunk_tokens=96, tokens=8)
     assert second.cache == "segments" and second.misses == 0 and second.hits >= 2
     assert second.text == first.text
-    assert loaded_summarisers(again.pool) == []  # only the tokenizer, for chunking
+    assert again.pool.loaded_summarisers() == []  # only the tokenizer, for chunking
 
 
 # --- chat models ------------------------------------------------------------------------------
@@ -360,7 +360,7 @@ def test_a_seq2seq_summariser_reaches_another_language_by_translating(tiny, tmp_
     again = wb(cache)
     second = again.summarise(EN, **kwargs)
     assert second.cache == "document" and second.text == first.text
-    assert again.pool.loaded == [] and loaded_summarisers(again.pool) == []
+    assert again.pool.loaded == [] and again.pool.loaded_summarisers() == []
 
 
 def test_strategy_errors() -> None:

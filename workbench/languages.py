@@ -74,6 +74,10 @@ _TABLE: tuple[Lang, ...] = (
 
 LANGUAGES: dict[str, Lang] = {lang.code: lang for lang in _TABLE}
 
+#: Scripts written without spaces between words or sentences: split text is joined without one,
+#: and a sentence break without whitespace is normal there.
+UNSPACED: frozenset[str] = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo"})
+
 # Spellings users commonly type for the same language.
 _ALIASES: dict[str, str] = {
     **{lang.iso3: lang.code for lang in _TABLE},

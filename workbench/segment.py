@@ -18,7 +18,7 @@ from itertools import pairwise
 from sentencex import segment as _sentencex
 
 from workbench.errors import LanguageError
-from workbench.languages import normalize
+from workbench.languages import UNSPACED, normalize
 
 SEGMENTATION_VERSION: int = 1  # bump when splitting behaviour changes (it goes into cache keys)
 
@@ -79,9 +79,6 @@ FINAL_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "ko": (),
 }
 # fmt: on
-
-# Scripts written without spaces between sentences: there a split without whitespace is normal.
-_NO_SPACE_LANGS = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo"})
 
 _CLOSERS = "\"'”’»)]}*_~`」』】》〉）"
 _OPENERS = "\"'“„«‘‚([{*_「『【《〈（"
@@ -258,7 +255,7 @@ def _keep_split(left: str, right: str, lang: str) -> bool:
     if (
         not left[-1:].isspace()
         and right[:1].isalnum()
-        and (lang not in _NO_SPACE_LANGS or left[-1:] in _CLOSERS)
+        and (lang not in UNSPACED or left[-1:] in _CLOSERS)
     ):
         return False
     continues = first.islower() or first.isdigit()

@@ -18,11 +18,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from workbench import languages, segment
+from workbench import languages
 from workbench.errors import ModelError
 from workbench.models import families
 from workbench.models.base import BackendStats, Output
-from workbench.models.batching import bound_step, plan_batches, repeated_run
+from workbench.models.batching import bound_step, plan_batches
+from workbench.models.decode import finish_row, joiner_for, rejoin, split_units
 from workbench.models.families import ModelInfo, read_json
 from workbench.models.generation import deterministic_config
 from workbench.models.resolve import ResolvedModel
@@ -273,23 +274,18 @@ class ChatTranslator:
         prompt: list[int],
         beams: int,
         guard: int,
-        retried: bool = False,
     ) -> ChatOutput:
-        # Greedy decoding is prefix-stable: cutting a row at its own bound equals decoding it alone.
-        generated = generated[:bound]
-        ended = False
-        for k, token in enumerate(generated):
-            if token in self._eos:
-                generated, ended = generated[:k], True
-                break
-        if not retried and guard and repeated_run(generated, guard):
-            # Runaway repetition: ask again for this one with repeats forbidden.
-            row = self._decode([prompt], bound, beams, 3)[0]
-            again = self._finish(row, bound, prompt, beams, guard, True)
-            return ChatOutput(again.text, ("repeat-guard", *again.notes), again.tokens)
-        self.stats.output_tokens += len(generated)
-        text = self.tokenizer.decode(generated, skip_special_tokens=True).strip()
-        return ChatOutput(text, () if ended else ("length-bound",), len(generated))
+        """One decoded row's reply (see ``decode.finish_row``)."""
+
+        def redecode(no_repeat: int) -> list[int]:
+            # This prompt alone, with repeats forbidden.
+            return self._decode([prompt], bound, beams, no_repeat)[0]
+
+        out = finish_row(
+            generated, bound, self._eos, self.tokenizer, guard=guard, redecode=redecode
+        )
+        self.stats.output_tokens += out.tokens
+        return ChatOutput(out.text, out.notes, out.tokens)
 
     # --- translation (the Backend interface) -------------------------------------------------
 
@@ -327,32 +323,18 @@ class ChatTranslator:
         room = int(self.settings["context_tokens"]) - overhead
         room -= int(settings["max_new_tokens_extra"])
         limit = max(8, min(self.run.max_input_tokens, int(room / (1.0 + ratio))))
-        owner: list[int] = []
-        units: list[str] = []
-        for i, text in enumerate(texts):
-            chunks = segment.split_long(text, limit, self.count_text) if text else [text]
-            owner.extend([i] * len(chunks))
-            units.extend(chunk.strip() for chunk in chunks)
-        conversations = [prompt.render({**values, "text": unit}) for unit in units]
+        split = split_units(texts, limit, self.count_text)
+        conversations = [prompt.render({**values, "text": unit}) for unit in split.texts]
         bounds = [
             math.ceil(self.count_text(unit) * settings["max_new_tokens_ratio"])
             + int(settings["max_new_tokens_extra"])
-            for unit in units
+            for unit in split.texts
         ]
         outs = self.generate(
             conversations, bounds, beams=int(settings["beams"]), repeat_guard=gen.repeat_guard
         )
         self.stats.segments += len(texts)
-        joiner = "" if tgt in ("zh", "ja", "th") else " "
-        parts: list[list[ChatOutput]] = [[] for _ in texts]
-        for k, o in enumerate(owner):
-            parts[o].append(outs[k])
-        results = []
-        for group in parts:
-            notes = tuple(sorted({n for p in group for n in p.notes}))
-            if len(group) > 1:
-                notes = (f"split:{len(group)}", *notes)
-            # A segment is inline text: a reply spread over lines is joined into one.
-            text = joiner.join(" ".join(p.text.split()) for p in group)
-            results.append(Output(text, notes))
-        return results
+        # A segment is inline text: a reply spread over lines is joined into one.
+        unit_out = [[(" ".join(o.text.split()), o.notes)] for o in outs]
+        joined = rejoin(len(texts), split.owner, unit_out, joiner_for(tgt))
+        return [joined[t] for t in range(len(texts))]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.errors import ModelError
 from workbench.models.backend import backend_name, load_backend, recipe_extra
@@ -11,6 +11,9 @@ from workbench.models.catalog import Catalog
 from workbench.models.families import ModelInfo, inspect
 from workbench.models.resolve import ResolvedModel, resolve
 from workbench.settings import RunSettings, env_offline
+
+if TYPE_CHECKING:
+    from workbench.models.summariser import Seq2SeqSummariser
 
 
 class ModelPool:
@@ -22,6 +25,7 @@ class ModelPool:
         self._resolved: dict[str, ResolvedModel | ModelError] = {}
         self._info: dict[str, ModelInfo] = {}
         self._backends: dict[str, Backend] = {}
+        self._summarisers: dict[str, Seq2SeqSummariser] = {}
 
     @property
     def catalog(self) -> Catalog:
@@ -70,3 +74,16 @@ class ModelPool:
     @property
     def loaded(self) -> list[Backend]:
         return list(self._backends.values())
+
+    def summariser(self, resolved: ResolvedModel) -> Seq2SeqSummariser:
+        """The seq2seq summariser for a model, created once (its weights load on first use)."""
+        from workbench.models.summariser import Seq2SeqSummariser
+
+        key = str(resolved.path)
+        if key not in self._summarisers:
+            self._summarisers[key] = Seq2SeqSummariser(resolved, self.info(resolved), self.run)
+        return self._summarisers[key]
+
+    def loaded_summarisers(self) -> list[Seq2SeqSummariser]:
+        """The seq2seq summarisers whose weights this pool has loaded."""
+        return [s for s in self._summarisers.values() if s.model_loaded]

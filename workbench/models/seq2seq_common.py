@@ -17,20 +17,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from workbench import segment
 from workbench.errors import LanguageError, ModelError, WorkbenchError
 from workbench.models import families
 from workbench.models.base import BackendStats, Output
-from workbench.models.batching import bound_step, plan_batches, repeated_run
+from workbench.models.batching import bound_step, plan_batches
+from workbench.models.decode import finish_row, joiner_for, rejoin, split_units
 from workbench.models.families import Control, ModelInfo, control, read_json
 from workbench.models.generation import effective, model_generation_defaults
 from workbench.models.resolve import ResolvedModel
 from workbench.settings import PRECISIONS, GenerationSettings, RunSettings
 
-# Targets written without spaces between words: split chunks are joined without one.
-UNSPACED = {"zh", "ja", "th"}
-
-__all__ = ["PRECISIONS", "UNSPACED", "Decoding", "Seq2SeqBase", "decoder_positions"]
+__all__ = ["PRECISIONS", "Decoding", "Seq2SeqBase", "decoder_positions"]
 
 #: Rounds of splitting a segment that keeps reaching the decoder's position limit.
 MAX_RESPLITS = 4
@@ -273,7 +270,7 @@ class Seq2SeqBase:
         ctl, forced = self._control(src, tgt)
         settings = effective(self.resolved.path, gen)
         dec = self._decoding(ctl, forced, settings)
-        joiner = "" if tgt in UNSPACED else " "
+        joiner = joiner_for(tgt)
         window: deque[_Pending] = deque()
         for texts in parts:
             start = time.perf_counter()
@@ -339,29 +336,8 @@ class Seq2SeqBase:
                 unit_out[i] = redone or unit_out[i]
         self.stats.seconds += time.perf_counter() - start
         self.stats.segments += job.n_texts
-        joined = self._join(job, unit_out, joiner)
+        joined = rejoin(job.n_texts, job.owner, unit_out, joiner)
         return [joined[t] for t in range(job.n_texts)]
-
-    @staticmethod
-    def _join(
-        job: _Pending, unit_out: list[list[tuple[str, tuple[str, ...]]]], joiner: str
-    ) -> dict[int, Output]:
-        """The output of every text all of whose units are finished, by text index."""
-        parts_of: list[list[tuple[str, tuple[str, ...]]]] = [[] for _ in range(job.n_texts)]
-        missing: set[int] = set()
-        for k, o in enumerate(job.owner):
-            if not unit_out[k]:
-                missing.add(o)
-            parts_of[o].extend(unit_out[k])
-        results: dict[int, Output] = {}
-        for t, parts in enumerate(parts_of):
-            if t in missing:
-                continue
-            notes = tuple(sorted({n for p in parts for n in p[1]}))
-            if len(parts) > 1:
-                notes = (f"split:{len(parts)}", *notes)
-            results[t] = Output(joiner.join(p[0] for p in parts), notes)
-        return results
 
     def _keep_finished(
         self,
@@ -405,7 +381,7 @@ class Seq2SeqBase:
         for i in job.capped:
             if unit_out[i] and "length-bound" in unit_out[i][0][1]:
                 unit_out[i] = []  # would have been decoded again as parts
-        setattr(exc, cancel.KEPT_OUTPUTS, self._join(job, unit_out, joiner))
+        setattr(exc, cancel.KEPT_OUTPUTS, rejoin(job.n_texts, job.owner, unit_out, joiner))
 
     @functools.cached_property
     def _positions(self) -> int | None:
@@ -444,8 +420,7 @@ class Seq2SeqBase:
         def count(part: str) -> int:
             return len(self._encode([prefix + part])[0])
 
-        chunks = [c.strip() for c in segment.split_long(text, limit, count)]
-        chunks = [c for c in chunks if c]
+        chunks = [c for c in split_units([text], limit, count).texts if c]
         if len(chunks) < 2:
             return []
         ids = self._encode([prefix + c for c in chunks])
@@ -478,25 +453,15 @@ class Seq2SeqBase:
             return len(self._encode([ctl.prefix + text])[0])
 
         # One batched tokenizer call measures every text; only over-long ones are split
-        # (split_long would return [text] for the others after the same count).
+        # (split_long would return [text] for the others after the same count), and a unit
+        # that is its text entire keeps that call's ids.
         whole = self._encode([ctl.prefix + t for t in texts])
-        owner: list[int] = []
-        units: list[str] = []
-        known: dict[int, list[int]] = {}  # unit index -> ids already computed
-        for i, text in enumerate(texts):
-            if len(whole[i]) <= limit or not text:
-                chunks = [text]
-            else:
-                chunks = segment.split_long(text, limit, count)
-            for chunk in chunks:
-                if len(chunks) == 1 and chunk == chunk.strip():
-                    known[len(units)] = whole[i]
-                owner.append(i)
-                units.append(chunk.strip())
-        missing = [k for k in range(len(units)) if k not in known]
-        encoded = self._encode([ctl.prefix + units[k] for k in missing])
-        known.update(zip(missing, encoded, strict=True))
-        return owner, units, [known[k] for k in range(len(units))]
+        split = split_units(texts, limit, count, over=[len(w) > limit for w in whole])
+        missing = [k for k, intact in enumerate(split.intact) if not intact]
+        encoded = self._encode([ctl.prefix + split.texts[k] for k in missing])
+        known = dict(zip(missing, encoded, strict=True))
+        ids = [known[k] if k in known else whole[o] for k, o in enumerate(split.owner)]
+        return split.owner, split.texts, ids
 
     @staticmethod
     def _bound(n_input: int, settings: dict[str, Any]) -> int:
@@ -511,27 +476,17 @@ class Seq2SeqBase:
         source_ids: list[int],
         dec: Decoding,
         settings: dict[str, Any],
-        retried: bool = False,
     ) -> tuple[str, tuple[str, ...]]:
-        # Greedy decoding is prefix-stable, so cutting each row at its own bound gives exactly
-        # what decoding it alone would have given.
-        generated = generated[:bound]
-        notes: list[str] = []
-        ended = False
-        for k, token in enumerate(generated):
-            if token in dec.eos_ids:
-                generated = generated[:k]
-                ended = True
-                break
+        """One decoded row's text and notes (see ``decode.finish_row``)."""
+
+        def redecode(no_repeat: int) -> list[int]:
+            # The segment alone, with repeats forbidden.
+            again = replace(dec, no_repeat_ngram_size=no_repeat)
+            return self._decode([source_ids], bound, again)[0]
+
         guard = int(settings["repeat_guard"])
-        if not retried and guard and repeated_run(generated, guard):
-            # Runaway repetition: decode this segment alone with repeats forbidden.
-            retry = replace(dec, no_repeat_ngram_size=3)
-            rows = self._decode([source_ids], bound, retry)
-            text, more = self._finish(rows[0], bound, source_ids, retry, settings, True)
-            return text, ("repeat-guard", *more)
-        if not ended:
-            notes.append("length-bound")
-        self.stats.output_tokens += len(generated)
-        text = self._tokenizer.decode(generated, skip_special_tokens=True)
-        return text.strip(), tuple(notes)
+        out = finish_row(
+            generated, bound, dec.eos_ids, self._tokenizer, guard=guard, redecode=redecode
+        )
+        self.stats.output_tokens += out.tokens
+        return out.text, out.notes

@@ -2,7 +2,7 @@
 
 The tokenizer loads on its own (counting tokens for chunking needs no weights); the model
 loads on the first generation. Decoding settings come from the caller, who reads them from
-the catalog and the model's ``generation_config.json`` (see ``workbench.tasks.summarise``);
+the catalog and the model's ``generation_config.json`` (see ``workbench.models.params``);
 sampling is always off.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 
 from workbench.models.base import BackendStats
 from workbench.models.batching import plan_batches
+from workbench.models.decode import finish_row
 from workbench.models.families import ModelInfo
 from workbench.models.generation import deterministic_config
 from workbench.models.resolve import ResolvedModel
@@ -107,6 +108,8 @@ class Seq2SeqSummariser:
             config.early_stopping = False
         eos = config.eos_token_id if config.eos_token_id is not None else tok.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos])
+        # An EOS forced onto the last step ends a summary that was cut.
+        forced_eos = config.forced_eos_token_id is not None
         start = time.perf_counter()
         out: list[tuple[str, tuple[str, ...]]] = [("", ())] * len(texts)
         lengths = [len(x) for x in ids]
@@ -118,17 +121,10 @@ class Seq2SeqSummariser:
                 sequences = model.generate(**padded, generation_config=config)
             self.stats.batches += 1
             for i, row in zip(batch, sequences.tolist(), strict=True):
-                generated = row[1:]  # column 0 is the decoder start token
-                ended = False
-                for k, token in enumerate(generated):
-                    if token in eos_ids:
-                        # An EOS forced onto the last step ends a summary that was cut.
-                        ended = k < max_new - 1 or config.forced_eos_token_id is None
-                        generated = generated[:k]
-                        break
-                self.stats.output_tokens += len(generated)
-                text = tok.decode(generated, skip_special_tokens=True).strip()
-                out[i] = (text, () if ended else ("length-bound",))
+                # Column 0 is the decoder start token.
+                done = finish_row(row[1:], max_new, eos_ids, tok, forced_eos=forced_eos)
+                self.stats.output_tokens += done.tokens
+                out[i] = (done.text, done.notes)
         self.stats.input_tokens += sum(lengths)
         self.stats.segments += len(texts)
         self.stats.seconds += time.perf_counter() - start

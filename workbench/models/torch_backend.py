@@ -11,10 +11,10 @@ from workbench.errors import ModelError, WorkbenchError
 from workbench.models.device import decoding_context, pick_device, pick_precision, torch_dtype
 from workbench.models.families import ModelInfo
 from workbench.models.resolve import ResolvedModel
-from workbench.models.seq2seq_common import UNSPACED, Decoding, Seq2SeqBase
+from workbench.models.seq2seq_common import Decoding, Seq2SeqBase
 from workbench.settings import PRECISIONS, RunSettings
 
-__all__ = ["UNSPACED", "TorchSeq2Seq", "load_seq2seq", "torch_placement", "torch_precision"]
+__all__ = ["TorchSeq2Seq", "load_seq2seq", "torch_placement", "torch_precision"]
 
 
 def torch_precision(device: str, requested: str = "auto") -> str:

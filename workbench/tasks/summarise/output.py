@@ -1,0 +1,63 @@
+"""A fresh summary made final: one paragraph, within the length limits, its language checked."""
+
+from __future__ import annotations
+
+from workbench import languages, segment
+from workbench.errors import WorkbenchError
+from workbench.results import SummaryResult
+from workbench.tasks.summarise.lead import limit_sentences
+from workbench.tasks.summarise.plan import Plan
+
+
+def join_sentences(sentences: list[str], lang: str) -> str:
+    """Sentences as one paragraph (without spaces between them where words have none)."""
+    return ("" if lang in languages.UNSPACED else " ").join(s.strip() for s in sentences)
+
+
+def clean(text: str) -> str:
+    """A generated summary as one paragraph: line breaks and runs of spaces become one space."""
+    return " ".join(text.split())
+
+
+def language_of(text: str, source: str, target: str) -> str | None:
+    """The language ``text`` is written in, among the usual ones and the two in play."""
+    among = sorted(set(languages.DETECT_AMONG) | {source, target})
+    return languages.detect(text, among)
+
+
+def finish(raw: str | list[str], plan: Plan, result: SummaryResult) -> None:
+    """Length limits, language check and counts of a fresh summary."""
+    opts_sentences = result.settings.get("sentences")
+    opts_words = result.settings.get("words")
+    if isinstance(raw, list):  # lead-N: already sentences within the limits
+        kept, notes = raw, []
+        text = join_sentences(raw, plan.target)
+    else:
+        text = clean(raw)
+        parts = segment.split_sentences(text, plan.target, markdown=False)
+        kept, notes = limit_sentences([p.strip() for p in parts], opts_sentences, opts_words)
+    result.notes.extend(notes)
+    final = join_sentences(kept, plan.target)
+    if not final.strip():
+        raise WorkbenchError(
+            f"{result.path or 'input'}: the model wrote an empty summary; try another model "
+            "or --model lead"
+        )
+    found = language_of(text, plan.source, plan.target)
+    result.output_lang = found
+    result.lang_mismatch = found is not None and found != plan.target
+    if found is None:
+        result.notes.append("could not check the summary's language")
+    elif result.lang_mismatch:
+        result.notes.append(f"language mismatch: the summary looks like {found}, not {plan.target}")
+    result.text = final
+
+
+def count(result: SummaryResult) -> None:
+    """The sentence and word counts of a result's text."""
+    text = result.text or ""
+    lang = result.lang or "en"
+    result.sentence_count = len(
+        [s for s in segment.split_sentences(text, lang, markdown=False) if s.strip()]
+    )
+    result.word_count = len(text.split())
