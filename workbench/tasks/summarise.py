@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from workbench import languages, segment, signature
+from workbench import formats, languages, segment, signature
 from workbench.documents import Document, content_hash, parse
 from workbench.errors import CacheError, InputError, ModelError, WorkbenchError
 from workbench.models.families import ModelInfo, read_json
@@ -237,7 +237,7 @@ def body_sentences(doc: Document, lang: str) -> list[str]:
             text = block.text
             if first:
                 text, first = text[opener_length(text) :], False
-            for sentence in segment.split_sentences(text, lang, markdown=doc.fmt == "md"):
+            for sentence in segment.split_sentences(text, lang, markdown=doc.format.inline_markup):
                 if sentence.strip() and any(ch.isalpha() for ch in sentence):
                     out.append(sentence.strip())
     return out
@@ -922,7 +922,7 @@ def _then_translate(doc: Document, ctx: _Context, plan: _Plan, result: SummaryRe
     )
     assert inner.text is not None
     tr = translate_documents(
-        [parse(inner.text + "\n", "txt")],
+        [parse(inner.text + "\n", formats.PLAIN)],
         [plan.target],
         pool=ctx.pool,
         gen=ctx.gen,
