@@ -5,8 +5,8 @@ Semantics, shared by ``workbench translate``, ``workbench run`` (job files) and 
 
 - Inputs: files and folders; folders are walked recursively in sorted order and contribute
   the files of formats workbench reads (``workbench.formats``). Other files are ignored and
-  counted in the report (hidden files are skipped silently). Outputs mirror the input tree under ``out``; an output
-  folder inside an input folder is never read as input.
+  counted in the report (hidden files are skipped silently). Outputs mirror the input tree
+  under ``out``; an output folder inside an input folder is never read as input.
 - Existing outputs: by default every output is written again (from the cache, so cheaply) and
   an output whose bytes would not change is left untouched. With ``skip_existing`` an output
   is skipped, and its model work avoided, when its provenance records the same cache key
