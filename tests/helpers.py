@@ -47,7 +47,9 @@ def expected_segments(doc: Document, lang: str) -> list[str]:
     out: list[str] = []
     for text in doc.translatable_texts():
         out.extend(
-            p.text for p in segment.pieces(text, lang, markdown=doc.fmt == "md") if p.translate
+            p.text
+            for p in segment.pieces(text, lang, markdown=doc.format.inline_markup)
+            if p.translate
         )
     return out
 

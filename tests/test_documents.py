@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from workbench import formats
 from workbench.documents import (
-    SUPPORTED_SUFFIXES,
     Block,
     content_hash,
     parse,
@@ -17,6 +17,8 @@ from workbench.documents import (
     rewrap,
 )
 from workbench.errors import InputError
+
+SUPPORTED_SUFFIXES = formats.suffixes()
 
 
 def shape(text: str, fmt: str = "md") -> list[tuple[str, str, list[str], bool]]:

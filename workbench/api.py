@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, overload
 
-from workbench import languages
+from workbench import formats, languages
 from workbench.documents import Document, parse
 from workbench.engines import Engine, LocalEngine
 from workbench.errors import WorkbenchError
@@ -145,7 +145,7 @@ class Workbench:
             raise WorkbenchError(f"nothing to {task}: the text is empty")
         if limits is not None and limits.max_document_bytes:
             check_bytes("text", len(text_or_path.encode("utf-8")), limits.max_document_bytes)
-        doc = parse(text_or_path, fmt or "md")
+        doc = parse(text_or_path, fmt or formats.DEFAULT)
         if limits is not None:
             check_segments(doc, "text", limits.max_segments)
         return doc

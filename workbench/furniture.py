@@ -3,7 +3,8 @@
 Bylines, datelines and timestamps under the title; photo captions and credits; "related article"
 lines; original-URL and source lines; copyright footers; the wire-service opener ("KYIV
 (Reuters) -", "(서울=연합뉴스) 김서연 기자 =") at the start of the first paragraph. The parser
-(documents.py) asks these functions about one line at a time; summaries ask about the opener.
+(workbench/formats) asks these functions about one line at a time; summaries ask about the
+opener.
 
 Every answer errs towards the story: a line that could be a sentence of the body is never
 furniture. Lines that only look like furniture where they stand (a "By ..." line, a date, a

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from workbench import formats
 from workbench.cli.common import (
     EXIT_FAILED_DOCS,
     debug,
@@ -199,7 +200,7 @@ def finish(report: RunReport, *, quiet: bool, as_json: bool) -> None:
     else:
         if not quiet:
             for path in report.ignored:
-                eprint(f"workbench: ignored {path} (not .txt or .md)")
+                eprint(f"workbench: ignored {path} (not {formats.either()})")
         failed = [r for r in report.rows if not r.ok]
         if debug():
             print_causes(failed)

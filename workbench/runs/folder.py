@@ -4,9 +4,9 @@ provenance and a manifest.
 Semantics, shared by ``workbench translate``, ``workbench run`` (job files) and the API:
 
 - Inputs: files and folders; folders are walked recursively in sorted order and contribute
-  their ``.txt``/``.md``/``.markdown`` files. Other files are ignored and counted in the report
-  (hidden files are skipped silently). Outputs mirror the input tree under ``out``; an output
-  folder inside an input folder is never read as input.
+  the files of formats workbench reads (``workbench.formats``). Other files are ignored and
+  counted in the report (hidden files are skipped silently). Outputs mirror the input tree
+  under ``out``; an output folder inside an input folder is never read as input.
 - Existing outputs: by default every output is written again (from the cache, so cheaply) and
   an output whose bytes would not change is left untouched. With ``skip_existing`` an output
   is skipped, and its model work avoided, when its provenance records the same cache key
@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.documents import Document, content_hash, parse
+from workbench.documents import Document, content_hash
 from workbench.errors import InputError, WorkbenchError
 from workbench.runs.outputs import (
     MANIFEST_NAME,
@@ -350,7 +350,7 @@ class _Run:
             for d in part:
                 if from_translation and lang is not None:
                     text, path = self.texts[d][lang]
-                    doc = parse(text, self.docs[d].fmt)
+                    doc = self.docs[d].format.parse(text)
                     doc.source = str(path)
                     inputs.append(doc)
                 else:

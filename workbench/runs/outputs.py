@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.documents import SUPPORTED_SUFFIXES, Document, read_document
+from workbench import formats
+from workbench.documents import Document, read_document
 from workbench.errors import InputError
 
 #: Written into the output folder by every folder run.
@@ -51,8 +52,9 @@ def discover(paths: list[str]) -> tuple[list[Source], list[InputError]]:
 def discover_all(paths: list[str], exclude: list[Path] | None = None) -> Discovery:
     """Expand files and folders (recursively, sorted) into input documents.
 
-    Folders contribute only .txt/.md/.markdown files; their other files are ``ignored`` (hidden
-    files and folders are not even listed). A file named explicitly must be one of those types
+    Folders contribute only files of a format workbench reads (.txt, .md, .markdown: see
+    ``workbench.formats``); their other files are ``ignored`` (hidden files and folders are not
+    even listed). A file named explicitly must be one of those types
     too (or have no suffix at all, read as plain text): anything else is an error rather than
     text read blindly. Symbolic links to folders are followed unless they lead back into a
     folder being walked (a loop, reported); a folder or link that cannot be read is an error,
@@ -78,17 +80,17 @@ def discover_all(paths: list[str], exclude: list[Path] | None = None) -> Discove
             reported = len(found.errors) + len(found.skipped)
             _walk(path, [path.resolve()], excluded, files, found)
             files.sort()
-            articles = [p for p in files if p.suffix.lower() in SUPPORTED_SUFFIXES]
-            found.ignored.extend(p for p in files if p.suffix.lower() not in SUPPORTED_SUFFIXES)
+            articles = [p for p in files if formats.for_path(p)]
+            found.ignored.extend(p for p in files if not formats.for_path(p))
             if not articles and len(found.errors) + len(found.skipped) == reported:
-                found.errors.append(InputError(raw, "folder has no .txt or .md files"))
+                found.errors.append(InputError(raw, f"folder has no {formats.either()} files"))
             for p in articles:
                 if is_earlier_output(p):
                     found.skipped.append((p, EARLIER_OUTPUT))
                 else:
                     add(p, p.relative_to(path))
         elif path.exists():
-            if path.suffix and path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            if path.suffix and not formats.for_path(path):
                 found.errors.append(InputError(raw, unsupported_type(path)))
             else:
                 add(path, Path(path.name))
@@ -107,7 +109,7 @@ EARLIER_OUTPUT_FOLDER = f"an earlier output folder (it holds {MANIFEST_NAME}); n
 def unsupported_type(path: Path) -> str:
     """The one-line refusal of a file type workbench has no reader for."""
     return (
-        f"is a {path.suffix} file; workbench reads {', '.join(SUPPORTED_SUFFIXES)} files only: "
+        f"is a {path.suffix} file; workbench reads {', '.join(formats.suffixes())} files only: "
         "convert it to text or Markdown first"
     )
 
@@ -231,7 +233,7 @@ def check_segments(doc: Document, name: str, limit: int) -> None:
 
     count = 0
     for text in texts:
-        count += len(split_sentences(text, "en", markdown=doc.fmt == "md"))
+        count += len(split_sentences(text, "en", markdown=doc.format.inline_markup))
         if count > limit:
             raise InputError(
                 name,
@@ -242,7 +244,8 @@ def check_segments(doc: Document, name: str, limit: int) -> None:
 
 def output_name(rel: Path, lang: str, task: str = "translate") -> Path:
     """``news/a.md`` → ``news/a.ko.md`` (translation) or ``news/a.summary.ko.md`` (summary)."""
-    suffix = rel.suffix if rel.suffix.lower() in SUPPORTED_SUFFIXES else ".txt"
+    # A suffix no format reads (or none) was read as plain text: the output says so.
+    suffix = rel.suffix if formats.for_path(rel) else formats.get(formats.PLAIN).suffixes[0]
     middle = f".{lang}" if task == "translate" else f".summary.{lang}"
     return rel.with_name(rel.stem + middle + suffix)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from workbench import cancel, languages, segment, signature
-from workbench.documents import Document, content_hash, parse
+from workbench.documents import Document, content_hash
 from workbench.engines import Chunk, Engine, LocalEngine, SegmentError
 from workbench.errors import CacheError, LanguageError, WorkbenchError
 from workbench.models import families
@@ -233,7 +233,7 @@ def _plan(
         result.seconds = time.perf_counter() - job.start
         return
 
-    markdown = job.doc.fmt == "md"
+    markdown = job.doc.format.inline_markup
     for text in job.doc.translatable_texts():
         pieces = segment.pieces(text, source, markdown=markdown)
         job.block_pieces.append(pieces)
@@ -252,7 +252,7 @@ def _check_output(job: _Job) -> None:
     result = job.result
     if result.text is None or result.source_lang == result.target_lang:
         return
-    sample = _sample(parse(result.text, job.doc.fmt))
+    sample = _sample(job.doc.format.parse(result.text))
     if languages.letters(sample) < languages.MIN_CHECK_LETTERS:
         return
     among = sorted(set(languages.DETECT_AMONG) | {result.source_lang or "en", result.target_lang})

@@ -26,7 +26,7 @@ def body_sentences(doc: Document, lang: str) -> list[str]:
             text = block.text
             if first:
                 text, first = text[opener_length(text) :], False
-            for sentence in segment.split_sentences(text, lang, markdown=doc.fmt == "md"):
+            for sentence in segment.split_sentences(text, lang, markdown=doc.format.inline_markup):
                 if sentence.strip() and any(ch.isalpha() for ch in sentence):
                     out.append(sentence.strip())
     return out

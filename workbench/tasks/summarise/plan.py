@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench import segment, signature
 from workbench.errors import ModelError, WorkbenchError
+from workbench.models import families
 from workbench.models.families import ModelInfo
 from workbench.models.params import chat_summary_params, seq2seq_summary_params
 from workbench.models.pool import ModelPool
@@ -96,7 +97,7 @@ def make_plan(ctx: Context, source: str, target: str) -> Plan:
         return Plan("lead", source, target, strategy)
     resolved, entry = _resolve(ctx)
     info = ctx.pool.info(resolved)
-    if info.family == "chat":
+    if families.get(info.family).chat:
         kind = "chat"
     elif info.task == "summarise":
         kind = "seq2seq"

@@ -6,7 +6,7 @@ provenance); the result's key covers both steps.
 
 from __future__ import annotations
 
-from workbench import segment, signature
+from workbench import formats, segment, signature
 from workbench.documents import Document, parse
 from workbench.errors import WorkbenchError
 from workbench.results import SummaryResult
@@ -22,7 +22,7 @@ def translate_summary(
 
     assert inner.text is not None
     tr = translate_documents(
-        [parse(inner.text + "\n", "txt")],
+        [parse(inner.text + "\n", formats.PLAIN)],
         [plan.target],
         pool=ctx.pool,
         gen=ctx.gen,
