@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from workbench.errors import ModelError
-from workbench.models.backend import backend_name, load_backend, recipe_extra
+from workbench.errors import LanguageError, ModelError
+from workbench.models import families
+from workbench.models.backend import backend_name, load_backend
 from workbench.models.base import Backend
 from workbench.models.catalog import Catalog
 from workbench.models.families import ModelInfo, inspect
+from workbench.models.plan import ModelPlan, translation_plan
 from workbench.models.resolve import ResolvedModel, resolve
-from workbench.settings import RunSettings, env_offline
+from workbench.settings import GenerationSettings, RunSettings, env_offline
 
 if TYPE_CHECKING:
     from workbench.models.summariser import Seq2SeqSummariser
@@ -55,9 +57,34 @@ class ModelPool:
         """The engine that would run this model, decided without loading it."""
         return backend_name(self.info(resolved), self.run)
 
-    def recipe_extra(self, resolved: ResolvedModel) -> dict[str, Any]:
-        """Backend-specific parts of the cache key."""
-        return recipe_extra(resolved, self.info(resolved), self.run)
+    def plan_translation(
+        self,
+        resolved: ResolvedModel,
+        src: str,
+        tgt: str,
+        gen: GenerationSettings,
+        *,
+        detected: bool = False,
+        where: str | None = None,
+    ) -> ModelPlan:
+        """What translating ``src`` → ``tgt`` with this model runs, decided without loading it.
+
+        What the model can do is checked first: a model used for a language it does not know
+        writes fluent nonsense, not an error. ``detected`` says the source language was
+        detected (the message then suggests --from); ``where`` (a file) starts the message of
+        a language pair the model does not serve.
+        """
+        info = self.info(resolved)
+        entry = self.catalog.get(resolved.model_id)
+        families.check_translates(info, entry, resolved.label, tgt)
+        langs = families.pair_languages(resolved.path, resolved.model_id, info, entry)
+        try:
+            families.check_pair(langs, resolved.label, src, tgt, detected=detected)
+        except LanguageError as exc:
+            if where is None:
+                raise
+            raise LanguageError(f"{where}: {exc}", code=exc.code) from None
+        return translation_plan(resolved, info, self.run, src, tgt, gen)
 
     def batch_limits(self) -> tuple[int, int]:
         """(most segments, token budget) of one batch on the device this run resolves to."""
