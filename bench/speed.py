@@ -324,7 +324,7 @@ def row_parity(cfg: dict[str, Any]) -> dict[str, Any]:
     from tests.tinymodels import corpus_lines, default_tiny_folder
     from workbench.models.ct2_backend import CT2Seq2Seq
     from workbench.models.families import inspect
-    from workbench.models.plan import translation_plan
+    from workbench.models.pool import translation_plan
     from workbench.models.resolve import resolve
     from workbench.models.torch_backend import TorchSeq2Seq
     from workbench.settings import GenerationSettings

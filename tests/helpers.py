@@ -176,7 +176,7 @@ def run_forked_as(
 
 def plan_for(backend: object, src: str, tgt: str, gen: object = None) -> object:
     """The plan a run would hand ``backend`` for ``src`` → ``tgt`` (for calling it directly)."""
-    from workbench.models.plan import translation_plan
+    from workbench.models.pool import translation_plan
     from workbench.settings import GenerationSettings
 
     return translation_plan(

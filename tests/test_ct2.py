@@ -324,7 +324,7 @@ def test_ct2_marian_runs_without_torch(tiny: Any, tmp_path: Path) -> None:
         "from workbench.settings import GenerationSettings, RunSettings\n"
         f"r = resolve({str(resolved.path)!r})\n"
         "b = CT2Seq2Seq(r, inspect(r.path), RunSettings(device='cpu'))\n"
-        "from workbench.models.plan import translation_plan\n"
+        "from workbench.models.pool import translation_plan\n"
         "plan = translation_plan(r, b.info, b.run, 'en', 'uk', GenerationSettings(beams=1))\n"
         "out = b.translate(['The council met on Monday.'], plan)\n"
         "mods = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers'})\n"

@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.models.families import Control, ModelInfo, control
+from workbench.models.families import Control, ModelInfo
 from workbench.models.resolve import ResolvedModel
-from workbench.settings import GenerationSettings, RunSettings
 
 
 @dataclass(frozen=True)
@@ -69,33 +68,3 @@ class ModelPlan:
             tgt=str(data["tgt"]),
             control=Control(**data["control"]),
         )
-
-
-def translation_plan(
-    resolved: ResolvedModel,
-    info: ModelInfo,
-    run: RunSettings,
-    src: str,
-    tgt: str,
-    gen: GenerationSettings,
-) -> ModelPlan:
-    """The plan of translating ``src`` → ``tgt`` with a model; loads nothing.
-
-    An unsupported language code fails here, before any work (the family spells it).
-    """
-    from workbench.models.backend import backend_name, recipe_extra
-    from workbench.models.generation import effective
-
-    ctl = control(info, src, tgt)
-    settings = {**effective(resolved.path, gen), "max_input_tokens": run.max_input_tokens}
-    return ModelPlan(
-        task="translate",
-        resolved=resolved,
-        info=info,
-        backend=backend_name(info, run),
-        settings=settings,
-        extra=recipe_extra(resolved, info, run),
-        src=src,
-        tgt=tgt,
-        control=ctl,
-    )
