@@ -324,6 +324,7 @@ def row_parity(cfg: dict[str, Any]) -> dict[str, Any]:
     from tests.tinymodels import corpus_lines, default_tiny_folder
     from workbench.models.ct2_backend import CT2Seq2Seq
     from workbench.models.families import inspect
+    from workbench.models.pool import translation_plan
     from workbench.models.resolve import resolve
     from workbench.models.torch_backend import TorchSeq2Seq
     from workbench.settings import GenerationSettings
@@ -338,14 +339,16 @@ def row_parity(cfg: dict[str, Any]) -> dict[str, Any]:
         resolved = resolve(str(default_tiny_folder(family, Path(cfg["tiny_root"]))))
         info = inspect(resolved.path)
         reference = TorchSeq2Seq(resolved, info, run_settings("fp32", device="cpu"))
-        expected = [o.text for o in reference.translate(texts, SRC, tgt, gen)]
+        plan = translation_plan(resolved, info, reference.run, SRC, tgt, gen)
+        expected = [o.text for o in reference.translate(texts, plan)]
         row: dict[str, Any] = {}
         for name, backend in (
             ("ct2-fp32", CT2Seq2Seq(resolved, info, run_settings("fp32", device="cpu"))),
             ("ct2-int8", CT2Seq2Seq(resolved, info, run_settings("int8", device="cpu"))),
             ("torch-int8", TorchSeq2Seq(resolved, info, run_settings("int8", device="cpu"))),
         ):
-            got = [o.text for o in backend.translate(texts, SRC, tgt, gen)]
+            mine = translation_plan(resolved, info, backend.run, SRC, tgt, gen)
+            got = [o.text for o in backend.translate(texts, mine)]
             row[name] = sum(a == b for a, b in zip(expected, got, strict=True))
         out[family] = row
     return {"segments": len(texts), "families": out, "seconds": time.perf_counter() - start}

@@ -174,3 +174,18 @@ def run_forked_as(
         raise RuntimeError("the forked run failed")
     code, err = json.loads(data)
     return code, err
+
+
+def plan_for(backend: object, src: str, tgt: str, gen: object = None) -> object:
+    """The plan a run would hand ``backend`` for ``src`` → ``tgt`` (for calling it directly)."""
+    from workbench.models.pool import translation_plan
+    from workbench.settings import GenerationSettings
+
+    return translation_plan(
+        backend.resolved,  # type: ignore[attr-defined]
+        backend.info,  # type: ignore[attr-defined]
+        backend.run,  # type: ignore[attr-defined]
+        src,
+        tgt,
+        gen or GenerationSettings(),  # type: ignore[arg-type]
+    )

@@ -202,8 +202,8 @@ class CountingEngine(LocalEngine):
     def __init__(self) -> None:
         self.calls: list[tuple[str, int]] = []
 
-    def translate_chunks(self, pool, chunks, gen):
-        for i, outs in super().translate_chunks(pool, chunks, gen):
+    def translate_chunks(self, pool, chunks):
+        for i, outs in super().translate_chunks(pool, chunks):
             self.calls.append((chunks[i].tgt, len(chunks[i].texts)))
             yield i, outs
 
@@ -232,8 +232,8 @@ class InterruptingEngine(LocalEngine):
     def __init__(self, after: int) -> None:
         self.after = after
 
-    def translate_chunks(self, pool, chunks, gen):
-        for item in super().translate_chunks(pool, chunks, gen):
+    def translate_chunks(self, pool, chunks):
+        for item in super().translate_chunks(pool, chunks):
             if self.after == 0:
                 raise KeyboardInterrupt
             self.after -= 1
@@ -402,15 +402,18 @@ def test_summarise_folder_run_in_each_articles_own_language(tmp_path: Path) -> N
 def test_local_engine_fails_only_the_group_whose_model_fails() -> None:
     """An error mid-stream fails the chunk it happened in; that group is not tried again and
     the next group still runs."""
+    from workbench.engines.work import Chunk
     from workbench.errors import ModelError
     from workbench.models.base import Output
-    from workbench.tasks.translate import Chunk
+    from workbench.models.plan import ModelPlan
 
     class Backend:
+        name = "x"
+
         def __init__(self, fail_at: int | None) -> None:
             self.fail_at, self.seen = fail_at, 0
 
-        def translate_many(self, parts, src, tgt, gen):
+        def translate_many(self, parts, plan):
             for texts in parts:
                 if self.seen == self.fail_at:
                     raise ModelError("model broke")
@@ -424,11 +427,12 @@ def test_local_engine_fails_only_the_group_whose_model_fails() -> None:
             return backends[resolved]
 
     def chunk(group: int, name: str, text: str) -> Chunk:
-        return Chunk(group, name, "x", "en", "uk", (text,), (text,))  # type: ignore[arg-type]
+        plan = ModelPlan("translate", name, None, "x", src="en", tgt="uk")  # type: ignore[arg-type]
+        return Chunk(group, plan, (text,), (text,))
 
     chunks = [chunk(0, "bad", "a"), chunk(0, "bad", "b"), chunk(0, "bad", "c")]
     chunks += [chunk(1, "good", "d"), chunk(1, "good", "e")]
-    got = list(LocalEngine().translate_chunks(Pool(), chunks, None))  # type: ignore[arg-type]
+    got = list(LocalEngine().translate_chunks(Pool(), chunks))  # type: ignore[arg-type]
     assert [i for i, _ in got] == [0, 1, 3, 4]
     assert got[0][1] == [Output("A")]
     assert isinstance(got[1][1], ModelError)

@@ -26,7 +26,7 @@ pytest.importorskip(
     reason="ctranslate2 is not installed (it comes with the fast extra: pip install '.[fast]')",
 )
 
-from tests.helpers import assert_structure_kept
+from tests.helpers import assert_structure_kept, plan_for
 from tests.tinymodels import corpus_lines
 from workbench.models.ct2_backend import (
     CT2Seq2Seq,
@@ -126,8 +126,8 @@ def test_float32_matches_torch_token_for_token(tiny: Any, family: str) -> None:
     src, tgt = PAIRS[family]
     torch_be, ct2_be = backends(tiny, family, max_input_tokens=48)
     batch = texts()
-    expected = torch_be.translate(batch, src, tgt, GREEDY)
-    got = ct2_be.translate(batch, src, tgt, GREEDY)
+    expected = torch_be.translate(batch, plan_for(torch_be, src, tgt, GREEDY))
+    got = ct2_be.translate(batch, plan_for(ct2_be, src, tgt, GREEDY))
     assert ct2_be.name == "ct2-fp32"
     assert len(got) == len(expected)
     assert any(n.startswith("split:") for n in expected[-1].notes)  # the long one was split
@@ -149,7 +149,7 @@ def test_int8_runs_with_the_same_shape(tiny: Any, family: str) -> None:
     backend = CT2Seq2Seq(resolved, inspect(resolved.path), run_settings(max_input_tokens=48))
     assert backend.name == "ct2-int8"  # the CPU default
     batch = texts()
-    outputs = backend.translate(batch, src, tgt, GREEDY)
+    outputs = backend.translate(batch, plan_for(backend, src, tgt, GREEDY))
     assert len(outputs) == len(batch)
     assert all(isinstance(o.text, str) for o in outputs)
     assert any(n.startswith("split:") for n in outputs[-1].notes)
@@ -163,9 +163,9 @@ def test_batched_equals_alone(tiny: Any) -> None:
     batched = CT2Seq2Seq(resolved, info, run_settings("fp32"))
     alone = CT2Seq2Seq(resolved, info, run_settings("fp32", max_batch_size=1))
     batch = texts()[:12]
-    together = batched.translate(batch, "en", "uk", GREEDY)
+    together = batched.translate(batch, plan_for(batched, "en", "uk", GREEDY))
     assert batched.stats.batches < len(batch)
-    assert together == [alone.translate([t], "en", "uk", GREEDY)[0] for t in batch]
+    assert together == [alone.translate([t], plan_for(alone, "en", "uk", GREEDY))[0] for t in batch]
 
 
 def test_precision_names() -> None:
@@ -194,7 +194,7 @@ def test_conversion_is_cached(tiny: Any, isolated_env: Path) -> None:
     resolved = resolve(str(tiny("marian")))
     info = inspect(resolved.path)
     first = CT2Seq2Seq(resolved, info, run_settings())
-    first.translate(["The council met on Monday."], "en", "uk", GREEDY)
+    first.translate(["The council met on Monday."], plan_for(first, "en", "uk", GREEDY))
     assert first.stats.extra["ct2_converted"] is True
     folder = converted_path(resolved, "int8")
     assert folder.parent == isolated_env / "ct2"
@@ -202,7 +202,7 @@ def test_conversion_is_cached(tiny: Any, isolated_env: Path) -> None:
     stamp = (folder / "model.bin").stat().st_mtime_ns
 
     second = CT2Seq2Seq(resolved, info, run_settings())
-    second.translate(["The council met on Monday."], "en", "uk", GREEDY)
+    second.translate(["The council met on Monday."], plan_for(second, "en", "uk", GREEDY))
     assert second.stats.extra["ct2_converted"] is False
     assert (folder / "model.bin").stat().st_mtime_ns == stamp
     # Another precision is another folder.
@@ -324,7 +324,9 @@ def test_ct2_marian_runs_without_torch(tiny: Any, tmp_path: Path) -> None:
         "from workbench.settings import GenerationSettings, RunSettings\n"
         f"r = resolve({str(resolved.path)!r})\n"
         "b = CT2Seq2Seq(r, inspect(r.path), RunSettings(device='cpu'))\n"
-        "out = b.translate(['The council met on Monday.'], 'en', 'uk', GenerationSettings(beams=1))\n"
+        "from workbench.models.pool import translation_plan\n"
+        "plan = translation_plan(r, b.info, b.run, 'en', 'uk', GenerationSettings(beams=1))\n"
+        "out = b.translate(['The council met on Monday.'], plan)\n"
         "mods = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers'})\n"
         "print(json.dumps([b.stats.extra['tokenizer'], mods, bool(out[0].text)]))\n"
     )
@@ -347,7 +349,7 @@ def test_translate_many_queues_the_next_list_before_finishing_one(tiny: Any) -> 
     _, ct2_be = backends(tiny, "marian")
     lines = list(corpus_lines("en"))[:24]
     parts = [lines[0:8], lines[8:16], lines[16:24]]
-    alone = [ct2_be.translate(p, src, tgt, GREEDY) for p in parts]
+    alone = [ct2_be.translate(p, plan_for(ct2_be, src, tgt, GREEDY)) for p in parts]
 
     events: list[str] = []
     start, complete = ct2_be._start, ct2_be._complete
@@ -362,7 +364,7 @@ def test_translate_many_queues_the_next_list_before_finishing_one(tiny: Any) -> 
 
     ct2_be._start = spy_start  # type: ignore[method-assign]
     ct2_be._complete = spy_complete  # type: ignore[method-assign]
-    streamed = list(ct2_be.translate_many(iter([*parts, []]), src, tgt, GREEDY))
+    streamed = list(ct2_be.translate_many(iter([*parts, []]), plan_for(ct2_be, src, tgt, GREEDY)))
     assert streamed == [*alone, []]
     assert ct2_be.lookahead == 2
     assert events == ["start", "start", "start", "complete", "complete", "complete", "complete"]
@@ -484,7 +486,7 @@ def test_torch_backend_decodes_inside_the_decoding_context(tiny: Any, monkeypatc
 
     monkeypatch.setattr(torch_be._model, "generate", spy)
     monkeypatch.setattr(tb, "decoding_context", context)
-    torch_be.translate(["The council met on Monday."], "en", "uk", GREEDY)
+    torch_be.translate(["The council met on Monday."], plan_for(torch_be, "en", "uk", GREEDY))
     assert seen == [("cpu", True), ("generate", True)]
 
 

@@ -4,6 +4,7 @@ misses sent, and a model problem failing only its own group."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,11 @@ pytest.importorskip("ray.data", reason="the Ray engine needs Ray Data: pip insta
 from tests.test_batch import corpus, outputs  # noqa: E402
 from workbench import Workbench  # noqa: E402
 from workbench.engines.ray_engine import RayEngine  # noqa: E402
+from workbench.engines.work import Chunk  # noqa: E402
 from workbench.errors import WorkbenchError  # noqa: E402
 from workbench.models.resolve import ResolvedModel  # noqa: E402
 from workbench.runs.folder import translate_paths  # noqa: E402
 from workbench.settings import GenerationSettings  # noqa: E402
-from workbench.tasks.translate import Chunk  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +38,9 @@ class SpyRayEngine(RayEngine):
         super().__init__()
         self.sent: list[tuple[str, int]] = []
 
-    def translate_chunks(self, pool, chunks, gen):
+    def translate_chunks(self, pool, chunks):
         self.sent.extend((c.tgt, len(c.texts)) for c in chunks)
-        yield from super().translate_chunks(pool, chunks, gen)
+        yield from super().translate_chunks(pool, chunks)
 
 
 def test_ray_engine_gives_the_local_engine_outputs(local_ray, tiny, tmp_path: Path) -> None:
@@ -87,12 +88,12 @@ def test_a_missing_model_fails_only_its_own_chunks(local_ray, tiny, tmp_path: Pa
     bench = Workbench(backend="torch", beams=1, cache=False)
     good = bench.pool.resolve(str(folder))
     gone = ResolvedModel("gone", "gone", tmp_path / "gone", "0" * 64, "folder")
-    backend = bench.pool.backend_name(good)
+    plan = bench.pool.plan_translation(good, "en", "uk", GenerationSettings(beams=1))
     chunks = [
-        Chunk(0, good, backend, "en", "uk", ("k1",), ("The council met on Monday.",)),
-        Chunk(1, gone, backend, "en", "uk", ("k2",), ("Police declined to comment.",)),
+        Chunk(0, plan, ("k1",), ("The council met on Monday.",)),
+        Chunk(1, replace(plan, resolved=gone), ("k2",), ("Police declined to comment.",)),
     ]
-    results = dict(RayEngine().translate_chunks(bench.pool, chunks, GenerationSettings(beams=1)))
+    results = dict(RayEngine().translate_chunks(bench.pool, chunks))
     assert sorted(results) == [0, 1]
     assert not isinstance(results[0], WorkbenchError) and results[0][0].text.strip()
     assert isinstance(results[1], WorkbenchError) and "is not on Ray worker" in str(results[1])

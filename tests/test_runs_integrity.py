@@ -31,6 +31,7 @@ from tests.helpers import (
     manifest,
     nobody,
     outputs,
+    plan_for,
     run_forked_as,
 )
 from workbench.cli.app import app
@@ -535,7 +536,7 @@ def test_a_stop_keeps_the_rows_that_had_ended_and_drops_those_it_cut(
     else:
         pytest.fail("no EOS bias gives rows that end and rows that do not")
     stop_at = min(ended) + 1  # generated tokens when the stop arrives
-    reference = be.translate(texts, "en", "uk", gen)
+    reference = be.translate(texts, plan_for(be, "en", "uk", gen))
 
     class StopAt(StoppingCriteria):
         """A stop requested during generate, at a known step (as a signal would)."""
@@ -548,7 +549,7 @@ def test_a_stop_keeps_the_rows_that_had_ended_and_drops_those_it_cut(
     monkeypatch.setattr(cancel, "stopping_criteria", lambda: StoppingCriteriaList([StopAt()]))
     try:
         with pytest.raises(cancel.Cancelled) as stopped:
-            be.translate(texts, "en", "uk", gen)
+            be.translate(texts, plan_for(be, "en", "uk", gen))
     finally:
         cancel.clear()
     kept = getattr(stopped.value, cancel.KEPT_OUTPUTS)

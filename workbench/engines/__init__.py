@@ -14,7 +14,6 @@ from workbench.engines.work import Chunk, ChunkOutputs, SegmentError, describe
 from workbench.errors import CacheError, WorkbenchError
 from workbench.models.base import Output
 from workbench.models.pool import ModelPool
-from workbench.settings import GenerationSettings
 
 __all__ = [
     "Chunk",
@@ -34,7 +33,7 @@ class Engine(Protocol):
     name: str
 
     def translate_chunks(
-        self, pool: ModelPool, chunks: list[Chunk], gen: GenerationSettings
+        self, pool: ModelPool, chunks: list[Chunk]
     ) -> Iterator[tuple[int, ChunkOutputs | WorkbenchError]]:
         """Yield ``(index, outputs)`` for every chunk, in any order.
 
@@ -85,7 +84,7 @@ class LocalEngine:
     name = "local"
 
     def translate_chunks(
-        self, pool: ModelPool, chunks: list[Chunk], gen: GenerationSettings
+        self, pool: ModelPool, chunks: list[Chunk]
     ) -> Iterator[tuple[int, ChunkOutputs | WorkbenchError]]:
         """Every chunk, in order; consecutive chunks of one group stream through one backend.
 
@@ -101,9 +100,16 @@ class LocalEngine:
             done = 0
             try:
                 backend = pool.backend(first.resolved)
+                if backend.name != first.backend:
+                    # The cache key names the planned backend; storing another's outputs
+                    # under it would make the key lie.
+                    raise WorkbenchError(
+                        f"model {first.resolved.label} would run as {backend.name}, but the "
+                        f"run planned {first.backend}; use the same settings for both"
+                    )
                 while done < len(items):
                     try:
-                        for outs in self._stream(backend, items[done:], gen):
+                        for outs in self._stream(backend, items[done:]):
                             yield items[done][0], list(outs)
                             done += 1
                     except KeyboardInterrupt as exc:
@@ -119,7 +125,7 @@ class LocalEngine:
                         index, chunk = items[done]
                         try:
                             outs = isolate(
-                                _translator(backend, chunk, gen),
+                                _translator(backend, chunk),
                                 list(chunk.texts),
                                 chunk.resolved.label,
                             )
@@ -143,18 +149,14 @@ class LocalEngine:
                 yield items[done][0], exc
 
     @staticmethod
-    def _stream(
-        backend: Any, items: list[tuple[int, Chunk]], gen: GenerationSettings
-    ) -> Iterator[list[Output]]:
+    def _stream(backend: Any, items: list[tuple[int, Chunk]]) -> Iterator[list[Output]]:
         first = items[0][1]
         many = getattr(backend, "translate_many", None)
         if many is None:
-            return (backend.translate(list(c.texts), c.src, c.tgt, gen) for _, c in items)
-        return many((list(c.texts) for _, c in items), first.src, first.tgt, gen)
+            return (backend.translate(list(c.texts), c.plan) for _, c in items)
+        return many((list(c.texts) for _, c in items), first.plan)
 
 
-def _translator(
-    backend: Any, chunk: Chunk, gen: GenerationSettings
-) -> Callable[[list[str]], list[Output]]:
-    """``texts -> outputs`` for the model and language pair of ``chunk``."""
-    return lambda texts: backend.translate(texts, chunk.src, chunk.tgt, gen)
+def _translator(backend: Any, chunk: Chunk) -> Callable[[list[str]], list[Output]]:
+    """``texts -> outputs`` for the plan (model, language pair, settings) of ``chunk``."""
+    return lambda texts: backend.translate(texts, chunk.plan)

@@ -1,7 +1,7 @@
 """Model work on a Ray cluster through Ray Data (``pip install 'workbench[ray]'``).
 
 The driver (this process) plans, looks up and writes the cache, so only misses travel: each
-chunk goes out as (model path and revision, language pair, backend, texts). All chunks of a
+chunk goes out as (model path and revision, the plan the cache keys were built from, texts). All chunks of a
 run form one Dataset mapped by an actor pool; every actor keeps a ModelPool, so each model is
 loaded once per actor for the whole run however many documents there are. Actors reserve a
 GPU each when the run's device is CUDA. Decoding is deterministic and batching does not change
@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 from workbench.engines import ChunkOutputs, SegmentError, attempt
 from workbench.errors import ModelError, WorkbenchError
 from workbench.models.base import Output
+from workbench.models.plan import ModelPlan
 from workbench.models.pool import ModelPool
 from workbench.models.resolve import ResolvedModel
-from workbench.settings import GenerationSettings, RunSettings
+from workbench.settings import RunSettings
 
 if TYPE_CHECKING:
     from workbench.engines.work import Chunk
@@ -35,9 +36,8 @@ if TYPE_CHECKING:
 class ChunkTranslator:
     """The Ray Data actor: translates whole chunks with models it loads once and keeps."""
 
-    def __init__(self, run: dict[str, Any], gen: dict[str, Any]) -> None:
+    def __init__(self, run: dict[str, Any]) -> None:
         self.pool = ModelPool(RunSettings(**run))
-        self.gen = GenerationSettings(**gen)
 
     def __call__(self, batch: Any) -> Any:  # pyarrow.Table -> pyarrow.Table
         import pyarrow as pa
@@ -63,18 +63,21 @@ class ChunkTranslator:
 
     def _translate(self, row: dict[str, Any]) -> ChunkOutputs:
         resolved = self._locate(row)
+        # The driver's plan, as its cache keys say: the same settings, backend and language
+        # control, not recomputed here.
+        plan = ModelPlan.from_wire(json.loads(row["plan"]), resolved, self.pool.info(resolved))
         backend = self.pool.backend(resolved)
-        if backend.name != row["backend"]:
+        if backend.name != plan.backend:
             # The cache key names the backend the driver planned; anything else would store
             # outputs under a key that does not describe them.
             raise WorkbenchError(
                 f"Ray worker {socket.gethostname()} would run {resolved.label} as {backend.name}, "
-                f"but the driver planned {row['backend']}; give the workers the same device and "
+                f"but the driver planned {plan.backend}; give the workers the same device and "
                 "backend (e.g. --device cpu or --backend torch)"
             )
 
         def run(texts: list[str]) -> list[Output]:
-            return backend.translate(texts, row["src"], row["tgt"], self.gen)
+            return backend.translate(texts, plan)
 
         # Only the segments that fail alone fail (see workbench.engines.isolate).
         return attempt(run, list(row["texts"]), resolved.label)
@@ -124,7 +127,7 @@ class RayEngine:
         self._started = False
 
     def translate_chunks(
-        self, pool: ModelPool, chunks: list[Chunk], gen: GenerationSettings
+        self, pool: ModelPool, chunks: list[Chunk]
     ) -> Iterator[tuple[int, ChunkOutputs | WorkbenchError]]:
         """Every chunk through one Dataset; yields ``(index, outputs)`` in input order."""
         self._connect()
@@ -148,9 +151,7 @@ class RayEngine:
                 "model_id": c.resolved.model_id,
                 "revision": c.resolved.revision,
                 "source": c.resolved.source,
-                "backend": c.backend,
-                "src": c.src,
-                "tgt": c.tgt,
+                "plan": json.dumps(c.plan.wire(), ensure_ascii=False, sort_keys=True),
                 "texts": list(c.texts),
             }
             for i, c in enumerate(chunks)
@@ -169,7 +170,7 @@ class RayEngine:
         try:
             ds = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
                 ChunkTranslator,
-                fn_constructor_kwargs={"run": run, "gen": asdict(gen)},
+                fn_constructor_kwargs={"run": run},
                 batch_size=1,  # one chunk per call: the backend batches within it
                 batch_format="pyarrow",
                 compute=ray.data.ActorPoolStrategy(

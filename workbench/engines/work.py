@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from workbench.errors import WorkbenchError
 from workbench.models.base import Output
+from workbench.models.plan import ModelPlan
 from workbench.models.resolve import ResolvedModel
 
 
@@ -13,18 +14,31 @@ from workbench.models.resolve import ResolvedModel
 class Chunk:
     """One engine call: up to ``chunk_segments`` cache misses for one model and language pair.
 
-    Engines run chunks through ``translate_chunks`` (see ``workbench.engines.Engine``).
-    ``backend`` is the backend name the cache key was built with: whatever runs the chunk
-    must run exactly that.
+    Engines run chunks through ``translate_chunks`` (see ``workbench.engines.Engine``). The
+    ``plan`` is the one the cache keys were built from: whatever runs the chunk decodes with
+    its settings and must run exactly its backend.
     """
 
     group: int
-    resolved: ResolvedModel
-    backend: str
-    src: str
-    tgt: str
+    plan: ModelPlan
     keys: tuple[str, ...]
     texts: tuple[str, ...]
+
+    @property
+    def resolved(self) -> ResolvedModel:
+        return self.plan.resolved
+
+    @property
+    def backend(self) -> str:
+        return self.plan.backend
+
+    @property
+    def src(self) -> str:
+        return self.plan.src
+
+    @property
+    def tgt(self) -> str:
+        return self.plan.tgt
 
 
 class SegmentError(WorkbenchError):

@@ -8,11 +8,13 @@ handling wrap it and are never special cases inside it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench.models.families import ModelInfo
 from workbench.models.resolve import ResolvedModel
-from workbench.settings import GenerationSettings
+
+if TYPE_CHECKING:
+    from workbench.models.plan import ModelPlan
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,7 @@ class Backend(Protocol):
         """Engine and precision, e.g. ``torch-fp32`` or ``ct2-int8``: part of the signature."""
         ...
 
-    def translate(
-        self, texts: list[str], src: str, tgt: str, gen: GenerationSettings
-    ) -> list[Output]:
-        """Translate ``texts`` from ``src`` into ``tgt``; one Output per text, in order."""
+    def translate(self, texts: list[str], plan: ModelPlan) -> list[Output]:
+        """Translate ``texts`` as ``plan`` says (language pair, decoding settings, language
+        control); one Output per text, in order."""
         ...

@@ -16,7 +16,7 @@ import copy
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench import languages
 from workbench.errors import ModelError
@@ -27,7 +27,10 @@ from workbench.models.decode import finish_row, joiner_for, rejoin, split_units
 from workbench.models.families import ModelInfo, read_json
 from workbench.models.generation import deterministic_config
 from workbench.models.resolve import ResolvedModel
-from workbench.settings import GenerationSettings, RunSettings
+from workbench.settings import RunSettings
+
+if TYPE_CHECKING:
+    from workbench.models.plan import ModelPlan
 
 #: Most tokens one chat call may generate unless the catalog says otherwise.
 DEFAULT_MAX_NEW_TOKENS = 512
@@ -296,9 +299,7 @@ class ChatTranslator:
             self._prompt = prompts.load(_translate_prompt(self.info), task="translate")
         return self._prompt
 
-    def translate(
-        self, texts: list[str], src: str, tgt: str, gen: GenerationSettings
-    ) -> list[Output]:
+    def translate(self, texts: list[str], plan: ModelPlan) -> list[Output]:
         """Translate each segment with one chat turn rendered from the translate-chat template.
 
         A segment longer than the run's input limit is split at clause boundaries and its
@@ -306,10 +307,8 @@ class ChatTranslator:
         """
         if not texts:
             return []
-        from workbench.models.generation import effective
-
         prompt = self._translate_prompt()
-        settings = effective(self.resolved.path, gen)
+        settings, src, tgt = plan.settings, plan.src, plan.tgt
         values = {
             "src": src,
             "tgt": tgt,
@@ -322,7 +321,7 @@ class ChatTranslator:
         overhead = self.count(prompt.render({**values, "text": ""}))
         room = int(self.settings["context_tokens"]) - overhead
         room -= int(settings["max_new_tokens_extra"])
-        limit = max(8, min(self.run.max_input_tokens, int(room / (1.0 + ratio))))
+        limit = max(8, min(int(settings["max_input_tokens"]), int(room / (1.0 + ratio))))
         split = split_units(texts, limit, self.count_text)
         conversations = [prompt.render({**values, "text": unit}) for unit in split.texts]
         bounds = [
@@ -331,7 +330,10 @@ class ChatTranslator:
             for unit in split.texts
         ]
         outs = self.generate(
-            conversations, bounds, beams=int(settings["beams"]), repeat_guard=gen.repeat_guard
+            conversations,
+            bounds,
+            beams=int(settings["beams"]),
+            repeat_guard=int(settings["repeat_guard"]),
         )
         self.stats.segments += len(texts)
         # A segment is inline text: a reply spread over lines is joined into one.

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from workbench.errors import ModelError
+from workbench.errors import LanguageError, ModelError
+from workbench.models import families
 from workbench.models.backend import backend_name, load_backend, recipe_extra
 from workbench.models.base import Backend
 from workbench.models.catalog import Catalog
 from workbench.models.families import ModelInfo, inspect
+from workbench.models.plan import ModelPlan
 from workbench.models.resolve import ResolvedModel, resolve
-from workbench.settings import RunSettings, env_offline
+from workbench.settings import GenerationSettings, RunSettings, SummaryOptions, env_offline
 
 if TYPE_CHECKING:
+    from workbench.models.catalog import CatalogEntry
     from workbench.models.summariser import Seq2SeqSummariser
 
 
@@ -51,13 +54,58 @@ class ModelPool:
             self._info[key] = inspect(resolved.path)
         return self._info[key]
 
-    def backend_name(self, resolved: ResolvedModel) -> str:
-        """The engine that would run this model, decided without loading it."""
-        return backend_name(self.info(resolved), self.run)
+    def plan_translation(
+        self,
+        resolved: ResolvedModel,
+        src: str,
+        tgt: str,
+        gen: GenerationSettings,
+        *,
+        detected: bool = False,
+        where: str | None = None,
+    ) -> ModelPlan:
+        """What translating ``src`` → ``tgt`` with this model runs, decided without loading it.
 
-    def recipe_extra(self, resolved: ResolvedModel) -> dict[str, Any]:
-        """Backend-specific parts of the cache key."""
-        return recipe_extra(resolved, self.info(resolved), self.run)
+        What the model can do is checked first: a model used for a language it does not know
+        writes fluent nonsense, not an error. ``detected`` says the source language was
+        detected (the message then suggests --from); ``where`` (a file) starts the message of
+        a language pair the model does not serve.
+        """
+        info = self.info(resolved)
+        entry = self.catalog.get(resolved.model_id)
+        families.check_translates(info, entry, resolved.label, tgt)
+        langs = families.pair_languages(resolved.path, resolved.model_id, info, entry)
+        try:
+            families.check_pair(langs, resolved.label, src, tgt, detected=detected)
+        except LanguageError as exc:
+            if where is None:
+                raise
+            raise LanguageError(f"{where}: {exc}", code=exc.code) from None
+        return translation_plan(resolved, info, self.run, src, tgt, gen)
+
+    def plan_summary(
+        self,
+        resolved: ResolvedModel,
+        entry: CatalogEntry | None,
+        gen: GenerationSettings,
+        opts: SummaryOptions,
+        src: str,
+        tgt: str,
+    ) -> ModelPlan:
+        """What summarising with this model runs (a chat model, or a seq2seq summariser on
+        torch): its backend name and effective settings, decided without loading it."""
+        from workbench.models.params import chat_summary_params, seq2seq_summary_params
+
+        info = self.info(resolved)
+        if families.get(info.family).chat:
+            settings = chat_summary_params(resolved, info, entry, gen, opts)
+            backend = backend_name(info, self.run)
+        else:
+            from workbench.models.summariser import summariser_backend_name
+
+            settings = seq2seq_summary_params(resolved, info, entry, gen, opts)
+            backend = summariser_backend_name(self.run)
+        return ModelPlan("summarise", resolved, info, backend, settings, src=src, tgt=tgt)
 
     def batch_limits(self) -> tuple[int, int]:
         """(most segments, token budget) of one batch on the device this run resolves to."""
@@ -87,3 +135,32 @@ class ModelPool:
     def loaded_summarisers(self) -> list[Seq2SeqSummariser]:
         """The seq2seq summarisers whose weights this pool has loaded."""
         return [s for s in self._summarisers.values() if s.model_loaded]
+
+
+def translation_plan(
+    resolved: ResolvedModel,
+    info: ModelInfo,
+    run: RunSettings,
+    src: str,
+    tgt: str,
+    gen: GenerationSettings,
+) -> ModelPlan:
+    """The plan of translating ``src`` → ``tgt`` with a model; loads nothing.
+
+    An unsupported language code fails here, before any work (the family spells it).
+    """
+    from workbench.models.generation import effective
+
+    ctl = families.control(info, src, tgt)
+    settings = {**effective(resolved.path, gen), "max_input_tokens": run.max_input_tokens}
+    return ModelPlan(
+        task="translate",
+        resolved=resolved,
+        info=info,
+        backend=backend_name(info, run),
+        settings=settings,
+        extra=recipe_extra(resolved, info, run),
+        src=src,
+        tgt=tgt,
+        control=ctl,
+    )

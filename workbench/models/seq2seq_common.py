@@ -12,20 +12,23 @@ import functools
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from workbench.errors import LanguageError, ModelError, WorkbenchError
 from workbench.models import families
 from workbench.models.base import BackendStats, Output
 from workbench.models.batching import bound_step, plan_batches
 from workbench.models.decode import finish_row, joiner_for, rejoin, split_units
-from workbench.models.families import Control, ModelInfo, control, read_json
-from workbench.models.generation import effective, model_generation_defaults
+from workbench.models.families import Control, ModelInfo, read_json
+from workbench.models.generation import model_generation_defaults
 from workbench.models.resolve import ResolvedModel
-from workbench.settings import PRECISIONS, GenerationSettings, RunSettings
+from workbench.settings import PRECISIONS, RunSettings
+
+if TYPE_CHECKING:
+    from workbench.models.plan import ModelPlan
 
 __all__ = ["PRECISIONS", "Decoding", "Seq2SeqBase", "decoder_positions"]
 
@@ -159,7 +162,7 @@ class Seq2SeqBase:
         """Most units in one batch (the run's limit unless the engine knows better)."""
         return self.run.batch_limits(self.device)[0]
 
-    def _batch_budget(self, settings: dict[str, Any]) -> tuple[int, int]:
+    def _batch_budget(self, settings: Mapping[str, Any]) -> tuple[int, int]:
         """(token budget, per-row cost in tokens) of one batch; see ``plan_batches``."""
         return self.run.batch_limits(self.device)[1], 0
 
@@ -203,8 +206,9 @@ class Seq2SeqBase:
             limits.append(pos)
         return max(8, min(limits))
 
-    def _control(self, src: str, tgt: str) -> tuple[Control, int | None]:
-        ctl = control(self.info, src, tgt)
+    def _control(self, plan: ModelPlan) -> tuple[Control, int | None]:
+        """The plan's language control applied to the tokenizer, and the forced token's id."""
+        ctl, tgt = plan.control, plan.tgt
         tok = self._tokenizer
         if ctl.src_lang is not None:
             tok.src_lang = ctl.src_lang
@@ -231,7 +235,7 @@ class Seq2SeqBase:
             return []
         return self._tokenizer(texts, add_special_tokens=True).input_ids
 
-    def _decoding(self, ctl: Control, forced: int | None, settings: dict[str, Any]) -> Decoding:
+    def _decoding(self, ctl: Control, forced: int | None, settings: Mapping[str, Any]) -> Decoding:
         model = model_decoding_defaults(self.resolved.path)
         eos = model["eos_token_id"]
         if eos is None:
@@ -249,17 +253,13 @@ class Seq2SeqBase:
             eos_ids=eos_ids,
         )
 
-    def translate(
-        self, texts: list[str], src: str, tgt: str, gen: GenerationSettings
-    ) -> list[Output]:
+    def translate(self, texts: list[str], plan: ModelPlan) -> list[Output]:
         """Translate whole segments: over-long ones are split, translated and rejoined."""
         if not texts:
             return []
-        return next(self.translate_many([texts], src, tgt, gen))
+        return next(self.translate_many([texts], plan))
 
-    def translate_many(
-        self, parts: Iterable[list[str]], src: str, tgt: str, gen: GenerationSettings
-    ) -> Iterator[list[Output]]:
+    def translate_many(self, parts: Iterable[list[str]], plan: ModelPlan) -> Iterator[list[Output]]:
         """Translate several lists of segments, yielding each list's outputs in order.
 
         An engine that decodes in the background gets the next lists' batches queued before
@@ -267,10 +267,10 @@ class Seq2SeqBase:
         boundary between two lists while the caller stores results.
         """
         self._ensure_loaded()
-        ctl, forced = self._control(src, tgt)
-        settings = effective(self.resolved.path, gen)
+        ctl, forced = self._control(plan)
+        settings = plan.settings
         dec = self._decoding(ctl, forced, settings)
-        joiner = joiner_for(tgt)
+        joiner = joiner_for(plan.tgt)
         window: deque[_Pending] = deque()
         for texts in parts:
             start = time.perf_counter()
@@ -282,7 +282,7 @@ class Seq2SeqBase:
             yield self._complete(window.popleft(), dec, settings, joiner)
 
     def _begin(
-        self, texts: list[str], ctl: Control, dec: Decoding, settings: dict[str, Any]
+        self, texts: list[str], ctl: Control, dec: Decoding, settings: Mapping[str, Any]
     ) -> _Pending:
         """Tokenize and split ``texts``, plan their batches and start decoding them."""
         if not texts:
@@ -310,7 +310,7 @@ class Seq2SeqBase:
         return _Pending(len(texts), owner, ids, bounds, batches, wait, units, capped, ctl.prefix)
 
     def _complete(
-        self, job: _Pending, dec: Decoding, settings: dict[str, Any], joiner: str
+        self, job: _Pending, dec: Decoding, settings: Mapping[str, Any], joiner: str
     ) -> list[Output]:
         """Wait for a started list, finish every unit and rejoin split segments."""
         start = time.perf_counter()
@@ -347,7 +347,7 @@ class Seq2SeqBase:
         b: int,
         rows: list[list[int]] | None,
         dec: Decoding,
-        settings: dict[str, Any],
+        settings: Mapping[str, Any],
         joiner: str,
     ) -> None:
         """On a stop while finishing ``job``: hand over, on ``exc``, the outputs of its texts
@@ -407,7 +407,7 @@ class Seq2SeqBase:
         n_tokens: int,
         prefix: str,
         dec: Decoding,
-        settings: dict[str, Any],
+        settings: Mapping[str, Any],
         depth: int = 0,
     ) -> list[tuple[str, tuple[str, ...]]]:
         """Decode ``text`` again as smaller parts whose bounds fit the decoder's positions;
@@ -464,7 +464,7 @@ class Seq2SeqBase:
         return split.owner, split.texts, ids
 
     @staticmethod
-    def _bound(n_input: int, settings: dict[str, Any]) -> int:
+    def _bound(n_input: int, settings: Mapping[str, Any]) -> int:
         return math.ceil(n_input * settings["max_new_tokens_ratio"]) + int(
             settings["max_new_tokens_extra"]
         )
@@ -475,7 +475,7 @@ class Seq2SeqBase:
         bound: int,
         source_ids: list[int],
         dec: Decoding,
-        settings: dict[str, Any],
+        settings: Mapping[str, Any],
     ) -> tuple[str, tuple[str, ...]]:
         """One decoded row's text and notes (see ``decode.finish_row``)."""
 

@@ -15,10 +15,9 @@ from typing import Any, TypeVar
 from workbench import cancel, languages, segment, signature
 from workbench.documents import Document, content_hash
 from workbench.engines import Chunk, Engine, LocalEngine, SegmentError
-from workbench.errors import CacheError, LanguageError, WorkbenchError
-from workbench.models import families
+from workbench.errors import CacheError, WorkbenchError
+from workbench.models.plan import ModelPlan
 from workbench.models.pool import ModelPool
-from workbench.models.resolve import ResolvedModel
 from workbench.results import SegmentPair, TranslationResult
 from workbench.settings import GenerationSettings
 from workbench.store import NullStore, Store, not_cached_note, over_limit
@@ -43,7 +42,7 @@ class _Job:
     doc: Document
     result: TranslationResult
     rec: dict[str, Any] | None = None
-    resolved: ResolvedModel | None = None
+    plan: ModelPlan | None = None
     block_pieces: list[list[segment.Piece]] = field(default_factory=list)
     seg_keys: list[str] = field(default_factory=list)
     seg_texts: list[str] = field(default_factory=list)
@@ -143,7 +142,7 @@ def translate_documents(
         if on_result:
             on_result(job.index, job.result)
 
-    _run_misses(jobs, pool, gen, store, engine or LocalEngine(), on_segments, on_planned, finish)
+    _run_misses(jobs, pool, store, engine or LocalEngine(), on_segments, on_planned, finish)
     return results
 
 
@@ -182,42 +181,32 @@ def _plan(
         ref = model
     result.model = ref  # named even when it cannot be resolved (dry runs list it)
     resolved = pool.resolve(ref)
-    info = pool.info(resolved)
-    # What the model can do is checked before any weights load: a model used for a language
-    # it does not know writes fluent nonsense, not an error.
-    entry = pool.catalog.get(resolved.model_id)
-    families.check_translates(info, entry, resolved.label, result.target_lang)
-    langs = families.pair_languages(resolved.path, resolved.model_id, info, entry)
-    try:
-        families.check_pair(langs, resolved.label, source, result.target_lang, detected=detected)
-    except LanguageError as exc:
-        if job.doc.source is None:
-            raise
-        raise LanguageError(f"{job.doc.source}: {exc}", code=exc.code) from None
-    ctl = families.control(info, source, result.target_lang)  # fails early on an unsupported code
+    # The model layer is asked once: what runs, with which settings, under which name. The
+    # cache key below and the engine's decoding both come from this plan.
+    plan = pool.plan_translation(
+        resolved, source, result.target_lang, gen, detected=detected, where=job.doc.source
+    )
+    ctl = plan.control
     result.language_token = ctl.prefix.strip() or ctl.forced_bos_token or None
-    from workbench.models.generation import effective
-
-    settings = {**effective(resolved.path, gen), "max_input_tokens": pool.run.max_input_tokens}
     rec = signature.recipe(
         "translate",
         model_id=resolved.model_id,
         revision=resolved.revision,
-        backend=pool.backend_name(resolved),
+        backend=plan.backend,
         src=source,
         tgt=result.target_lang,
-        settings=settings,
+        settings=dict(plan.settings),
         seg_version=segment.SEGMENTATION_VERSION,
-        extra=pool.recipe_extra(resolved),
+        extra=dict(plan.extra),
     )
-    job.rec, job.resolved = rec, resolved
+    job.rec, job.plan = rec, plan
     result.model, result.revision, result.backend = (
         resolved.model_id,
         resolved.revision,
         rec["backend"],
     )
     result.signature, result.key = signature.signature(rec), signature.key(rec)
-    result.settings = settings
+    result.settings = dict(plan.settings)
 
     doc_key = signature.digest(result.key, content_hash(job.doc.render()))
     hit = store.get_document(doc_key)
@@ -283,7 +272,6 @@ def chunk_segments(backend: str, max_batch_size: int) -> int:
 def _run_misses(
     jobs: list[_Job],
     pool: ModelPool,
-    gen: GenerationSettings,
     store: Store,
     engine: Engine,
     on_segments: Callable[[int], None] | None,
@@ -307,7 +295,7 @@ def _run_misses(
     remaining = [0] * len(group_list)
     for g, group in enumerate(group_list):
         first = group[0]
-        assert first.resolved is not None and first.rec is not None
+        assert first.plan is not None and first.rec is not None
         wanted: dict[str, str] = {}  # key -> text, in first-seen order, deduplicated
         for job in group:
             for k, text in zip(job.seg_keys, job.seg_texts, strict=True):
@@ -319,15 +307,7 @@ def _run_misses(
         for start in range(0, len(items), size):
             part = items[start : start + size]
             chunks.append(
-                Chunk(
-                    g,
-                    first.resolved,
-                    first.rec["backend"],
-                    first.rec["src"],
-                    first.rec["tgt"],
-                    tuple(k for k, _ in part),
-                    tuple(t for _, t in part),
-                )
+                Chunk(g, first.plan, tuple(k for k, _ in part), tuple(t for _, t in part))
             )
             remaining[g] += 1
     if on_planned:
@@ -354,7 +334,7 @@ def _run_misses(
             finish(g)
     if not chunks:
         return
-    stream = engine.translate_chunks(pool, chunks, gen)
+    stream = engine.translate_chunks(pool, chunks)
     for i, outs in _keeping(stream, lambda exc: _keep_interrupted(exc, chunks, group_list, store)):
         chunk = chunks[i]
         g = chunk.group

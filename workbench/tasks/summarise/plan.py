@@ -10,7 +10,7 @@ from workbench import segment, signature
 from workbench.errors import ModelError, WorkbenchError
 from workbench.models import families
 from workbench.models.families import ModelInfo
-from workbench.models.params import chat_summary_params, seq2seq_summary_params
+from workbench.models.plan import ModelPlan
 from workbench.models.pool import ModelPool
 from workbench.models.resolve import ResolvedModel
 from workbench.results import SummaryResult
@@ -43,7 +43,8 @@ class Plan:
     resolved: ResolvedModel | None = None
     info: ModelInfo | None = None
     entry: CatalogEntry | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+    model: ModelPlan | None = None  # the model layer's answer: backend name and settings
+    params: dict[str, Any] = field(default_factory=dict)  # its settings, as the runners use them
     prompt: Prompt | None = None
     combine: Prompt | None = None
     rec: dict[str, Any] = field(default_factory=dict)
@@ -205,13 +206,14 @@ def _settings(ctx: Context, plan: Plan) -> dict[str, Any]:
     settings["tokens"] = opts.tokens
     settings["chunking"] = CHUNKING_VERSION
     settings["max_rounds"] = opts.max_rounds
-    if plan.kind == "seq2seq":
-        params = seq2seq_summary_params(plan.resolved, plan.info, plan.entry, ctx.gen, opts)
-    else:
-        params = chat_summary_params(plan.resolved, plan.info, plan.entry, ctx.gen, opts)
+    if plan.kind == "chat":
         settings["retry"] = opts.retry
-    plan.params = params
-    return {**settings, **params}
+    # The model layer is asked once: the runners decode with these very settings.
+    plan.model = ctx.pool.plan_summary(
+        plan.resolved, plan.entry, ctx.gen, opts, plan.source, plan.target
+    )
+    plan.params = dict(plan.model.settings)
+    return {**settings, **plan.params}
 
 
 def identify(ctx: Context, plan: Plan, result: SummaryResult) -> None:
@@ -222,13 +224,9 @@ def identify(ctx: Context, plan: Plan, result: SummaryResult) -> None:
         model_id, revision, backend = LEAD, f"lead-v{LEAD_VERSION}", "none"
     else:
         assert plan.resolved is not None
+        assert plan.model is not None
         model_id, revision = plan.resolved.model_id, plan.resolved.revision
-        if plan.kind == "chat":
-            backend = ctx.pool.backend_name(plan.resolved)
-        else:
-            from workbench.models.summariser import summariser_backend_name
-
-            backend = summariser_backend_name(ctx.pool.run)
+        backend = plan.model.backend
     if plan.prompt is not None and plan.combine is not None:
         result.prompt, result.prompt_sha256 = plan.prompt.label, plan.prompt.sha256
         extra = {"prompt": plan.prompt.sha256, "combine_prompt": plan.combine.sha256}
