@@ -251,13 +251,14 @@ def test_a_registered_family_translates_through_the_api(
 
 def test_the_prefix_reaches_the_model_as_one_token(tagged: Path, registered: TaggedMarian) -> None:
     from workbench.models.pool import ModelPool
-    from workbench.settings import RunSettings
+    from workbench.settings import GenerationSettings, RunSettings
 
     pool = ModelPool(RunSettings(backend="torch"))
     resolved = pool.resolve(str(tagged))
     backend = pool.backend(resolved)
     backend._ensure_loaded()
-    ctl, forced = backend._control("en", "ru")
+    plan = pool.plan_translation(resolved, "en", "ru", GenerationSettings())
+    ctl, forced = backend._control(plan)
     assert (ctl.prefix, forced) == ("<<rus>> ", None)
     vocab = read_json(tagged / "vocab.json")
     assert backend._encode([ctl.prefix + "The ferry left."])[0][0] == vocab["<<rus>>"]
