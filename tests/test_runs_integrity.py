@@ -520,7 +520,7 @@ def test_a_stop_keeps_the_rows_that_had_ended_and_drops_those_it_cut(
     wb = Workbench(cache=False, backend="torch")
     be = wb.pool.backend(wb.pool.resolve(str(model)))
     be._ensure_loaded()
-    ctl, forced = be._control("en", "uk")
+    ctl, forced = be._control(plan_for(be, "en", "uk", gen))
     dec = be._decoding(ctl, forced, effective(be.resolved.path, gen))
     ids = be._encode([ctl.prefix + t for t in texts])
     eos = next(iter(dec.eos_ids))
