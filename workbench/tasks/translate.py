@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from workbench import cancel, languages, segment, signature
+from workbench import cancel, detection, languages, segment, signature
 from workbench.documents import Document, content_hash
 from workbench.engines import Chunk, Engine, LocalEngine, SegmentError
 from workbench.errors import CacheError, WorkbenchError
@@ -30,9 +30,6 @@ CHUNK_SEGMENTS = 64
 FAST_ENGINE_CHUNKS = 4
 T = TypeVar("T")
 
-#: Characters of a document's prose used to detect its language.
-DETECT_SAMPLE = 1500
-
 
 @dataclass
 class _Job:
@@ -49,26 +46,6 @@ class _Job:
     found: dict[str, str] = field(default_factory=dict)
     fresh_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # computed this run
     start: float = 0.0
-
-
-def _sample(doc: Document) -> str:
-    """The start of a document's prose, which language detection goes on."""
-    text = doc.prose() or doc.render()
-    # A couple of paragraphs identify the language as well as the whole article does, and the
-    # detector's time grows with the text: sample the start, cut at a space.
-    if len(text) > DETECT_SAMPLE:
-        text = text[: text.rfind(" ", 0, DETECT_SAMPLE) + 1 or DETECT_SAMPLE]
-    return text
-
-
-def _detect(doc: Document, targets: Sequence[str]) -> str:
-    among = sorted(set(languages.DETECT_AMONG) | set(targets))
-    found = languages.detect(_sample(doc), among)
-    if found is None:
-        raise WorkbenchError(
-            f"{doc.source or 'input'}: cannot tell the source language; pass --from CODE"
-        )
-    return found
 
 
 def translate_documents(
@@ -109,10 +86,10 @@ def translate_documents(
         # The document's language is found (or questioned) once, whatever the targets.
         source: str | WorkbenchError
         try:
-            source = src or _detect(doc, targets)
+            source = src or detection.document_language(doc, *targets, what="the source language")
         except WorkbenchError as exc:
             source = exc
-        mismatch = _contradiction(doc, src, targets) if src is not None else None
+        mismatch = detection.contradiction(doc, src, *targets) if src is not None else None
         for result in row:
             job = _Job(d, doc, result, start=time.perf_counter())
             try:
@@ -144,12 +121,6 @@ def translate_documents(
 
     _run_misses(jobs, pool, store, engine or LocalEngine(), on_segments, on_planned, finish)
     return results
-
-
-def _contradiction(doc: Document, src: str, targets: Sequence[str]) -> str | None:
-    """The language the text clearly is when ``--from src`` says otherwise (else None)."""
-    among = sorted(set(languages.DETECT_AMONG) | set(targets))
-    return languages.contradicts(_sample(doc), src, among)
 
 
 def _plan(
@@ -241,11 +212,11 @@ def _check_output(job: _Job) -> None:
     result = job.result
     if result.text is None or result.source_lang == result.target_lang:
         return
-    sample = _sample(job.doc.format.parse(result.text))
-    if languages.letters(sample) < languages.MIN_CHECK_LETTERS:
-        return
-    among = sorted(set(languages.DETECT_AMONG) | {result.source_lang or "en", result.target_lang})
-    _flag_output(result, languages.detect(sample, among))
+    # Too few letters to go on: not checked (None).
+    output = job.doc.format.parse(result.text)
+    _flag_output(
+        result, detection.output_language(output, result.source_lang or "en", result.target_lang)
+    )
 
 
 def _flag_output(result: TranslationResult, found: str | None) -> None:

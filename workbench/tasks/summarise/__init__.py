@@ -27,7 +27,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from workbench import languages, signature
+from workbench import detection, signature
 from workbench.documents import Document, content_hash
 from workbench.errors import CacheError, InputError, WorkbenchError
 from workbench.models.pool import ModelPool
@@ -95,7 +95,7 @@ def summarise_documents(
 def _summarise(doc: Document, ctx: Context, result: SummaryResult) -> None:
     opts = ctx.opts
     name = doc.source or "input"
-    source = opts.src or _detect(doc, opts.lang)
+    source = opts.src or detection.document_language(doc, opts.lang, what="the article's language")
     target = opts.lang or source
     result.source_lang, result.detected, result.lang = source, opts.src is None, target
     units = body_sentences(doc, source)
@@ -143,16 +143,6 @@ def _summarise(doc: Document, ctx: Context, result: SummaryResult) -> None:
             result.notes.append(not_cached_note(size, limit))
         else:
             ctx.store.put_document(doc_key, entry, meta)
-
-
-def _detect(doc: Document, target: str | None) -> str:
-    among = sorted(set(languages.DETECT_AMONG) | ({target} if target else set()))
-    found = languages.detect(doc.prose() or doc.render(), among)
-    if found is None:
-        raise WorkbenchError(
-            f"{doc.source or 'input'}: cannot tell the article's language; pass --from CODE"
-        )
-    return found
 
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workbench import languages, segment
+from workbench import detection, languages, segment
 from workbench.errors import WorkbenchError
 from workbench.results import SummaryResult
 from workbench.tasks.summarise.lead import limit_sentences
@@ -17,12 +17,6 @@ def join_sentences(sentences: list[str], lang: str) -> str:
 def clean(text: str) -> str:
     """A generated summary as one paragraph: line breaks and runs of spaces become one space."""
     return " ".join(text.split())
-
-
-def language_of(text: str, source: str, target: str) -> str | None:
-    """The language ``text`` is written in, among the usual ones and the two in play."""
-    among = sorted(set(languages.DETECT_AMONG) | {source, target})
-    return languages.detect(text, among)
 
 
 def finish(raw: str | list[str], plan: Plan, result: SummaryResult) -> None:
@@ -43,7 +37,7 @@ def finish(raw: str | list[str], plan: Plan, result: SummaryResult) -> None:
             f"{result.path or 'input'}: the model wrote an empty summary; try another model "
             "or --model lead"
         )
-    found = language_of(text, plan.source, plan.target)
+    found = detection.text_language(text, plan.source, plan.target)
     result.output_lang = found
     result.lang_mismatch = found is not None and found != plan.target
     if found is None:

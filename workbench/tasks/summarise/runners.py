@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from workbench import languages
+from workbench import detection, languages
 from workbench.documents import Document
 from workbench.errors import ModelError
 from workbench.results import SummaryResult
 from workbench.tasks.summarise.lead import title
-from workbench.tasks.summarise.output import clean, language_of
+from workbench.tasks.summarise.output import clean
 from workbench.tasks.summarise.plan import Context, Plan
 
 if TYPE_CHECKING:
@@ -111,7 +111,9 @@ class ChatRunner:
         wrong = [
             i
             for i, r in enumerate(results)
-            if message and (found := language_of(r.text, source, target)) and found != target
+            if message
+            and (found := detection.text_language(r.text, source, target))
+            and found != target
         ]
         if not wrong or not message:
             return results
