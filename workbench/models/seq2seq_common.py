@@ -24,12 +24,12 @@ from workbench.models.batching import bound_step, plan_batches, repeated_run
 from workbench.models.families import Control, ModelInfo, control, read_json
 from workbench.models.generation import effective, model_generation_defaults
 from workbench.models.resolve import ResolvedModel
-from workbench.settings import PRECISIONS, GenerationSettings, RunSettings
+from workbench.settings import GenerationSettings, RunSettings
 
 # Targets written without spaces between words: split chunks are joined without one.
 UNSPACED = {"zh", "ja", "th"}
 
-__all__ = ["PRECISIONS", "UNSPACED", "Decoding", "Seq2SeqBase", "decoder_positions"]
+__all__ = ["UNSPACED", "Decoding", "Seq2SeqBase", "decoder_positions"]
 
 #: Model types whose decoder has relative positions (T5 buckets): no position limit.
 RELATIVE_POSITIONS = frozenset({"t5", "mt5", "umt5"})

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -56,7 +56,7 @@ from workbench.runs.outputs import (
     write_jsonl_atomic,
     write_text_if_changed,
 )
-from workbench.settings import RunSettings
+from workbench.settings import RunSettings, TranslateOptions
 
 if TYPE_CHECKING:
     from workbench.api import Workbench
@@ -186,6 +186,8 @@ class Step:
     model: str | None = None
     beams: int | None = None
     options: dict[str, Any] = field(default_factory=dict)  # summarise options (sentences, ...)
+    #: A translate step's options, whole (built from ``langs`` and ``model`` when not given).
+    translation: TranslateOptions | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -194,9 +196,29 @@ class Step:
             raise WorkbenchError(f"a {self.task} step needs at least one language")
         if OWN in self.langs and self.task != "summarise":
             raise WorkbenchError(f"{OWN!r} names a summary language; translate needs real codes")
+        if self.task == "translate":
+            given = self.translation or TranslateOptions(tuple(self.langs), model=self.model)
+            self.translation = given.checked()
+            self.langs, self.model = self.translation.targets, self.translation.model
+            return
         self.langs = tuple(
             dict.fromkeys(lang if lang == OWN else languages.normalize(lang) for lang in self.langs)
         )
+
+    @classmethod
+    def translating(cls, options: TranslateOptions, beams: int | None = None) -> Step:
+        """A translate step with these options."""
+        options = options.checked()
+        return cls("translate", options.targets, beams=beams, translation=options)
+
+    def translate_options(self, src: str | None = None) -> TranslateOptions:
+        """A translate step's options, with the run's source language ``src`` where the step
+        names none."""
+        if self.translation is None:
+            raise WorkbenchError(f"a {self.task} step has no translation options")
+        if self.translation.src is None and src is not None:
+            return replace(self.translation, src=src)
+        return self.translation
 
 
 class Listener(Protocol):
@@ -272,11 +294,9 @@ def check_out(paths: Sequence[str], out: Path) -> None:
 def translate_paths(
     wb: Workbench,
     paths: list[str],
-    targets: list[str],
+    options: TranslateOptions,
     *,
     out: Path,
-    src: str | None = None,
-    model: str | None = None,
     skip_existing: bool = False,
     manifest: Path | None = None,
     listener: Listener | None = None,
@@ -285,13 +305,11 @@ def translate_paths(
 
     Unreadable documents become failed rows; the rest still complete.
     """
-    step = Step("translate", tuple(targets), model=model)
     return run_steps(
         wb,
         paths,
-        [step],
+        [Step.translating(options)],
         out=out,
-        src=src,
         skip_existing=skip_existing,
         manifest=manifest,
         listener=listener,
@@ -497,9 +515,7 @@ class _Run:
 
         self.wb.translate_documents(
             [self.docs[d] for d in todo],
-            langs,
-            src=self.src,
-            model=step.model,
+            options=step.translate_options(self.src),
             beams=step.beams,
             on_segments=self.listener.segments_done,
             on_planned=self.listener.segments,

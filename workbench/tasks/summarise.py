@@ -905,6 +905,7 @@ def _from_entry(entry: dict[str, Any], result: SummaryResult) -> None:
 def _then_translate(doc: Document, ctx: _Context, plan: _Plan, result: SummaryResult) -> None:
     """Summarise in the article's language (cached), then translate through the translation
     pipeline (cached, with its own signature in the provenance)."""
+    from workbench.settings import TranslateOptions
     from workbench.tasks.translate import translate_documents
 
     opts = ctx.opts
@@ -923,11 +924,9 @@ def _then_translate(doc: Document, ctx: _Context, plan: _Plan, result: SummaryRe
     assert inner.text is not None
     tr = translate_documents(
         [parse(inner.text + "\n", "txt")],
-        [plan.target],
+        TranslateOptions((plan.target,), src=plan.source, model=opts.translation_model),
         pool=ctx.pool,
         gen=ctx.gen,
-        src=plan.source,
-        model=opts.translation_model,
         store=ctx.store,
         engine=ctx.engine,
     )[0][0]
