@@ -7,6 +7,8 @@ signature are built from the same objects, so what is printed is what ran.
 from __future__ import annotations
 
 import os
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -357,6 +359,40 @@ def env_offline() -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+#: How a settings file (a job file) names the type a field takes.
+_KIND_NAMES = {
+    str: "text",
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    dict: "a table",
+    tuple: "a list",
+}
+
+
+def _kinds(hint: Any) -> tuple[type, ...]:
+    """The types a field's type hint admits (``int | None`` → ``(int,)``)."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return tuple(k for arg in typing.get_args(hint) for k in _kinds(arg))
+    if hint is type(None):
+        return ()
+    return (typing.get_origin(hint) or hint,)
+
+
+def type_problem(value: Any, hint: Any) -> str | None:
+    """What is wrong with the type of ``value``, read from a TOML file, for a field of type
+    ``hint`` (a type or a hint such as ``int | None``): ``expected a whole number, got
+    'four'``; None when it fits. A bool is no number here, a whole number is a float."""
+    kinds = _kinds(hint)
+    if isinstance(value, bool):
+        fits = bool in kinds
+    elif isinstance(value, int) and float in kinds:
+        fits = True
+    else:
+        fits = isinstance(value, tuple(list if k is tuple else k for k in kinds))
+    return None if fits else f"expected {_KIND_NAMES[kinds[0]]}, got {value!r}"
+
+
 def help_for(cls: type, name: str) -> str:
     """The help text of one settings field, for CLI options."""
     for f in fields(cls):
@@ -391,4 +427,5 @@ __all__ = [
     "env_offline",
     "help_for",
     "replace",
+    "type_problem",
 ]

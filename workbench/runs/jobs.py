@@ -36,7 +36,6 @@ new setting is a job-file key too.
 from __future__ import annotations
 
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -56,7 +55,13 @@ from workbench.runs.folder import (
     up_to_date,
 )
 from workbench.runs.outputs import discover_all, output_name, safe_join
-from workbench.settings import GenerationSettings, RunSettings, SummaryOptions, TranslateOptions
+from workbench.settings import (
+    GenerationSettings,
+    RunSettings,
+    SummaryOptions,
+    TranslateOptions,
+    type_problem,
+)
 
 if TYPE_CHECKING:
     from workbench.api import Workbench
@@ -68,14 +73,6 @@ KEY_NAMES = {"src": "from", "targets": "to", "lang": "to"}
 #: The generation setting a step may set for itself (the others are the job's).
 STEP_GENERATION = ("beams",)
 _TASK_ALIASES = {"translate": "translate", "summarise": "summarise", "summarize": "summarise"}
-_KIND = {
-    str: "text",
-    bool: "true or false",
-    dict: "a table",
-    int: "a whole number",
-    float: "a number",
-    tuple: "a list",
-}
 
 
 def key_name(name: str) -> str:
@@ -224,28 +221,10 @@ def _unknown(table: dict[str, Any], allowed: tuple[str, ...], name: str, where: 
 
 def _optional(table: dict[str, Any], key: str, kind: type, name: str, where: str = "") -> Any:
     value = table.get(key)
-    if value is not None and not _fits(value, (kind,)):
-        raise JobError(f"{name}: {where}{key}: expected {_KIND[kind]}, got {value!r}")
+    problem = None if value is None else type_problem(value, kind)
+    if problem:
+        raise JobError(f"{name}: {where}{key}: {problem}")
     return value
-
-
-def _kinds(hint: Any) -> tuple[type, ...]:
-    """The TOML-side types a field's type hint admits (``int | None`` → ``(int,)``)."""
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        return tuple(k for arg in typing.get_args(hint) for k in _kinds(arg))
-    if hint is type(None):
-        return ()
-    return (typing.get_origin(hint) or hint,)
-
-
-def _fits(value: Any, kinds: tuple[type, ...]) -> bool:
-    if isinstance(value, bool):  # a bool is an int to Python, not to a job file
-        return bool in kinds
-    if isinstance(value, int) and float in kinds:
-        return True
-    if isinstance(value, list) and tuple in kinds:
-        return True
-    return isinstance(value, kinds)
 
 
 def _settings(
@@ -261,9 +240,9 @@ def _settings(
         if key not in table or (keys and key not in keys):
             continue
         value = table[key]
-        kinds = _kinds(hints[f.name])
-        if not _fits(value, kinds):
-            raise JobError(f"{name}: {where}{key}: expected {_KIND[kinds[0]]}, got {value!r}")
+        problem = type_problem(value, hints[f.name])
+        if problem:
+            raise JobError(f"{name}: {where}{key}: {problem}")
         try:
             cls(**{f.name: value})
         except WorkbenchError as exc:
