@@ -65,7 +65,7 @@ def write_corpus(folder: Path, n: int, seed: int) -> int:
 def run_size(n: int, model: str, work: Path) -> dict[str, float]:
     from workbench import Workbench
     from workbench.runs.folder import translate_paths
-    from workbench.settings import GenerationSettings
+    from workbench.settings import GenerationSettings, TranslateOptions
 
     folder = work / f"in-{n}"
     segments = write_corpus(folder, n, seed=n)
@@ -76,7 +76,10 @@ def run_size(n: int, model: str, work: Path) -> dict[str, float]:
     for _ in range(1 + WARM_RUNS):  # the cold run, then the cached reruns
         start = time.perf_counter()
         report = translate_paths(
-            wb, [str(folder)], ["uk"], out=work / f"out-{n}", src="en", model=model
+            wb,
+            [str(folder)],
+            TranslateOptions(("uk",), src="en", model=model),
+            out=work / f"out-{n}",
         )
         times.append(time.perf_counter() - start)
         if report.failed:

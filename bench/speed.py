@@ -255,6 +255,7 @@ def row_workbench(cfg: dict[str, Any]) -> dict[str, Any]:
     """(d)/(e) workbench end to end: article files in, translated files out, cache off."""
     from workbench.api import Workbench
     from workbench.runs.folder import translate_paths
+    from workbench.settings import TranslateOptions
 
     if cfg["backend"] == "torch":
         set_torch_threads(cfg["threads"])
@@ -281,7 +282,10 @@ def row_workbench(cfg: dict[str, Any]) -> dict[str, Any]:
     before = (backend.stats.output_tokens, backend.stats.seconds)
     start = time.perf_counter()
     report = translate_paths(
-        wb, [cfg["articles"]], [TGT], out=Path(cfg["out_dir"]), src=SRC, model=cfg["model"]
+        wb,
+        [cfg["articles"]],
+        TranslateOptions((TGT,), src=SRC, model=cfg["model"]),
+        out=Path(cfg["out_dir"]),
     )
     seconds = time.perf_counter() - start
     failed = [row.error for row in report.rows if row.error]

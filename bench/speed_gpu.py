@@ -119,6 +119,7 @@ def row_wb_sweep(cfg: dict[str, Any]) -> dict[str, Any]:
     from bench.speed import bench_generation, run_settings
     from workbench.api import Workbench
     from workbench.runs.folder import translate_paths
+    from workbench.settings import TranslateOptions
 
     sweep = []
     for size, tokens in cfg["limits"]:
@@ -145,10 +146,8 @@ def row_wb_sweep(cfg: dict[str, Any]) -> dict[str, Any]:
         report = translate_paths(
             wb,
             [cfg["articles"]],
-            [TGT],
+            TranslateOptions((TGT,), src=SRC, model=cfg["model"]),
             out=Path(cfg["out_dir"]) / f"{size}",
-            src=SRC,
-            model=cfg["model"],
         )
         point = _close(window)
         if profiler is not None:

@@ -25,7 +25,7 @@ from workbench.errors import WorkbenchError
 from workbench.runs.folder import run_steps, translate_paths
 from workbench.runs.report import MANIFEST_FIELDS, Row
 from workbench.runs.steps import Step
-from workbench.settings import RunSettings
+from workbench.settings import RunSettings, TranslateOptions
 
 SUBJECTS = ("The council", "Police", "The mayor", "Residents", "The ferry company", "Farmers")
 VERBS = ("approved", "delayed", "welcomed", "rejected")
@@ -186,10 +186,8 @@ def test_clashing_output_names_fail_only_those_documents(model: Path, tmp_path: 
     report = translate_paths(
         wb(cache=False),
         [str(one), str(two)],
-        ["uk"],
+        TranslateOptions(("uk",), src="en", model=str(model)),
         out=tmp_path / "out",
-        src="en",
-        model=str(model),
     )
     errors = {Path(r.input).parent.name + "/" + Path(r.input).name: r.error for r in report.rows}
     assert errors["one/same.md"] is None and errors["two/other.md"] is None
@@ -218,7 +216,10 @@ def test_segments_of_all_documents_go_together_and_each_model_loads_once(
     engine = CountingEngine()
     bench = wb(cache=False, engine=engine)
     report = translate_paths(
-        bench, [str(src)], ["uk", "ru"], out=tmp_path / "out", src="en", model=str(model)
+        bench,
+        [str(src)],
+        TranslateOptions(("uk", "ru"), src="en", model=str(model)),
+        out=tmp_path / "out",
     )
     assert report.failed == 0 and report.done == 12
     # 24 segments per language in chunks of 10: 3 engine calls each, across all documents.
@@ -456,7 +457,10 @@ def test_a_row_limit_above_64_runs_as_one_batch(model: Path, tmp_path: Path) -> 
     (src / "a.txt").write_text(text + "\n", "utf-8")
     bench = wb(cache=False, run=RunSettings(backend="torch", max_batch_size=160))
     report = translate_paths(
-        bench, [str(src)], ["uk"], out=tmp_path / "out", src="en", model=str(model)
+        bench,
+        [str(src)],
+        TranslateOptions(("uk",), src="en", model=str(model)),
+        out=tmp_path / "out",
     )
     assert report.failed == 0
     stats = bench.pool.loaded[0].stats

@@ -15,6 +15,7 @@ from workbench.cli.app import app
 from workbench.errors import JobError
 from workbench.runs.folder import translate_paths
 from workbench.runs.jobs import load_job, plan_job
+from workbench.settings import TranslateOptions
 
 JOB = """\
 inputs = ["in"]
@@ -49,10 +50,8 @@ def test_two_step_job_dry_run_counts_then_run(job: Path, tiny, tmp_path: Path) -
     translate_paths(
         Workbench(backend="torch", beams=1),
         [str(tmp_path / "in")],
-        ["uk"],
+        TranslateOptions(("uk",), src="en", model=str(tiny("marian-multi"))),
         out=tmp_path / "elsewhere",
-        src="en",
-        model=str(tiny("marian-multi")),
     )
     runner = CliRunner()
     res = runner.invoke(app, ["run", str(job), "--dry-run", "--json"])

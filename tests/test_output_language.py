@@ -23,7 +23,7 @@ from tests.conftest import SEEDS
 from workbench import Workbench, languages
 from workbench.cli.app import app
 from workbench.documents import content_hash, parse, read_document
-from workbench.settings import GenerationSettings
+from workbench.settings import GenerationSettings, TranslateOptions
 from workbench.signature import digest
 from workbench.tasks.translate import TranslationResult, _check_output, _Job, translate_documents
 
@@ -109,7 +109,7 @@ def test_a_model_that_copies_its_input_is_flagged(tiny) -> None:
 
     def run() -> TranslationResult:
         return translate_documents(
-            [doc], ["uk"], pool=pool, gen=gen, src="en", model=model, store=store
+            [doc], TranslateOptions(("uk",), src="en", model=model), pool=pool, gen=gen, store=store
         )[0][0]
 
     first = run()  # the tiny model's gibberish fills the cache

@@ -21,7 +21,7 @@ from workbench.engines.work import Chunk  # noqa: E402
 from workbench.errors import WorkbenchError  # noqa: E402
 from workbench.models.resolve import ResolvedModel  # noqa: E402
 from workbench.runs.folder import translate_paths  # noqa: E402
-from workbench.settings import GenerationSettings  # noqa: E402
+from workbench.settings import GenerationSettings, TranslateOptions  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +49,8 @@ def test_ray_engine_gives_the_local_engine_outputs(local_ray, tiny, tmp_path: Pa
     local = translate_paths(
         Workbench(backend="torch", beams=1, cache=False),
         [str(src)],
-        ["uk", "ru"],
+        TranslateOptions(("uk", "ru"), src="en", model=model),
         out=tmp_path / "local",
-        src="en",
-        model=model,
     )
     assert local.failed == 0
     cache = tmp_path / "c.sqlite3"
@@ -60,16 +58,17 @@ def test_ray_engine_gives_the_local_engine_outputs(local_ray, tiny, tmp_path: Pa
     translate_paths(
         Workbench(backend="torch", beams=1, cache=cache),
         [str(src)],
-        ["uk"],
+        TranslateOptions(("uk",), src="en", model=model),
         out=tmp_path / "warm",
-        src="en",
-        model=model,
     )
     engine = SpyRayEngine()
     wb = Workbench(backend="torch", beams=1, cache=cache, engine=engine)
     with wb:
         report = translate_paths(
-            wb, [str(src)], ["uk", "ru"], out=tmp_path / "ray", src="en", model=model
+            wb,
+            [str(src)],
+            TranslateOptions(("uk", "ru"), src="en", model=model),
+            out=tmp_path / "ray",
         )
     assert report.failed == 0, [r.error for r in report.rows]
     assert {t for t, _ in engine.sent} == {"ru"} and sum(n for _, n in engine.sent) == 12

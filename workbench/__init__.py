@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING, Any
 from workbench.version import __version__
 
 __all__ = [
+    "GenerationSettings",
+    "RunSettings",
+    "SummaryOptions",
     "SummaryResult",
+    "TranslateOptions",
     "TranslationResult",
     "Workbench",
     "WorkbenchError",
@@ -22,12 +26,22 @@ if TYPE_CHECKING:
     from workbench.api import Workbench
     from workbench.errors import WorkbenchError
     from workbench.results import SummaryResult, TranslationResult
+    from workbench.settings import (
+        GenerationSettings,
+        RunSettings,
+        SummaryOptions,
+        TranslateOptions,
+    )
 
 _LAZY = {
     "Workbench": "workbench.api",
     "WorkbenchError": "workbench.errors",
     "SummaryResult": "workbench.results",
     "TranslationResult": "workbench.results",
+    "GenerationSettings": "workbench.settings",
+    "RunSettings": "workbench.settings",
+    "SummaryOptions": "workbench.settings",
+    "TranslateOptions": "workbench.settings",
 }
 
 

@@ -10,13 +10,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, overload
 
-from workbench import formats, languages
+from workbench import formats
 from workbench.documents import Document, parse
 from workbench.engines import Engine, LocalEngine
 from workbench.errors import WorkbenchError
 from workbench.models.pool import ModelPool
 from workbench.results import SummaryResult, TranslationResult
-from workbench.settings import GenerationSettings, RunSettings
+from workbench.settings import GenerationSettings, RunSettings, TranslateOptions
 from workbench.store import NullStore, Store, WriteOnlyStore
 from workbench.tasks.translate import translate_documents
 
@@ -42,28 +42,59 @@ def _is_file(text: str) -> bool:
         return False
 
 
+def _merged(base: Any, **given: Any) -> Any:
+    """``base`` with the keyword values that were given (not None) put in its place."""
+    given = {name: value for name, value in given.items() if value is not None}
+    return replace(base, **given) if given else base
+
+
+def _translate_options(
+    to: str | Sequence[str] | None,
+    src: str | None,
+    model: str | None,
+    options: TranslateOptions | None,
+) -> TranslateOptions:
+    """The checked options of one call: ``options`` with the keywords given in their place."""
+    targets = None if to is None else (to,) if isinstance(to, str) else tuple(to)
+    base = options or TranslateOptions()
+    return _merged(base, targets=targets, src=src, model=model).checked()
+
+
 class Workbench:
-    """Translate (and summarise) documents with local models, keeping them loaded."""
+    """Translate (and summarise) documents with local models, keeping them loaded.
+
+    Settings come as keywords (``device``, ``backend``, ``precision``, ``offline``; ``beams``)
+    or whole (``run=RunSettings(...)``, ``generation=GenerationSettings(...)``). Given both,
+    the keywords are merged into the object (``dataclasses.replace``): a keyword that is given
+    wins over the object's value, so ``Workbench(run=RunSettings(max_batch_size=8),
+    device="cpu")`` runs on the CPU with batches of 8.
+    """
 
     def __init__(
         self,
         *,
-        device: str = "auto",
-        backend: str = "auto",
-        precision: str = "auto",
+        device: str | None = None,
+        backend: str | None = None,
+        precision: str | None = None,
         cache: str | Path | bool | None = None,
         refresh: bool = False,
-        offline: bool = False,
+        offline: bool | None = None,
         beams: int | None = None,
         run: RunSettings | None = None,
         generation: GenerationSettings | None = None,
         engine: str | Engine = "local",
         ray_address: str | None = None,
     ) -> None:
-        self.run = run or RunSettings(
-            device=device, backend=backend, precision=precision, offline=offline
+        self.run: RunSettings = _merged(
+            run or RunSettings(),
+            device=device,
+            backend=backend,
+            precision=precision,
+            offline=offline,
         )
-        self.generation = generation or GenerationSettings(beams=beams)
+        self.generation: GenerationSettings = _merged(
+            generation or GenerationSettings(), beams=beams
+        )
         self.pool = ModelPool(self.run)
         self._cache_arg = cache
         self._refresh = refresh
@@ -157,29 +188,33 @@ class Workbench:
 
     @overload
     def translate(
-        self, source: str | Path | Document, to: Sequence[str], **kwargs: Any
+        self, source: str | Path | Document, to: Sequence[str] | None = None, **kwargs: Any
     ) -> list[TranslationResult]: ...
 
     def translate(
         self,
         source: str | Path | Document,
-        to: str | Sequence[str],
+        to: str | Sequence[str] | None = None,
         *,
         src: str | None = None,
         model: str | None = None,
         beams: int | None = None,
         fmt: str | None = None,
+        options: TranslateOptions | None = None,
     ) -> TranslationResult | list[TranslationResult]:
         """Translate one text or file into one language (returns a result) or several (a list).
+
+        ``to``, ``src`` and ``model`` are those of ``TranslateOptions``; ``options`` gives them
+        whole, and a keyword given too takes the place of its field. One language code as a
+        string (``"ko"``) returns one result; a list, or ``"ko,uk"``, returns a list.
 
         Raises WorkbenchError when the document cannot be translated.
         """
         doc = self.document(source, fmt, limits=self.run)
-        single = isinstance(to, str) and "," not in to
-        targets = (
-            [to] if single else (languages.parse_list(to) if isinstance(to, str) else list(to))
-        )
-        rows = self.translate_documents([doc], targets, src=src, model=model, beams=beams)
+        raw = to if to is not None else options.targets if options is not None else None
+        single = isinstance(raw, str) and "," not in raw
+        opts = _translate_options(to, src, model, options)
+        rows = self.translate_documents([doc], options=opts, beams=beams)
         for result in rows[0]:
             if result.exception is not None:
                 raise result.exception
@@ -190,11 +225,12 @@ class Workbench:
     def translate_documents(
         self,
         docs: Sequence[Document],
-        targets: Sequence[str],
+        targets: Sequence[str] | None = None,
         *,
         src: str | None = None,
         model: str | None = None,
         beams: int | None = None,
+        options: TranslateOptions | None = None,
         on_segments: Callable[[int], None] | None = None,
         on_planned: Callable[[int], None] | None = None,
         on_result: Callable[[int, TranslationResult], None] | None = None,
@@ -202,16 +238,15 @@ class Workbench:
         plan_only: bool = False,
     ) -> list[list[TranslationResult]]:
         """Translate many documents at once (misses of all documents are batched together).
-        Errors are reported per result, never raised for one document. The callbacks and
-        ``plan_only`` are those of ``workbench.tasks.translate.translate_documents``."""
-        gen = self.generation if beams is None else replace(self.generation, beams=beams)
+        Errors are reported per result, never raised for one document. ``targets``, ``src``,
+        ``model`` and ``options`` are as in ``translate``; the callbacks and ``plan_only`` are
+        those of ``workbench.tasks.translate.translate_documents``."""
+        opts = _translate_options(targets, src, model, options)
         return translate_documents(
             docs,
-            targets,
+            opts,
             pool=self.pool,
-            gen=gen,
-            src=src,
-            model=model,
+            gen=_merged(self.generation, beams=beams),
             store=self.store,
             engine=self.engine,
             on_segments=on_segments,

@@ -7,6 +7,8 @@ signature are built from the same objects, so what is printed is what ran.
 from __future__ import annotations
 
 import os
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,25 @@ SCHEMA_VERSION = 1
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "int8", "fp16", "bf16")
 BACKENDS = ("auto", "torch", "ctranslate2")
+
+
+def check_precision(precision: str) -> str:
+    """``precision`` if it is one of PRECISIONS, else a one-line WorkbenchError naming it."""
+    from workbench.errors import WorkbenchError
+
+    if precision not in PRECISIONS:
+        raise WorkbenchError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
+    return precision
+
+
+def _at_least(owner: object, names: tuple[str, ...], least: int) -> None:
+    """Refuse a numeric setting below ``least`` (None means "the default" and passes)."""
+    from workbench.errors import WorkbenchError
+
+    for name in names:
+        value = getattr(owner, name)
+        if value is not None and value < least:
+            raise WorkbenchError(f"{name} must be at least {least}, not {value}")
 
 
 @dataclass(frozen=True)
@@ -43,6 +64,17 @@ class GenerationSettings:
             "and decode that segment again with repeats forbidden (0 disables)."
         },
     )
+
+    def __post_init__(self) -> None:
+        # Checked here, so the API, the CLI and job files refuse a bad value the same way.
+        from workbench.errors import WorkbenchError
+
+        _at_least(self, ("beams",), 1)
+        _at_least(self, ("max_new_tokens_extra", "repeat_guard"), 0)
+        if not self.max_new_tokens_ratio > 0:
+            raise WorkbenchError(
+                f"max_new_tokens_ratio must be above 0, not {self.max_new_tokens_ratio}"
+            )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,16 +179,10 @@ class RunSettings:
             raise WorkbenchError(
                 f"unknown device {self.device!r}; use {', '.join(DEVICES)} or cuda:N"
             )
-        if self.precision not in PRECISIONS:
-            raise WorkbenchError(
-                f"unknown precision {self.precision!r}; use {', '.join(PRECISIONS)}"
-            )
+        check_precision(self.precision)
         if self.backend not in BACKENDS:
             raise WorkbenchError(f"unknown backend {self.backend!r}; use {', '.join(BACKENDS)}")
-        for name in ("batch_tokens", "max_batch_size", "max_input_tokens"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise WorkbenchError(f"{name} must be at least 1, not {value}")
+        _at_least(self, ("batch_tokens", "max_batch_size", "max_input_tokens"), 1)
         for name in LIMIT_ENV:
             if getattr(self, name) < 0:
                 raise WorkbenchError(
@@ -172,6 +198,53 @@ class RunSettings:
         rows = self.max_batch_size or (256 if gpu else 64)
         tokens = self.batch_tokens or (16384 if gpu else 4096)
         return rows, tokens
+
+
+# --- translating ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TranslateOptions:
+    """What to translate into, from what, with what. Built once where a request comes in
+    (the CLI, a job file, the API) and passed down whole; ``checked()`` normalises it."""
+
+    targets: tuple[str, ...] = field(
+        default=(), metadata={"help": "Target languages, comma-separated: ko,uk"}
+    )
+    src: str | None = field(default=None, metadata={"help": "Source language (default: detected)."})
+    model: str | None = field(default=None, metadata={"help": "Hub id or local model folder."})
+
+    def checked(self) -> TranslateOptions:
+        """A copy with language codes normalised (``KO``, ``kor``, ``ko `` → ``ko``), repeated
+        targets dropped and the model stripped; a bad value is a one-line WorkbenchError naming
+        it. A target may list several, comma-separated (``("ko,uk",)``, as ``--to`` gives them).
+
+        Options this returned are marked, so checking them again (as every layer below the
+        one that built them may) returns them as they are.
+        """
+        if self.__dict__.get("_checked"):
+            return self
+        from workbench import languages
+        from workbench.errors import WorkbenchError
+
+        raw = (self.targets,) if isinstance(self.targets, str) else tuple(self.targets)
+        for value in raw:
+            if not isinstance(value, str):
+                raise WorkbenchError(f"target language {value!r}: expected a code such as ko")
+        if not any(value.strip(" ,") for value in raw):
+            raise WorkbenchError("no target language given; pass codes such as ko,uk")
+        targets = tuple(languages.parse_list(",".join(raw)))
+        for name in ("src", "model"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise WorkbenchError(f"{name} {value!r}: expected text")
+        src = languages.normalize(self.src) if self.src else None
+        model = self.model.strip() if self.model else None
+        out = replace(self, targets=targets, src=src, model=model or None)
+        # Not a field: it stays out of equality, repr and the job-file keys, and replace()
+        # (which may change a value) drops it.
+        object.__setattr__(out, "_checked", True)
+        return out
 
 
 # --- summarising ------------------------------------------------------------------------
@@ -286,6 +359,40 @@ def env_offline() -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+#: How a settings file (a job file) names the type a field takes.
+_KIND_NAMES = {
+    str: "text",
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    dict: "a table",
+    tuple: "a list",
+}
+
+
+def _kinds(hint: Any) -> tuple[type, ...]:
+    """The types a field's type hint admits (``int | None`` → ``(int,)``)."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return tuple(k for arg in typing.get_args(hint) for k in _kinds(arg))
+    if hint is type(None):
+        return ()
+    return (typing.get_origin(hint) or hint,)
+
+
+def type_problem(value: Any, hint: Any) -> str | None:
+    """What is wrong with the type of ``value``, read from a TOML file, for a field of type
+    ``hint`` (a type or a hint such as ``int | None``): ``expected a whole number, got
+    'four'``; None when it fits. A bool is no number here, a whole number is a float."""
+    kinds = _kinds(hint)
+    if isinstance(value, bool):
+        fits = bool in kinds
+    elif isinstance(value, int) and float in kinds:
+        fits = True
+    else:
+        fits = isinstance(value, tuple(list if k is tuple else k for k in kinds))
+    return None if fits else f"expected {_KIND_NAMES[kinds[0]]}, got {value!r}"
+
+
 def help_for(cls: type, name: str) -> str:
     """The help text of one settings field, for CLI options."""
     for f in fields(cls):
@@ -312,10 +419,13 @@ __all__ = [
     "GenerationSettings",
     "RunSettings",
     "SummaryOptions",
+    "TranslateOptions",
+    "check_precision",
     "default_cache_path",
     "default_for",
     "default_home",
     "env_offline",
     "help_for",
     "replace",
+    "type_problem",
 ]

@@ -12,7 +12,13 @@ from typing import Any, TypeVar
 import typer
 
 from workbench.errors import WorkbenchError
-from workbench.settings import GenerationSettings, RunSettings, default_for, help_for
+from workbench.settings import (
+    GenerationSettings,
+    RunSettings,
+    TranslateOptions,
+    default_for,
+    help_for,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,6 +68,10 @@ def run_help(name: str) -> str:
 
 def run_default(name: str) -> Any:
     return default_for(RunSettings, name)
+
+
+def translate_help(name: str) -> str:
+    return help_for(TranslateOptions, name)
 
 
 def eprint(message: str, quiet: bool = False) -> None:

@@ -20,13 +20,16 @@ SKIP_HELP = (
 DEFAULT_DEVICE: str = run_default("device")
 DEFAULT_BACKEND: str = run_default("backend")
 DEFAULT_PRECISION: str = run_default("precision")
+DEFAULT_OFFLINE: bool = run_default("offline")
 
 PathsArgument = Annotated[
     list[str], typer.Argument(help="Files or folders (recursive); - reads stdin.")
 ]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
-BeamsOption = Annotated[int | None, typer.Option("--beams", help=gen_help("beams"), min=1)]
+# Values are checked by the settings classes (one line, as everywhere), not by typer.
+BeamsOption = Annotated[int | None, typer.Option("--beams", help=gen_help("beams"))]
 DeviceOption = Annotated[str, typer.Option(help=run_help("device"))]
+BackendOption = Annotated[str, typer.Option(help=run_help("backend"))]
 PrecisionOption = Annotated[str, typer.Option(help=run_help("precision"))]
 CacheOption = Annotated[
     Path | None,

@@ -18,6 +18,7 @@ from workbench.cli.common import (
 from workbench.cli.options import (
     DEFAULT_BACKEND,
     DEFAULT_DEVICE,
+    DEFAULT_OFFLINE,
     DEFAULT_PRECISION,
     AddressOption,
     BeamsOption,
@@ -39,10 +40,16 @@ from workbench.cli.run_cmd import finish, folder_run
 
 
 def _help(name: str) -> str:
-    # Read lazily from the options dataclass, which imports nothing heavy.
+    # Read from the options dataclass, which imports nothing heavy.
     from workbench.settings import SummaryOptions, help_for
 
     return help_for(SummaryOptions, name)
+
+
+def _default(name: str) -> Any:
+    from workbench.settings import SummaryOptions, default_for
+
+    return default_for(SummaryOptions, name)
 
 
 @user_errors
@@ -51,23 +58,28 @@ def summarise(
     lang: Annotated[str | None, typer.Option("--lang", "-l", help=_help("lang"))] = None,
     src: Annotated[str | None, typer.Option("--from", "-f", help=_help("src"))] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help=_help("model"))] = None,
+    # Values are checked by SummaryOptions.checked() (one line, as in job files and the API).
     sentences: Annotated[
-        int | None, typer.Option("--sentences", "-s", help=_help("sentences"), min=1)
+        int | None, typer.Option("--sentences", "-s", help=_help("sentences"))
     ] = None,
-    words: Annotated[int | None, typer.Option("--words", "-w", help=_help("words"), min=1)] = None,
-    tokens: Annotated[int | None, typer.Option("--tokens", help=_help("tokens"), min=1)] = None,
+    words: Annotated[int | None, typer.Option("--words", "-w", help=_help("words"))] = None,
+    tokens: Annotated[int | None, typer.Option("--tokens", help=_help("tokens"))] = None,
     prompt: Annotated[str | None, typer.Option("--prompt", "-p", help=_help("prompt"))] = None,
     var: Annotated[
         list[str] | None, typer.Option("--var", help=_help("variables"), metavar="NAME=VALUE")
     ] = None,
-    strategy: Annotated[str, typer.Option("--strategy", help=_help("strategy"))] = "auto",
+    strategy: Annotated[str, typer.Option("--strategy", help=_help("strategy"))] = _default(
+        "strategy"
+    ),
     translation_model: Annotated[
         str | None, typer.Option("--translation-model", help=_help("translation_model"))
     ] = None,
     chunk_tokens: Annotated[
-        int | None, typer.Option("--chunk-tokens", help=_help("chunk_tokens"), min=16)
+        int | None, typer.Option("--chunk-tokens", help=_help("chunk_tokens"))
     ] = None,
-    max_rounds: Annotated[int, typer.Option("--max-rounds", help=_help("max_rounds"), min=1)] = 3,
+    max_rounds: Annotated[int, typer.Option("--max-rounds", help=_help("max_rounds"))] = _default(
+        "max_rounds"
+    ),
     no_retry: Annotated[
         bool, typer.Option("--no-retry", help="Never ask a chat model a second time.")
     ] = False,
@@ -85,7 +97,7 @@ def summarise(
     cache: CacheOption = None,
     no_cache: NoCacheOption = False,
     refresh: RefreshOption = False,
-    offline: OfflineOption = False,
+    offline: OfflineOption = DEFAULT_OFFLINE,
     as_json: RowsJsonOption = False,
     skip_existing: SkipOption = False,
     manifest: ManifestOption = None,

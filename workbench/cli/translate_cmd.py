@@ -13,15 +13,17 @@ from workbench.cli.common import (
     fail,
     quiet_libraries,
     reads_stdin,
-    run_help,
     stdin_text,
+    translate_help,
     user_errors,
 )
 from workbench.cli.options import (
     DEFAULT_BACKEND,
     DEFAULT_DEVICE,
+    DEFAULT_OFFLINE,
     DEFAULT_PRECISION,
     AddressOption,
+    BackendOption,
     BeamsOption,
     CacheOption,
     DeviceOption,
@@ -43,22 +45,20 @@ from workbench.cli.run_cmd import finish, folder_run
 @user_errors
 def translate(
     paths: PathsArgument,
-    to: Annotated[str, typer.Option("--to", "-t", help="Target languages, comma-separated: ko,uk")],
-    src: Annotated[
-        str | None, typer.Option("--from", "-f", help="Source language (default: detected).")
-    ] = None,
+    to: Annotated[str, typer.Option("--to", "-t", help=translate_help("targets"))],
+    src: Annotated[str | None, typer.Option("--from", "-f", help=translate_help("src"))] = None,
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Hub id or local model folder.")
+        str | None, typer.Option("--model", "-m", help=translate_help("model"))
     ] = None,
     out: OutOption = Path("out"),
     beams: BeamsOption = None,
     device: DeviceOption = DEFAULT_DEVICE,
-    backend: Annotated[str, typer.Option(help=run_help("backend"))] = DEFAULT_BACKEND,
+    backend: BackendOption = DEFAULT_BACKEND,
     precision: PrecisionOption = DEFAULT_PRECISION,
     cache: CacheOption = None,
     no_cache: NoCacheOption = False,
     refresh: RefreshOption = False,
-    offline: OfflineOption = False,
+    offline: OfflineOption = DEFAULT_OFFLINE,
     skip_existing: SkipOption = False,
     manifest: ManifestOption = None,
     engine: EngineOption = "local",
@@ -67,12 +67,12 @@ def translate(
     quiet: QuietOption = False,
 ) -> None:
     """Translate articles into one or more languages."""
-    from workbench import languages
     from workbench.api import Workbench
     from workbench.runs.folder import translate_paths
+    from workbench.settings import TranslateOptions
 
-    targets = languages.parse_list(to)
-    check_models(model, offline=offline)
+    options = TranslateOptions((to,), src=src, model=model).checked()
+    check_models(options.model, offline=offline)
     wb = Workbench(
         device=device,
         backend=backend,
@@ -85,12 +85,10 @@ def translate(
         ray_address=address,
     )
     if reads_stdin(paths):
-        if len(targets) != 1:
+        if len(options.targets) != 1:
             raise fail("reading stdin writes stdout: give exactly one --to language")
         with quiet_libraries(quiet):
-            result = wb.translate(
-                stdin_text(wb.run.max_document_bytes), targets[0], src=src, model=model
-            )
+            (result,) = wb.translate(stdin_text(wb.run.max_document_bytes), options=options)
         typer.echo(result.text, nl=False)
         for warning in result.warnings():
             eprint(f"workbench: warning: {warning}", quiet)
@@ -102,10 +100,8 @@ def translate(
         report = translate_paths(
             wb,
             paths,
-            targets,
+            options,
             out=out,
-            src=src,
-            model=model,
             skip_existing=skip_existing,
             manifest=manifest,
             listener=progress,

@@ -33,8 +33,7 @@ def choose_engine(info: ModelInfo, run: RunSettings) -> str:
                 f"--backend ctranslate2 does not run {info.family} models; use --backend torch"
             )
         return "ctranslate2"
-    if run.backend != "auto":
-        raise WorkbenchError(f"unknown backend {run.backend!r}; use auto, torch or ctranslate2")
+    # auto: RunSettings refused any other name.
     return "ctranslate2" if supported and ct2_available() else "torch"
 
 

@@ -26,7 +26,7 @@ from workbench.models.device import pick_device, pick_precision
 from workbench.models.families import ModelInfo, read_json
 from workbench.models.resolve import ResolvedModel
 from workbench.models.seq2seq_common import Decoding, Seq2SeqBase
-from workbench.settings import PRECISIONS, RunSettings, default_home
+from workbench.settings import RunSettings, check_precision, default_home
 
 #: workbench precision → CTranslate2 quantization written to disk.
 QUANTIZATION = {"int8": "int8", "fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
@@ -40,8 +40,7 @@ def ct2_precision(device: str, requested: str = "auto") -> str:
     CPU builds of CTranslate2 compute int8 and float32 only; on a GPU, bfloat16 needs compute
     capability 8.0 (what torch's ``is_bf16_supported`` checks), float16 runs on the rest.
     """
-    if requested not in PRECISIONS:
-        raise WorkbenchError(f"unknown precision {requested!r}; use {', '.join(PRECISIONS)}")
+    check_precision(requested)
     gpu = device.startswith("cuda")
     if requested == "auto":
         return pick_precision(device) if gpu else "int8"

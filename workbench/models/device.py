@@ -21,9 +21,8 @@ def _maybe_accelerated() -> bool:
 
 @lru_cache(maxsize=8)
 def pick_device(requested: str = "auto") -> str:
-    """Resolve ``auto`` to cuda, mps or cpu; check that an explicit device exists."""
-    if requested not in ("auto", "cpu", "cuda", "mps") and not requested.startswith("cuda:"):
-        raise WorkbenchError(f"unknown device {requested!r}; use auto, cpu, cuda, cuda:N or mps")
+    """Resolve ``auto`` to cuda, mps or cpu; check that an explicit device exists (its name
+    was checked by RunSettings)."""
     if requested == "cpu" or (requested == "auto" and not _maybe_accelerated()):
         return "cpu"
     import torch

@@ -25,12 +25,12 @@ from workbench.models.decode import finish_row, joiner_for, rejoin, split_units
 from workbench.models.families import Control, ModelInfo, read_json
 from workbench.models.generation import model_generation_defaults
 from workbench.models.resolve import ResolvedModel
-from workbench.settings import PRECISIONS, RunSettings
+from workbench.settings import RunSettings
 
 if TYPE_CHECKING:
     from workbench.models.plan import ModelPlan
 
-__all__ = ["PRECISIONS", "Decoding", "Seq2SeqBase", "decoder_positions"]
+__all__ = ["Decoding", "Seq2SeqBase", "decoder_positions"]
 
 #: Rounds of splitting a segment that keeps reaching the decoder's position limit.
 MAX_RESPLITS = 4

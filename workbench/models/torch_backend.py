@@ -12,7 +12,7 @@ from workbench.models.device import decoding_context, pick_device, pick_precisio
 from workbench.models.families import ModelInfo
 from workbench.models.resolve import ResolvedModel
 from workbench.models.seq2seq_common import Decoding, Seq2SeqBase
-from workbench.settings import PRECISIONS, RunSettings
+from workbench.settings import RunSettings, check_precision
 
 __all__ = ["TorchSeq2Seq", "load_seq2seq", "torch_placement", "torch_precision"]
 
@@ -23,8 +23,7 @@ def torch_precision(device: str, requested: str = "auto") -> str:
     ``int8`` (dynamic int8 quantization of the linear layers) exists for CPUs without
     CTranslate2; it changes outputs, so it is part of the backend name and the cache key.
     """
-    if requested not in PRECISIONS:
-        raise WorkbenchError(f"unknown precision {requested!r}; use {', '.join(PRECISIONS)}")
+    check_precision(requested)
     if requested == "auto":
         return pick_precision(device)
     if requested == "int8" and device != "cpu":

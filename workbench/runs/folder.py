@@ -52,7 +52,7 @@ from workbench.runs.outputs import (
 from workbench.runs.provenance import up_to_date, versions, write_output
 from workbench.runs.report import MANIFEST_FIELDS, NOT_READ, Listener, NullListener, Row, RunReport
 from workbench.runs.steps import OWN, Step
-from workbench.settings import RunSettings
+from workbench.settings import RunSettings, TranslateOptions
 
 if TYPE_CHECKING:
     from workbench.api import Workbench
@@ -91,11 +91,9 @@ def check_out(paths: Sequence[str], out: Path) -> None:
 def translate_paths(
     wb: Workbench,
     paths: list[str],
-    targets: list[str],
+    options: TranslateOptions,
     *,
     out: Path,
-    src: str | None = None,
-    model: str | None = None,
     skip_existing: bool = False,
     manifest: Path | None = None,
     listener: Listener | None = None,
@@ -104,13 +102,11 @@ def translate_paths(
 
     Unreadable documents become failed rows; the rest still complete.
     """
-    step = Step("translate", tuple(targets), model=model)
     return run_steps(
         wb,
         paths,
-        [step],
+        [Step.translating(options)],
         out=out,
-        src=src,
         skip_existing=skip_existing,
         manifest=manifest,
         listener=listener,
@@ -304,9 +300,7 @@ class _Run:
 
         self.wb.translate_documents(
             [self.docs[d] for d in todo],
-            langs,
-            src=self.src,
-            model=step.model,
+            options=step.translate_options(self.src),
             beams=step.beams,
             on_segments=self.listener.segments_done,
             on_planned=self.listener.segments,

@@ -23,16 +23,20 @@ sends documents to a Ray cluster at an ``address`` says so in its dry run and ru
 confirmed (``Job.confirmations``): a job file from elsewhere cannot send articles anywhere
 without a word.
 
-Optional top-level keys: ``skip_existing``, ``engine`` (local or ray), ``address``, ``device``,
-``backend`` and ``beams``. A step takes ``task``, ``to``, ``model`` and ``beams``; a summarise
-step's ``to`` may include ``"own"`` (the article's own language) and the step also takes the
-summarising options (``sentences``, ``words``, ``tokens``, ``strategy``,
-``prompt``, ``variables``, ``translation_model``, ``chunk_tokens``, ``max_rounds``, ``retry``).
+Top-level keys: besides ``inputs``, ``out`` and ``steps``, the job's own ``skip_existing``,
+``engine`` (local or ray) and ``address``, the source language ``from`` and every setting of
+``RunSettings`` (``device``, ``backend``, ``precision``, ``batch_tokens``, ...) and
+``GenerationSettings`` (``beams``, ...) under its own name. A step takes ``task``, ``to``,
+``model`` and ``beams``; a summarise step's ``to`` may include ``"own"`` (the article's own
+language) and the step also takes every summarising option of ``SummaryOptions``
+(``sentences``, ``words``, ``strategy``, ...). The keys are read from those dataclasses, so a
+new setting is a job-file key too.
 """
 
 from __future__ import annotations
 
 import tomllib
+import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,42 +49,48 @@ from workbench.runs.outputs import discover_all, output_name, safe_join
 from workbench.runs.provenance import up_to_date
 from workbench.runs.report import Listener, RunReport
 from workbench.runs.steps import OWN, Step
+from workbench.settings import (
+    GenerationSettings,
+    RunSettings,
+    SummaryOptions,
+    TranslateOptions,
+    type_problem,
+)
 
 if TYPE_CHECKING:
     from workbench.api import Workbench
 
-TOP_KEYS = (
-    "inputs",
-    "out",
-    "from",
-    "steps",
-    "skip_existing",
-    "engine",
-    "address",
-    "device",
-    "backend",
-    "beams",
-)
-STEP_KEYS = ("task", "to", "model", "beams")
-#: Summarise options a step may set; ``lang``, ``src`` and ``model`` come from the step itself.
-_NOT_STEP_OPTIONS = ("lang", "src", "model")
+#: The job's own top-level keys: what to read, where to write, how to run it.
+JOB_KEYS = ("inputs", "out", "steps", "skip_existing", "engine", "address")
+#: Job-file names of the options' language fields: ``from = "en"``, ``to = ["ko", "uk"]``.
+KEY_NAMES = {"src": "from", "targets": "to", "lang": "to"}
+#: The generation setting a step may set for itself (the others are the job's).
+STEP_GENERATION = ("beams",)
 _TASK_ALIASES = {"translate": "translate", "summarise": "summarise", "summarize": "summarise"}
-_KIND = {str: "text", bool: "true or false", dict: "a table"}
-# TOML types of the summarise options that SummaryOptions.checked() does not check itself.
-_OPTION_TYPES: dict[str, type] = {
-    "variables": dict,
-    "retry": bool,
-    "strategy": str,
-    "prompt": str,
-    "translation_model": str,
-}
+
+
+def key_name(name: str) -> str:
+    """The job-file key of a settings field."""
+    return KEY_NAMES.get(name, name)
+
+
+def top_keys() -> tuple[str, ...]:
+    """Every key a job file may have at the top level."""
+    settings = [f.name for cls in (RunSettings, GenerationSettings) for f in fields(cls)]
+    return (*JOB_KEYS, key_name("src"), *settings)
+
+
+def step_keys(task: str) -> tuple[str, ...]:
+    """Every key a step of ``task`` may have: ``task``, its options' fields (the source
+    language is the job's ``from``) and STEP_GENERATION."""
+    cls = TranslateOptions if task == "translate" else SummaryOptions
+    own = [key_name(f.name) for f in fields(cls) if f.name != "src"]
+    return ("task", *dict.fromkeys(own), *STEP_GENERATION)
 
 
 def summarise_option_names() -> tuple[str, ...]:
-    """The summarising options a summarise step accepts (read from SummaryOptions)."""
-    from workbench.settings import SummaryOptions
-
-    return tuple(f.name for f in fields(SummaryOptions) if f.name not in _NOT_STEP_OPTIONS)
+    """The summarising options a summarise step sets besides its languages and model."""
+    return tuple(f.name for f in fields(SummaryOptions) if f.name not in (*KEY_NAMES, "model"))
 
 
 @dataclass(frozen=True)
@@ -95,9 +105,8 @@ class Job:
     skip_existing: bool = False
     engine: str = "local"
     address: str | None = None
-    device: str = "auto"
-    backend: str = "auto"
-    beams: int | None = None
+    run: RunSettings = field(default_factory=RunSettings)
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
 
     def confirmations(self, *, address_given: bool = False) -> list[str]:
         """What this job does beyond its own folder, one line each; running it needs the
@@ -123,16 +132,16 @@ class Job:
         refresh: bool = False,
         offline: bool = False,
     ) -> Workbench:
-        """A Workbench with the job's run settings."""
+        """A Workbench with the job's run and generation settings (``offline`` from the
+        command line adds to the file's)."""
         from workbench.api import Workbench
 
         return Workbench(
-            device=self.device,
-            backend=self.backend,
-            beams=self.beams,
+            run=self.run,
+            generation=self.generation,
+            offline=offline or None,
             cache=cache,
             refresh=refresh,
-            offline=offline,
             engine=self.engine,
             ray_address=self.address,
         )
@@ -161,7 +170,7 @@ def parse_job(data: dict[str, Any], path: Path) -> Job:
     def fail(key: str, problem: str) -> JobError:
         return JobError(f"{name}: {key}: {problem}")
 
-    _unknown(data, TOP_KEYS, name, "")
+    _unknown(data, top_keys(), name, "")
     inputs = data.get("inputs")
     if isinstance(inputs, str):
         inputs = [inputs]
@@ -178,7 +187,7 @@ def parse_job(data: dict[str, Any], path: Path) -> Job:
         raise fail(
             "steps", 'add at least one [[steps]] table with task = "translate" or "summarise"'
         )
-    steps = tuple(_step(s, i, name) for i, s in enumerate(steps_data, start=1))
+    steps = tuple(_step(s, i, name, src) for i, s in enumerate(steps_data, start=1))
     engine = _optional(data, "engine", str, name) or "local"
     if engine not in ("local", "ray"):
         raise fail("engine", f"unknown engine {engine!r}; use local or ray")
@@ -191,9 +200,8 @@ def parse_job(data: dict[str, Any], path: Path) -> Job:
         skip_existing=bool(_optional(data, "skip_existing", bool, name) or False),
         engine=engine,
         address=_optional(data, "address", str, name),
-        device=_optional(data, "device", str, name) or "auto",
-        backend=_optional(data, "backend", str, name) or "auto",
-        beams=_positive(data, "beams", name),
+        run=RunSettings(**_settings(data, RunSettings, name)),
+        generation=GenerationSettings(**_settings(data, GenerationSettings, name)),
     )
 
 
@@ -207,16 +215,34 @@ def _unknown(table: dict[str, Any], allowed: tuple[str, ...], name: str, where: 
 
 def _optional(table: dict[str, Any], key: str, kind: type, name: str, where: str = "") -> Any:
     value = table.get(key)
-    if value is not None and not isinstance(value, kind):
-        raise JobError(f"{name}: {where}{key}: expected {_KIND[kind]}, got {value!r}")
+    problem = None if value is None else type_problem(value, kind)
+    if problem:
+        raise JobError(f"{name}: {where}{key}: {problem}")
     return value
 
 
-def _positive(table: dict[str, Any], key: str, name: str, where: str = "") -> int | None:
-    value = table.get(key)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise JobError(f"{name}: {where}{key}: expected a whole number of 1 or more, got {value!r}")
-    return value
+def _settings(
+    table: dict[str, Any], cls: type, name: str, where: str = "", keys: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The fields of settings class ``cls`` that ``table`` sets (only ``keys`` when given),
+    each checked against its field's type, then by ``cls`` itself, so that an error names
+    its key; the values are returned by field name."""
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        key = key_name(f.name)
+        if key not in table or (keys and key not in keys):
+            continue
+        value = table[key]
+        problem = type_problem(value, hints[f.name])
+        if problem:
+            raise JobError(f"{name}: {where}{key}: {problem}")
+        try:
+            cls(**{f.name: value})
+        except WorkbenchError as exc:
+            raise JobError(f"{name}: {where}{key}: {exc}") from None
+        values[f.name] = value
+    return values
 
 
 def _lang(code: str, key: str, name: str) -> str:
@@ -226,7 +252,8 @@ def _lang(code: str, key: str, name: str) -> str:
         raise JobError(f"{name}: {key}: {exc}") from None
 
 
-def _step(data: Any, index: int, name: str) -> Step:
+def _step(data: Any, index: int, name: str, src: str | None) -> Step:
+    """One ``[[steps]]`` table; ``src`` is the job's source language."""
     where = f"steps[{index}]."
     if not isinstance(data, dict):
         raise JobError(f"{name}: steps[{index}]: expected a table ([[steps]]), got {data!r}")
@@ -235,37 +262,29 @@ def _step(data: Any, index: int, name: str) -> Step:
         raise JobError(
             f'{name}: {where}task: use "translate" or "summarise", got {data.get("task")!r}'
         )
-    option_names = summarise_option_names() if task == "summarise" else ()
-    _unknown(data, STEP_KEYS + option_names, name, where)
+    _unknown(data, step_keys(task), name, where)
     to = data.get("to")
     if isinstance(to, str):
         to = [part for part in to.split(",") if part.strip()]
     if not to or not isinstance(to, list) or not all(isinstance(t, str) for t in to):
         raise JobError(f'{name}: {where}to: give the languages, e.g. to = ["ko", "uk"]')
-    langs = tuple(
-        dict.fromkeys(
-            t if t == OWN and task == "summarise" else _lang(t, f"{where}to", name) for t in to
-        )
-    )
-    options = {k: data[k] for k in option_names if k in data}
+    model = _optional(data, "model", str, name, where)
+    beams = _settings(data, GenerationSettings, name, where, STEP_GENERATION).get("beams")
+    if task == "translate":
+        try:
+            options = TranslateOptions(tuple(to), src=src, model=model).checked()
+        except WorkbenchError as exc:
+            raise JobError(f"{name}: {where}to: {exc}") from None
+        return Step.translating(options, beams=beams)
+    langs = tuple(dict.fromkeys(t if t == OWN else _lang(t, f"{where}to", name) for t in to))
+    options = {k: data[k] for k in summarise_option_names() if k in data}
     if options:
         _check_summary_options(options, name, where)
-    return Step(
-        task,
-        langs,
-        model=_optional(data, "model", str, name, where),
-        beams=_positive(data, "beams", name, where),
-        options=options,
-    )
+    return Step(task, langs, model=model, beams=beams, options=options)
 
 
 def _check_summary_options(options: dict[str, Any], name: str, where: str) -> None:
-    from workbench.settings import SummaryOptions
-
-    for key, value in options.items():
-        kind = _OPTION_TYPES.get(key)
-        if kind is not None and not isinstance(value, kind):
-            raise JobError(f"{name}: {where}{key}: expected {_KIND[kind]}, got {value!r}")
+    _settings(options, SummaryOptions, name, where)  # the TOML types
     variables = options.get("variables", {})
     if not all(isinstance(v, str) for v in variables.values()):
         raise JobError(f'{name}: {where}variables: give text values, e.g. {{ desk = "world" }}')
@@ -427,11 +446,9 @@ def plan_job(
 
         results = translate_documents(
             [doc for _, doc in docs],
-            list(step.langs),
+            step.translate_options(job.src),
             pool=pool,
             gen=gen,
-            src=job.src,
-            model=step.model,
             store=wb.store,
             skip=skip,
             plan_only=True,

@@ -12,14 +12,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from workbench import cancel, detection, languages, segment, signature
+from workbench import cancel, detection, segment, signature
 from workbench.documents import Document, content_hash
 from workbench.engines import Chunk, Engine, LocalEngine, SegmentError
 from workbench.errors import CacheError, WorkbenchError
 from workbench.models.plan import ModelPlan
 from workbench.models.pool import ModelPool
 from workbench.results import SegmentPair, TranslationResult
-from workbench.settings import GenerationSettings
+from workbench.settings import GenerationSettings, TranslateOptions
 from workbench.store import NullStore, Store, not_cached_note, over_limit
 
 # Misses are translated and stored in chunks, so an interrupted run loses at most one chunk of
@@ -50,12 +50,10 @@ class _Job:
 
 def translate_documents(
     docs: Sequence[Document],
-    targets: Sequence[str],
+    options: TranslateOptions,
     *,
     pool: ModelPool,
     gen: GenerationSettings,
-    src: str | None = None,
-    model: str | None = None,
     store: Store | None = None,
     engine: Engine | None = None,
     on_segments: Callable[[int], None] | None = None,
@@ -64,7 +62,8 @@ def translate_documents(
     skip: Callable[[int, TranslationResult], bool] | None = None,
     plan_only: bool = False,
 ) -> list[list[TranslationResult]]:
-    """Translate every document into every target; returns results[doc][target].
+    """Translate every document into every target of ``options``; returns
+    results[doc][target].
 
     A problem with one document or one model becomes that result's ``error``; the others
     still complete. ``on_result(doc_index, result)`` is called as soon as each result is final
@@ -76,8 +75,8 @@ def translate_documents(
     loaded.
     """
     store = store or NullStore()
-    targets = [languages.normalize(t) for t in targets]
-    src = languages.normalize(src) if src else None
+    options = options.checked()  # returns options its caller checked as they are
+    targets, src, model = list(options.targets), options.src, options.model
     results: list[list[TranslationResult]] = []
     jobs: list[_Job] = []
     for d, doc in enumerate(docs):

@@ -18,16 +18,15 @@ def translate_summary(
     doc: Document, inner: SummaryResult, ctx: Context, plan: Plan, result: SummaryResult
 ) -> None:
     """Translate ``inner`` (the summary in ``plan.source``) into ``result``."""
+    from workbench.settings import TranslateOptions
     from workbench.tasks.translate import translate_documents
 
     assert inner.text is not None
     tr = translate_documents(
         [parse(inner.text + "\n", formats.PLAIN)],
-        [plan.target],
+        TranslateOptions((plan.target,), src=plan.source, model=ctx.opts.translation_model),
         pool=ctx.pool,
         gen=ctx.gen,
-        src=plan.source,
-        model=ctx.opts.translation_model,
         store=ctx.store,
         engine=ctx.engine,
     )[0][0]
