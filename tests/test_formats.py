@@ -21,7 +21,7 @@ from workbench.cli.app import app
 from workbench.documents import Block, Document, build, has_letter, parse, read_document
 from workbench.formats import Format
 from workbench.runs.folder import translate_paths
-from workbench.settings import RunSettings
+from workbench.settings import RunSettings, TranslateOptions
 
 runner = CliRunner()
 
@@ -245,9 +245,8 @@ def test_folder_run_mirrors_a_registered_format(tiny, tmp_path: Path, lines_form
     (src / "notes.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHi\n", encoding="utf-8")
     out = tmp_path / "out"
     wb = Workbench(cache=False, beams=1, run=RunSettings(backend="torch"))
-    report = translate_paths(
-        wb, [str(src)], ["uk"], out=out, src="en", model=str(tiny("marian-multi"))
-    )
+    options = TranslateOptions(("uk",), src="en", model=str(tiny("marian-multi")))
+    report = translate_paths(wb, [str(src)], options, out=out)
     assert [Path(p).name for p in report.ignored] == ["notes.srt"]
     target = out / "sub" / "cues.uk.lines"
     assert_lines_kept(LINES_TEXT, target.read_text("utf-8"))

@@ -212,7 +212,8 @@ def test_precision_in_a_job_file_reaches_the_run(tiny: Any, tmp_path: Path) -> N
     wb = job.workbench(cache=False)
     assert wb.run.precision == "fp32"
     pool = wb.pool
-    assert pool.backend_name(pool.resolve(str(tiny("marian-multi")))) == "torch-fp32"
+    plan = pool.plan_translation(pool.resolve(str(tiny("marian-multi"))), "en", "uk", wb.generation)
+    assert plan.backend == "torch-fp32"
     # --offline on the command line adds to the file's settings, and keeps the rest.
     assert job.workbench(cache=False, offline=True).run == RunSettings(
         backend="torch", precision="fp32", offline=True

@@ -96,6 +96,7 @@ class Workbench:
             generation or GenerationSettings(), beams=beams
         )
         self.pool = ModelPool(self.run)
+        self._offline_pool: ModelPool | None = None
         self._cache_arg = cache
         self._refresh = refresh
         self._store: Store | None = None
@@ -254,6 +255,34 @@ class Workbench:
             on_result=on_result,
             skip=skip,
             plan_only=plan_only,
+        )
+
+    @property
+    def offline_pool(self) -> ModelPool:
+        """A model pool with this run's settings that never contacts the hub: dry runs ask it
+        what is on this machine now."""
+        if self._offline_pool is None:
+            self._offline_pool = ModelPool(replace(self.run, offline=True))
+        return self._offline_pool
+
+    def plan_translations(
+        self,
+        docs: Sequence[Document],
+        options: TranslateOptions,
+        *,
+        beams: int | None = None,
+        skip: Callable[[int, TranslationResult], bool] | None = None,
+    ) -> list[list[TranslationResult]]:
+        """What translating ``docs`` would do, loading and downloading nothing: each result
+        carries its signature, cache hits and misses, and the error a run would meet."""
+        return translate_documents(
+            docs,
+            options.checked(),
+            pool=self.offline_pool,
+            gen=_merged(self.generation, beams=beams),
+            store=self.store,
+            skip=skip,
+            plan_only=True,
         )
 
     def summarise(

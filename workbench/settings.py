@@ -249,6 +249,8 @@ class TranslateOptions:
 
 # --- summarising ------------------------------------------------------------------------
 
+#: ``--model lead``: the lead-N baseline (no model).
+LEAD = "lead"
 STRATEGIES = ("auto", "native", "prompt", "translate")
 #: Sentences when no length is asked for.
 DEFAULT_SENTENCES = 3
@@ -413,6 +415,7 @@ __all__ = [
     "BACKENDS",
     "DEFAULT_SENTENCES",
     "DEVICES",
+    "LEAD",
     "PRECISIONS",
     "SCHEMA_VERSION",
     "STRATEGIES",

@@ -50,6 +50,7 @@ from workbench.runs.provenance import up_to_date
 from workbench.runs.report import Listener, RunReport
 from workbench.runs.steps import OWN, Step
 from workbench.settings import (
+    LEAD,
     GenerationSettings,
     RunSettings,
     SummaryOptions,
@@ -404,9 +405,6 @@ def plan_job(
     (signatures and cache look-ups); models are resolved offline, so "available" means on this
     machine now.
     """
-    from workbench.models.pool import ModelPool
-    from workbench.tasks.translate import translate_documents
-
     check_out(list(job.inputs), job.out)
     found = discover_all(list(job.inputs), exclude=[job.out])
     docs, unreadable = read_sources(found.sources, wb.run)
@@ -420,7 +418,7 @@ def plan_job(
         models=[],
         confirm=job.confirmations(address_given=address_given),
     )
-    pool = ModelPool(replace(wb.run, offline=True))  # never download during a dry run
+    pool = wb.offline_pool  # never download during a dry run
     needs: dict[str, ModelNeed] = {}
 
     def need(model: str, step: int, available: bool, detail: str = "") -> None:
@@ -435,7 +433,6 @@ def plan_job(
             sp.cached = sp.to_compute = None
             _summariser_need(step, pool, number, need)
             continue
-        gen = wb.generation if step.beams is None else replace(wb.generation, beams=step.beams)
 
         def skip(d: int, result: Any) -> bool:
             if not job.skip_existing:
@@ -444,14 +441,8 @@ def plan_job(
             target = safe_join(job.out, output_name(source.rel, result.target_lang))
             return up_to_date(target, result.key, content_hash(doc.render()))
 
-        results = translate_documents(
-            [doc for _, doc in docs],
-            step.translate_options(job.src),
-            pool=pool,
-            gen=gen,
-            store=wb.store,
-            skip=skip,
-            plan_only=True,
+        results = wb.plan_translations(
+            [doc for _, doc in docs], step.translate_options(job.src), beams=step.beams, skip=skip
         )
         for row in results:
             for r in row:
@@ -476,7 +467,6 @@ def plan_job(
 
 def _summariser_need(step: Step, pool: Any, number: int, need: Any) -> None:
     """Record the summariser a step would load (the lead baseline needs none)."""
-    from workbench.tasks.summarise import LEAD
 
     ref = step.model
     if ref == LEAD:

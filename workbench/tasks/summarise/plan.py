@@ -14,7 +14,7 @@ from workbench.models.plan import ModelPlan
 from workbench.models.pool import ModelPool
 from workbench.models.resolve import ResolvedModel
 from workbench.results import SummaryResult
-from workbench.settings import DEFAULT_SENTENCES, GenerationSettings, SummaryOptions
+from workbench.settings import DEFAULT_SENTENCES, LEAD, GenerationSettings, SummaryOptions
 from workbench.store import Store
 
 if TYPE_CHECKING:
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from workbench.models.catalog import CatalogEntry
     from workbench.prompts import Prompt
 
-#: ``--model lead``: the lead-N baseline.
-LEAD = "lead"
 #: Bumped when lead-N picks sentences differently (part of its cache key and signature).
 #: 2: news furniture (captions, credits, bylines) and wire openers are not body sentences.
 LEAD_VERSION = 2
