@@ -111,6 +111,14 @@ def compare(
     failed = [o for c in columns for o in c.outputs.values() if o.error]
     for line in [*problems, *(o.error for o in failed)]:
         eprint(f"workbench: error: {line}")
+    for c in columns:
+        for o in c.outputs.values():
+            if o.looks_like:
+                eprint(
+                    f"workbench: warning: {o.name}: the {o.lang} output of {c.label} looks "
+                    f"like {o.looks_like}",
+                    quiet,
+                )
     for c in report["columns"]:
         eprint(
             f"{c['label']}: {c['documents']} documents, {c['segments']} segments "

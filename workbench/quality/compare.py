@@ -50,6 +50,7 @@ class Output:
     verdict: str | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    looks_like: str | None = None  # the language the output looks like, when not ``lang``
 
 
 @dataclass
@@ -90,6 +91,7 @@ def output_from_result(name: str, result: Any) -> Output:
         verdict=getattr(result, "verdict", None),
         error=result.error,
         notes=list(result.notes or []),
+        looks_like=result.output_lang if getattr(result, "lang_mismatch", False) else None,
     )
 
 

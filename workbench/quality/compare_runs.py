@@ -226,6 +226,7 @@ def read_output(path: Path, name: str, store: Any | None) -> Output:
         verdict=prov.get("verdict"),
         error=prov.get("error"),
         notes=list(prov.get("notes") or []),
+        looks_like=prov.get("output_lang") if prov.get("lang_mismatch") else None,
     )
     source = _source(prov)
     if prov.get("task") == "summarise":
