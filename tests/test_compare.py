@@ -247,6 +247,24 @@ def test_cli_runs_models_through_the_cache_and_reads_earlier_runs(tiny, tmp_path
         assert "Traceback" not in result.output
 
 
+def test_earlier_summaries_compare_as_whole_texts(tmp_path: Path) -> None:
+    from tests.conftest import SEEDS
+
+    outs = [str(tmp_path / "s1"), str(tmp_path / "s2")]
+    for out, sentences in zip(outs, ("1", "2"), strict=True):
+        run = ["summarise", str(SEEDS / "en"), "--model", "lead", "-s", sentences, "-o", out]
+        made = runner.invoke(app, [*run, "-q"])
+        assert made.exit_code == 0, made.output
+    page = tmp_path / "s.html"
+    result = runner.invoke(app, ["compare", "--read", *outs, "--out", str(page)])
+    assert result.exit_code == 0, result.output
+    one, two = (c.outputs["harbour-ferry.summary.en.md"] for c in read_folders(outs))
+    assert one.aligned == two.aligned == "document" and len(one.segments) == 1
+    assert one.segments[0][0] == (SEEDS / "en" / "harbour-ferry.md").read_text("utf-8")
+    assert two.segments[0][1].startswith(one.segments[0][1].strip())
+    assert "Whole outputs" in page.read_text("utf-8")
+
+
 def _store():
     from workbench.api import open_store
 
