@@ -60,8 +60,9 @@ def test_corpus_scores_equal_sacrebleus_own() -> None:
     # Per document: sacrebleu's corpus score of that one document.
     rows = document_scores(HYPS, REFS, "uk", "translate")
     for row, hyp, ref in zip(rows, HYPS, REFS, strict=True):
-        assert row["chrF"] == pytest.approx(sacrebleu.sentence_chrf(hyp, [ref]).score)
-        assert row["BLEU"] == pytest.approx(BLEU().corpus_score([hyp], [[ref]]).score)
+        assert row["chrF"].value == pytest.approx(sacrebleu.sentence_chrf(hyp, [ref]).score)
+        assert row["BLEU"].value == pytest.approx(BLEU().corpus_score([hyp], [[ref]]).score)
+        assert row["chrF"].low is None  # one line: no interval for the document
 
 
 def test_korean_bleu_tokenizer_is_named_in_the_signature() -> None:
@@ -93,13 +94,13 @@ def test_korean_rouge_counts_syllables_hand_computed() -> None:
     hyp, ref = "서울은 한국의 수도이다.", "서울이 한국의 수도다."
     assert RougeTokenizer("ko").tokenize(hyp) == list("서울은한국의수도이다")
     (row,) = document_scores([hyp], [ref], "ko", "summarise")
-    assert row["ROUGE-1"] == pytest.approx(100 * 2 * 9 / (10 + 9))
+    assert row["ROUGE-1"].value == pytest.approx(100 * 2 * 9 / (10 + 9))
     # Bigrams: 9 and 8; 서울 한국 국의 의수 수도 in common.
-    assert row["ROUGE-2"] == pytest.approx(100 * 2 * 5 / (9 + 8))
+    assert row["ROUGE-2"].value == pytest.approx(100 * 2 * 5 / (9 + 8))
     # Longest common subsequence 서울 한국의수도 다: 8 syllables.
-    assert row["ROUGE-L"] == pytest.approx(100 * 2 * 8 / (10 + 9))
+    assert row["ROUGE-L"].value == pytest.approx(100 * 2 * 8 / (10 + 9))
     # Whole words (eojeol) would share only 한국의: the particles hide the rest.
-    assert row["ROUGE-1"] > 90
+    assert row["ROUGE-1"].value > 90
 
 
 def test_ukrainian_rouge_counts_lowercased_words_hand_computed() -> None:
@@ -108,9 +109,9 @@ def test_ukrainian_rouge_counts_lowercased_words_hand_computed() -> None:
     hyp, ref = "Київ — столиця України.", "Столиця України — Київ."
     assert RougeTokenizer("uk").tokenize(hyp) == ["київ", "столиця", "україни"]
     (row,) = document_scores([hyp], [ref], "uk", "summarise")
-    assert row["ROUGE-1"] == pytest.approx(100.0)
-    assert row["ROUGE-2"] == pytest.approx(50.0)  # столиця україни of two bigrams each
-    assert row["ROUGE-L"] == pytest.approx(100 * 2 / 3)
+    assert row["ROUGE-1"].value == pytest.approx(100.0)
+    assert row["ROUGE-2"].value == pytest.approx(50.0)  # столиця україни of two bigrams each
+    assert row["ROUGE-L"].value == pytest.approx(100 * 2 / 3)
     # rouge-score's own tokenizer keeps a-z0-9 only: Ukrainian would score nothing at all.
     plain = rouge_scorer.RougeScorer(["rouge1"]).score(ref, hyp)["rouge1"].fmeasure
     assert plain == 0.0
@@ -119,6 +120,18 @@ def test_ukrainian_rouge_counts_lowercased_words_hand_computed() -> None:
 
 
 # --- bootstrap intervals -----------------------------------------------------------------------
+
+
+def test_a_document_aligned_line_for_line_gets_an_interval_from_its_lines() -> None:
+    hyp, ref = "\n\n".join(HYPS), "\n\n".join(REFS)  # paragraphs, blank lines between
+    (row,) = document_scores([hyp], [ref], "uk", "translate")
+    for name, metric in (("chrF", sacrebleu.CHRF()), ("BLEU", sacrebleu.BLEU())):
+        assert row[name].value == pytest.approx(metric.corpus_score(HYPS, [REFS]).score)
+        assert row[name].low <= row[name].value <= row[name].high
+    # Lines that do not pair up: the whole document is one segment, without an interval.
+    (whole,) = document_scores([hyp], [" ".join(REFS)], "uk", "translate")
+    joined = sacrebleu.sentence_chrf(" ".join(HYPS), [" ".join(REFS)]).score
+    assert whole["chrF"].value == pytest.approx(joined) and whole["chrF"].low is None
 
 
 def test_bootstrap_interval_contains_the_estimate_and_is_seeded() -> None:
@@ -200,8 +213,14 @@ def test_eval_scores_a_translate_run_and_names_missing_references(
     assert docs["harbour-ferry.uk.md", "chrF"]["value"] == pytest.approx(100.0)
     hyp = (out / "heatwave-grid.uk.txt").read_text("utf-8")
     ref = (refs / "heatwave-grid.uk.txt").read_text("utf-8")
-    expected = sacrebleu.sentence_chrf(" ".join(hyp.split()), [" ".join(ref.split())]).score
-    assert docs["heatwave-grid.uk.txt", "chrF"]["value"] == pytest.approx(expected)
+    # Output and reference have as many lines: scored line by line, as sacrebleu would, with
+    # an interval from resampling the document's lines.
+    hyp_lines = [" ".join(line.split()) for line in hyp.splitlines() if line.strip()]
+    ref_lines = [" ".join(line.split()) for line in ref.splitlines() if line.strip()]
+    assert len(hyp_lines) == len(ref_lines) > 1
+    heat = docs["heatwave-grid.uk.txt", "chrF"]
+    assert heat["value"] == pytest.approx(sacrebleu.corpus_chrf(hyp_lines, [ref_lines]).score)
+    assert heat["low"] <= heat["value"] <= heat["high"]
     corpus = [r for r in rows if r["scope"] == "corpus"]
     assert {r["metric"] for r in corpus} == {"chrF", "chrF++", "BLEU"}
     for row in corpus:

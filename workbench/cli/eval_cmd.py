@@ -101,15 +101,17 @@ def _table(rows: list[dict]) -> None:
         table.add_column("output")
         for name in names:
             table.add_column(name, justify="right")
-        lines: dict[str, dict[str, str]] = {}
+        # (label, is the interval line) -> cells; a line's interval goes right below it.
+        lines: dict[tuple[str, bool], dict[str, str]] = {}
         for row in group:
             label = row["output"] or f"corpus ({row['documents']})"
-            lines.setdefault(label, {})[row["metric"]] = f"{row['value']:.2f}"
+            lines.setdefault((label, False), {})[row["metric"]] = f"{row['value']:.2f}"
             if row["low"] is not None:
                 interval = f"{row['low']:.2f}–{row['high']:.2f}"
-                lines.setdefault("  95% interval", {})[row["metric"]] = interval
-        for label, cells in lines.items():
-            table.add_row(label, *(cells.get(n, "") for n in names))
+                lines.setdefault((label, True), {})[row["metric"]] = interval
+        for (label, interval), cells in lines.items():
+            shown = "  95% interval" if interval else label
+            table.add_row(shown, *(cells.get(n, "") for n in names))
         console.print(table)
         for sig in dict.fromkeys(
             f"{r['metric']}: {r['signature']}" for r in group if not r["output"]

@@ -213,34 +213,46 @@ def evaluate(
                 report.notes.append(metric.note)
             keys, stats = [], []
             for pair in group:
-                key = digest("eval", metric.name, metric.signature, _sha(pair.hyp), _sha(pair.ref))
-                stat = _cached_stats(store, key, report)
-                if stat is None:
-                    stat = metric.stats(pair.hyp, pair.ref)
-                    report.computed += 1
-                    meta = {"signature": f"eval|{metric.name}|{metric.signature}", "task": "eval"}
-                    value = {"text": f"{metric.name} {metric.value([stat]):.2f}", "stats": stat}
-                    store.put_document(
-                        key, value, {**meta, "model": metric.name, "path": pair.name}
-                    )
+                key, stat, doc = _document(store, metric, pair, options, report)
                 keys.append(key)
                 stats.append(stat)
                 if not per_line:  # lines of parallel files get a corpus row only
-                    value = metric.value([stat])
-                    doc = metrics.Score(metric.name, value, None, None, metric.signature)
                     report.rows.append(_row(pair.name, task, lang, doc))
             corpus = _corpus(store, metric, keys, stats, options)
             report.rows.append(_row(None, task, lang, corpus, len(group)))
     return report
 
 
-def _cached_stats(store: Store, key: str, report: EvalReport) -> list[float] | None:
+def _document(
+    store: Store, metric: metrics.Metric, pair: Pair, options: EvalOptions, report: EvalReport
+) -> tuple[str, list[float], metrics.Score]:
+    """A document's cache key, its statistics and its score, from the cache when it was scored
+    before with this metric, signature and bootstrap (its interval resamples its lines)."""
+    key = digest(
+        "eval",
+        metric.name,
+        metric.signature,
+        _sha(pair.hyp),
+        _sha(pair.ref),
+        options.bootstrap,
+        options.seed,
+    )
     entry = store.get_document(key)
-    stats = entry.get("stats") if entry else None
-    if isinstance(stats, list) and all(isinstance(x, int | float) for x in stats):
+    try:
+        stat = [float(x) for x in entry["stats"]]  # type: ignore[index]
+        score = metrics.Score(**entry["score"])  # type: ignore[index]
+    except (TypeError, KeyError, ValueError):  # not cached, or of another shape: computed
+        pass
+    else:
         report.cached += 1
-        return [float(x) for x in stats]
-    return None
+        return key, stat, score
+    segments = metric.segments(pair.hyp, pair.ref)
+    stat, score = metric.combine(segments), metric.corpus(segments, options.bootstrap, options.seed)
+    report.computed += 1
+    meta = {"signature": f"eval|{metric.name}|{score.signature}", "task": "eval"}
+    value = {"text": f"{metric.name} {score.value:.2f}", "stats": stat, "score": score.to_dict()}
+    store.put_document(key, value, {**meta, "model": metric.name, "path": pair.name})
+    return key, stat, score
 
 
 def _corpus(

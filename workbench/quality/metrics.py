@@ -13,7 +13,6 @@ sacrebleu and rouge-score are the ``eval`` extra; they are imported only when a 
 from __future__ import annotations
 
 import math
-import random
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -112,27 +111,42 @@ class Metric:
     note: str | None = None
 
     def stats(self, hyp: str, ref: str) -> list[float]:
-        """The statistics of one document (a hypothesis and its reference)."""
+        """The statistics of one segment (a hypothesis and its reference)."""
         raise NotImplementedError
 
+    def segments(self, hyp: str, ref: str) -> list[list[float]]:
+        """The statistics of a document's segments: here the whole document is one."""
+        return [self.stats(hyp, ref)]
+
+    def combine(self, stats: Sequence[Sequence[float]]) -> list[float]:
+        """One row of statistics for several segments (a document's)."""
+        return [sum(col) for col in zip(*stats, strict=True)]
+
     def value(self, stats: Sequence[Sequence[float]]) -> float:
-        """The score of documents with these statistics."""
+        """The score of segments (or documents) with these statistics."""
+        return self.from_total([sum(col) for col in zip(*stats, strict=True)], len(stats))
+
+    def from_total(self, total: Sequence[float], count: int) -> float:
+        """The score of ``count`` rows whose statistics add up to ``total``."""
         raise NotImplementedError
 
     def corpus(
         self, stats: Sequence[Sequence[float]], n: int = BOOTSTRAP, seed: int = SEED
     ) -> Score:
-        """The corpus score and a percentile bootstrap 95% interval: documents are drawn with
-        replacement ``n`` times (seeded) and the corpus statistic recomputed on each draw."""
+        """The score of these rows (documents, or a document's lines) and a percentile
+        bootstrap 95% interval: rows are drawn with replacement ``n`` times (seeded) and the
+        statistic recomputed on each draw. One row has no interval."""
         point = self.value(stats)
         low = high = None
-        if n > 0 and len(stats) > 1:
-            rng = random.Random(seed)
-            k = len(stats)
-            draws = sorted(
-                self.value([stats[rng.randrange(k)] for _ in range(k)]) for _ in range(n)
-            )
-            low, high = draws[math.floor(0.025 * (n - 1))], draws[math.ceil(0.975 * (n - 1))]
+        k = len(stats)
+        if n > 0 and k > 1:
+            import numpy as np  # a dependency of sacrebleu
+
+            rows = np.asarray(stats, dtype=float)
+            draws = np.random.default_rng(seed).integers(0, k, size=(n, k))
+            totals = rows[draws].sum(axis=1)  # every statistic is a sum over rows
+            values = sorted(self.from_total(total.tolist(), k) for total in totals)
+            low, high = values[math.floor(0.025 * (n - 1))], values[math.ceil(0.975 * (n - 1))]
         signature = f"{self.signature}|bs:{n}|rs:{seed}" if low is not None else self.signature
         return Score(self.name, point, low, high, signature)
 
@@ -154,13 +168,22 @@ class SacreMetric(Metric):
         self.signature = str(self.metric.get_signature())
 
     def stats(self, hyp: str, ref: str) -> list[float]:
-        # A document is one segment: sacrebleu's tokenizers work on lines.
+        # sacrebleu's tokenizers work on single lines.
         hyp, ref = " ".join(hyp.split()), " ".join(ref.split())
         (row,) = self.metric._extract_corpus_statistics([hyp], [[ref]])
         return [float(x) for x in row]
 
-    def value(self, stats: Sequence[Sequence[float]]) -> float:
-        total = [sum(col) for col in zip(*stats, strict=True)]
+    def segments(self, hyp: str, ref: str) -> list[list[float]]:
+        """Line by line when output and reference have as many non-empty lines (workbench
+        keeps an article's lines, so a reference written line for line aligns): sacrebleu's
+        usual segments, and an interval for the document. Otherwise the whole document."""
+        hyps, refs = _lines(hyp), _lines(ref)
+        if len(hyps) > 1 and len(hyps) == len(refs):
+            stats = self.metric._extract_corpus_statistics(hyps, [refs])
+            return [[float(x) for x in row] for row in stats]
+        return [self.stats(hyp, ref)]
+
+    def from_total(self, total: Sequence[float], count: int) -> float:
         # sacrebleu's statistics are counts; it indexes with them in places (BLEU's n-grams).
         return float(self.metric._compute_score_from_stats([round(x) for x in total]).score)
 
@@ -171,13 +194,16 @@ class MeanMetric(Metric):
     def __init__(self, name: str, signature: str) -> None:
         self.name, self.signature = name, signature
 
-    def value(self, stats: Sequence[Sequence[float]]) -> float:
-        return sum(s[0] for s in stats) / len(stats) if stats else 0.0
+    def combine(self, stats: Sequence[Sequence[float]]) -> list[float]:
+        return [self.value(stats)]
+
+    def from_total(self, total: Sequence[float], count: int) -> float:
+        return total[0] / count if count else 0.0
 
 
 class RougeMetric(MeanMetric):
-    """ROUGE-1, ROUGE-2 or ROUGE-L F-measure (×100) with :class:`RougeTokenizer`; the corpus
-    score is the mean over documents."""
+    """ROUGE-1, ROUGE-2 or ROUGE-L F-measure (×100) with :class:`RougeTokenizer` of the whole
+    summary; the corpus score is the mean over documents."""
 
     def __init__(self, name: str, lang: str) -> None:
         need_sacrebleu()
@@ -214,15 +240,26 @@ def _checked(hyps: Sequence[str], refs: Sequence[str]) -> None:
         raise WorkbenchError("nothing to score: no hypotheses")
 
 
+def _lines(text: str) -> list[str]:
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
 def document_scores(
-    hyps: Sequence[str], refs: Sequence[str], lang: str, task: str
-) -> list[dict[str, float]]:
-    """Each document's scores by metric name."""
+    hyps: Sequence[str],
+    refs: Sequence[str],
+    lang: str,
+    task: str,
+    *,
+    n: int = BOOTSTRAP,
+    seed: int = SEED,
+) -> list[dict[str, Score]]:
+    """Each document's scores by metric name; a translation whose lines align with its
+    reference's has an interval from resampling its lines."""
     _checked(hyps, refs)
     metrics = metrics_for(task, lang)
     rows = []
     for hyp, ref in zip(hyps, refs, strict=True):
-        rows.append({m.name: m.value([m.stats(hyp, ref)]) for m in metrics})
+        rows.append({m.name: m.corpus(m.segments(hyp, ref), n, seed) for m in metrics})
     return rows
 
 
@@ -239,6 +276,6 @@ def corpus_scores(
     _checked(hyps, refs)
     out = {}
     for m in metrics_for(task, lang):
-        stats = [m.stats(h, r) for h, r in zip(hyps, refs, strict=True)]
+        stats = [m.combine(m.segments(h, r)) for h, r in zip(hyps, refs, strict=True)]
         out[m.name] = m.corpus(stats, n, seed)
     return out
