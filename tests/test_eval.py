@@ -308,14 +308,21 @@ def test_summaries_get_rouge_from_their_provenance(tmp_path: Path) -> None:
 
 def test_parallel_files_line_by_line(tmp_path: Path) -> None:
     hyp, ref = tmp_path / "hyp.txt", tmp_path / "ref.txt"
-    hyp.write_text("\n".join(HYPS) + "\n", "utf-8")
-    ref.write_text("\n".join(REFS) + "\n", "utf-8")
+    hyps, refs = [*HYPS, ""], [*REFS, "Рядок без перекладу."]  # an empty line counts too
+    hyp.write_text("\n".join(hyps) + "\n", "utf-8")
+    ref.write_text("\n".join(refs) + "\n", "utf-8")
     args = ["eval", "--hyp", str(hyp), "--ref", str(ref), "--lang", "uk", "--json"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = {r["metric"]: r for r in _json_rows(result.stdout)}
-    assert all(r["scope"] == "corpus" and r["documents"] == 4 for r in rows.values())
-    assert rows["BLEU"]["value"] == pytest.approx(sacrebleu.corpus_bleu(HYPS, [REFS]).score)
+    assert set(rows) == {"chrF", "chrF++", "BLEU"}
+    assert all(r["scope"] == "corpus" and r["documents"] == 5 for r in rows.values())
+    assert rows["BLEU"]["value"] == pytest.approx(sacrebleu.corpus_bleu(hyps, [refs]).score)
+    assert rows["chrF"]["value"] == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs]).score)
+    assert rows["chrF"]["low"] <= rows["chrF"]["value"] <= rows["chrF"]["high"]
+    summaries = runner.invoke(app, [*args, "--task", "summarise"])
+    assert summaries.exit_code == 0, summaries.output
+    assert "ROUGE-L" in {r["metric"] for r in _json_rows(summaries.stdout)}
     ref.write_text("one line\n", "utf-8")
     short = runner.invoke(app, args)
     assert short.exit_code == 2 and "parallel" in short.stderr

@@ -61,11 +61,11 @@ def evaluate(
     # Loaded first: a checkpoint that cannot load is refused in one line before any scoring.
     comet_model = ev.load_comet(comet) if comet is not None else None
     if hyp is not None:
-        pairs, missing = ev.line_pairs(hyp, ref, lang, task), []
+        pairs, missing = [ev.line_pairs(hyp, ref, lang, task)], []
     else:
         pairs, missing = ev.folder_pairs(out, ref, sources=comet is not None)
     store = open_store(False if no_cache else cache)
-    report = ev.evaluate(pairs, store, options, per_line=hyp is not None)
+    report = ev.evaluate(pairs, store, options)
     if comet is not None:
         report.rows += ev.comet_rows(pairs, comet_model, comet, options)
     for line in missing:

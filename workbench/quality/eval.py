@@ -93,6 +93,7 @@ class Pair:
     task: str
     lang: str
     source: str | None = None  # the input's text, for COMET
+    lines: bool = False  # parallel files: every line is a segment (empty ones too)
 
 
 @dataclass
@@ -100,7 +101,6 @@ class EvalReport:
     """Rows (per document and per corpus), warnings, and how much was computed."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     computed: int = 0  # per-document statistics computed (0 on a rerun: all from the cache)
     cached: int = 0
     notes: list[str] = field(default_factory=list)
@@ -164,18 +164,18 @@ def folder_pairs(out: Path, ref: Path, *, sources: bool = False) -> tuple[list[P
     return pairs, missing
 
 
-def line_pairs(hyp: Path, ref: Path, lang: str | None, task: str) -> list[Pair]:
-    """Two parallel files, one segment per line (empty lines count: they keep the alignment)."""
-    hyps, refs = _read(hyp).splitlines(), _read(ref).splitlines()
+def line_pairs(hyp: Path, ref: Path, lang: str | None, task: str) -> Pair:
+    """Two parallel files, one segment per line (empty lines count: they keep the alignment):
+    one pair, scored over its lines, with an interval from resampling them."""
+    hyp_text, ref_text = _read(hyp), _read(ref)
+    hyps, refs = hyp_text.splitlines(), ref_text.splitlines()
     if len(hyps) != len(refs):
         raise WorkbenchError(
             f"{hyp} has {len(hyps)} lines but {ref} has {len(refs)}; give parallel files"
         )
     if not hyps:
         raise WorkbenchError(f"{hyp}: no lines to score")
-    lang = lang or "und"
-    pairs = zip(hyps, refs, strict=True)
-    return [Pair(f"{hyp}:{i}", h, r, task, lang) for i, (h, r) in enumerate(pairs, 1)]
+    return Pair(str(hyp), hyp_text, ref_text, task, lang or "und", lines=True)
 
 
 def _sha(text: str) -> str:
@@ -198,11 +198,10 @@ def _row(
     }
 
 
-def evaluate(
-    pairs: list[Pair], store: Store, options: EvalOptions, *, per_line: bool = False
-) -> EvalReport:
+def evaluate(pairs: list[Pair], store: Store, options: EvalOptions) -> EvalReport:
     """Score every pair with its task's metrics: a row per document and metric, and per
-    (task, language) a corpus row per metric with its bootstrap interval."""
+    (task, language) a corpus row per metric with its bootstrap interval. Parallel files
+    (one pair of ``lines``) are a corpus of lines: one corpus row per metric."""
     report = EvalReport()
     groups: dict[tuple[str, str], list[Pair]] = {}
     for pair in pairs:
@@ -214,10 +213,15 @@ def evaluate(
             keys, stats = [], []
             for pair in group:
                 key, stat, doc = _document(store, metric, pair, options, report)
+                if pair.lines:
+                    count = len(pair.hyp.splitlines())
+                    report.rows.append(_row(None, task, lang, doc, count))
+                    continue
                 keys.append(key)
                 stats.append(stat)
-                if not per_line:  # lines of parallel files get a corpus row only
-                    report.rows.append(_row(pair.name, task, lang, doc))
+                report.rows.append(_row(pair.name, task, lang, doc))
+            if not keys:
+                continue
             corpus = _corpus(store, metric, keys, stats, options)
             report.rows.append(_row(None, task, lang, corpus, len(group)))
     return report
@@ -234,6 +238,7 @@ def _document(
         metric.signature,
         _sha(pair.hyp),
         _sha(pair.ref),
+        pair.lines,
         options.bootstrap,
         options.seed,
     )
@@ -246,7 +251,10 @@ def _document(
     else:
         report.cached += 1
         return key, stat, score
-    segments = metric.segments(pair.hyp, pair.ref)
+    if pair.lines:
+        segments = metric.line_stats(pair.hyp.splitlines(), pair.ref.splitlines())
+    else:
+        segments = metric.segments(pair.hyp, pair.ref)
     stat, score = metric.combine(segments), metric.corpus(segments, options.bootstrap, options.seed)
     report.computed += 1
     meta = {"signature": f"eval|{metric.name}|{score.signature}", "task": "eval"}

@@ -118,6 +118,10 @@ class Metric:
         """The statistics of a document's segments: here the whole document is one."""
         return [self.stats(hyp, ref)]
 
+    def line_stats(self, hyps: Sequence[str], refs: Sequence[str]) -> list[list[float]]:
+        """The statistics of parallel segments, one row each."""
+        return [self.stats(h, r) for h, r in zip(hyps, refs, strict=True)]
+
     def combine(self, stats: Sequence[Sequence[float]]) -> list[float]:
         """One row of statistics for several segments (a document's)."""
         return [sum(col) for col in zip(*stats, strict=True)]
@@ -179,9 +183,13 @@ class SacreMetric(Metric):
         usual segments, and an interval for the document. Otherwise the whole document."""
         hyps, refs = _lines(hyp), _lines(ref)
         if len(hyps) > 1 and len(hyps) == len(refs):
-            stats = self.metric._extract_corpus_statistics(hyps, [refs])
-            return [[float(x) for x in row] for row in stats]
+            return self.line_stats(hyps, refs)
         return [self.stats(hyp, ref)]
+
+    def line_stats(self, hyps: Sequence[str], refs: Sequence[str]) -> list[list[float]]:
+        hyps, refs = [" ".join(h.split()) for h in hyps], [" ".join(r.split()) for r in refs]
+        stats = self.metric._extract_corpus_statistics(hyps, [refs])
+        return [[float(x) for x in row] for row in stats]
 
     def from_total(self, total: Sequence[float], count: int) -> float:
         # sacrebleu's statistics are counts; it indexes with them in places (BLEU's n-grams).
