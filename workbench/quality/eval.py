@@ -259,7 +259,7 @@ def _document(
     report.computed += 1
     meta = {"signature": f"eval|{metric.name}|{score.signature}", "task": "eval"}
     value = {"text": f"{metric.name} {score.value:.2f}", "stats": stat, "score": score.to_dict()}
-    store.put_document(key, value, {**meta, "model": metric.name, "path": pair.name})
+    store.put_document(key, value, {**meta, "model": f"eval:{metric.name}", "path": pair.name})
     return key, stat, score
 
 
@@ -279,7 +279,7 @@ def _corpus(
     score = metric.corpus(stats, options.bootstrap, options.seed)
     meta = {"signature": f"eval|{metric.name}|{score.signature}", "task": "eval"}
     value = {"text": f"{metric.name} {score.value:.2f}", "score": score.to_dict()}
-    store.put_document(key, value, {**meta, "model": metric.name, "path": None})
+    store.put_document(key, value, {**meta, "model": f"eval:{metric.name}", "path": None})
     return score
 
 
@@ -297,7 +297,10 @@ def comet_rows(
     if not pairs:
         return []
     data = [{"src": p.source, "mt": p.hyp, "ref": p.ref} for p in pairs]
-    scores = [100.0 * s for s in model.predict(data, batch_size=8, gpus=0).scores]
+    import torch  # COMET runs on torch
+
+    gpus = 1 if torch.cuda.is_available() else 0
+    scores = [100.0 * s for s in model.predict(data, batch_size=8, gpus=gpus).scores]
     signature = f"comet|ckpt:{checkpoint.name}"
     rows = []
     for pair, value in zip(pairs, scores, strict=True):
