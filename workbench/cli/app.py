@@ -6,6 +6,7 @@ import typer
 
 from workbench.cli import cache_cmd, models_cmd, prompts_cmd
 from workbench.cli.compare_cmd import compare
+from workbench.cli.eval_cmd import evaluate
 from workbench.cli.run_cmd import run
 from workbench.cli.summarise_cmd import summarise
 from workbench.cli.translate_cmd import translate
@@ -27,6 +28,7 @@ app.command("summarise")(summarise)
 app.add_typer(prompts_cmd.app, name="prompts")
 app.command("run")(run)
 app.command("compare")(compare)
+app.command("eval")(evaluate)
 
 
 def main() -> None:
