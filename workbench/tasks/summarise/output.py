@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workbench import detection, languages, segment
+from workbench.documents import Document
 from workbench.errors import WorkbenchError
 from workbench.results import SummaryResult
 from workbench.tasks.summarise.lead import limit_sentences
@@ -55,3 +56,21 @@ def count(result: SummaryResult) -> None:
         [s for s in segment.split_sentences(text, lang, markdown=False) if s.strip()]
     )
     result.word_count = len(text.split())
+
+
+def run_checks(result: SummaryResult, article: Document) -> None:
+    """The quality checks of a finished summary against its article (fresh or cached alike:
+    they are computed after the cache, from the text and the detected language)."""
+    from workbench.quality.checks import as_dicts, check_summary, verdict
+
+    if result.text is None:
+        return
+    lang = result.lang or result.source_lang or "en"
+    flags = check_summary(
+        article.render(),
+        result.text,
+        lang,
+        result.source_lang or lang,
+        output_lang=result.output_lang,
+    )
+    result.checks, result.verdict = as_dicts(flags), verdict(flags)
