@@ -8,7 +8,8 @@
   the target's script, once the words it shares with its source (names, acronyms) are set aside.
 - ``untranslated``: a segment whose output is its source again (``SequenceMatcher`` ratio at
   least ``COPY_RATIO`` after case and spacing are folded), when the source has at least
-  ``COPY_MIN_WORDS`` lower-case words: a segment that is only names, numbers and URLs may stay.
+  ``COPY_MIN_WORDS`` words that are not capitalised: a segment that is only names, numbers and
+  URLs may stay as it is.
 - ``length``: a segment of at least ``LENGTH_MIN_CHARS`` characters whose output is more than
   ``LENGTH_SPREAD`` times longer or shorter than expected; expected is the ratio of the two
   languages' ``DENSITY`` (characters per character of English: Korean writes about half as
@@ -56,8 +57,14 @@ _CHAR_LOOP = re.compile(r"(.{1,10}?)\1{" + str(REPEAT_RUN) + ",}", re.DOTALL)
 
 
 def missing_spans(source: str, output: str) -> list[str]:
-    """The URLs, e-mail addresses and code spans of ``source`` not in ``output`` as written."""
-    return [s for s in dict.fromkeys(protected_spans(source)) if s not in output]
+    """The URLs, e-mail addresses and code spans of ``source`` not in ``output`` as written
+    (whole: ``https://a.kr/en`` is not in ``https://a.kr/eng``)."""
+    have = set(protected_spans(output))
+    return [
+        s
+        for s in dict.fromkeys(protected_spans(source))
+        if s not in have and not re.search(re.escape(s) + r"(?![\w/#?=&%~+@.-])", output)
+    ]
 
 
 def urls_pair(index: int | None, source: str, output: str, summary: bool = False) -> list[Flag]:
@@ -113,7 +120,8 @@ def _fold(text: str) -> str:
 
 def untranslated_pair(index: int, source: str, output: str) -> list[Flag]:
     """A flag when the output of a segment is its source again."""
-    content = [w for w in _WORDS.findall(source) if w.islower() and w.isalpha()]
+    # Words that are not names: not capitalised (Hangul has no case, so every word counts).
+    content = [w for w in _WORDS.findall(source) if w.isalpha() and not w[0].isupper()]
     if len(content) < COPY_MIN_WORDS:
         return []  # only names, numbers, URLs: they may stay as they are
     ratio = SequenceMatcher(None, _fold(source), _fold(output), autojunk=False).ratio()

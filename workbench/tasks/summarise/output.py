@@ -60,8 +60,9 @@ def count(result: SummaryResult) -> None:
 
 def run_checks(result: SummaryResult, article: Document) -> None:
     """The quality checks of a finished summary against its article (fresh or cached alike:
-    they are computed after the cache, from the text and the detected language)."""
-    from workbench.quality.checks import as_dicts, check_summary, verdict
+    they are computed after the cache, from the text and the detected language). A summary
+    made by the translate strategy also carries its translation step's findings."""
+    from workbench.quality.checks import Flag, as_dicts, check_summary, verdict
 
     if result.text is None:
         return
@@ -73,4 +74,7 @@ def run_checks(result: SummaryResult, article: Document) -> None:
         result.source_lang or lang,
         output_lang=result.output_lang,
     )
+    for found in (result.translation or {}).get("checks") or []:
+        reason = f"translation step: {found['reason']}"
+        flags.append(Flag(found["check"], found["severity"], reason, None))
     result.checks, result.verdict = as_dicts(flags), verdict(flags)
