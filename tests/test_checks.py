@@ -337,3 +337,26 @@ def test_summaries_carry_checks_and_fail_on(tiny, tmp_path: Path) -> None:
     assert "flagged by the quality checks" in flagged.stderr
     rows = {r["lang"]: r for r in manifest(out)}
     assert rows["uk"]["verdict"] == "flag" and rows["en"]["verdict"] == "pass"
+
+
+def test_stdin_translation_and_job_files_honour_fail_on(tiny, tmp_path: Path) -> None:
+    model = tiny("marian-multi")
+    article = (write_articles(tmp_path / "in") / "a.md").read_text("utf-8")
+    args = ["translate", "-", "--to", "uk", "--from", "en", "--model", str(model), "--beams", "1"]
+    args += ["--backend", "torch", "--no-cache"]
+    flagged = CliRunner().invoke(app, [*args, "--fail-on", "flag"], input=article)
+    assert flagged.exit_code == 1 and flagged.stdout  # the translation is still written out
+    assert "workbench: error: the quality checks flagged the translation (" in flagged.stderr
+    assert CliRunner().invoke(app, args, input=article).exit_code == 0
+
+    job = tmp_path / "job.toml"
+    job.write_text(
+        'inputs = ["in"]\nout = "out"\nfrom = "en"\nbackend = "torch"\nbeams = 1\n'
+        'fail_on = "flag"\n\n[[steps]]\ntask = "translate"\nto = ["uk"]\n'
+        f"model = {json.dumps(str(model))}\n",
+        encoding="utf-8",
+    )
+    ran = CliRunner().invoke(app, ["run", str(job), "--no-cache"])
+    assert ran.exit_code == 1 and (tmp_path / "out" / "a.uk.md").is_file()
+    assert "1 flagged by the quality checks" in ran.stderr
+    assert CliRunner().invoke(app, ["run", str(job), "--fail-on", "never"]).exit_code == 0

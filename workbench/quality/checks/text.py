@@ -124,8 +124,11 @@ def untranslated_pair(index: int, source: str, output: str) -> list[Flag]:
     content = [w for w in _WORDS.findall(source) if w.isalpha() and not w[0].isupper()]
     if len(content) < COPY_MIN_WORDS:
         return []  # only names, numbers, URLs: they may stay as they are
-    ratio = SequenceMatcher(None, _fold(source), _fold(output), autojunk=False).ratio()
-    if ratio < COPY_RATIO:
+    matcher = SequenceMatcher(None, _fold(source), _fold(output), autojunk=False)
+    # The quick upper bounds settle almost every pair (a translation is no copy) cheaply.
+    if matcher.real_quick_ratio() < COPY_RATIO or matcher.quick_ratio() < COPY_RATIO:
+        return []
+    if matcher.ratio() < COPY_RATIO:
         return []
     return [Flag(UNTRANSLATED, SEVERITY[UNTRANSLATED], "the output is a copy of the source", index)]
 
