@@ -116,7 +116,8 @@ class RunReport:
         self.rows.sort(key=lambda r: (r.input, r.order))
 
     def summary(self) -> str:
-        """``12 done (8 from cache), 2 skipped, 1 failed, 3 other files ignored in 4.21 s``."""
+        """``12 done (8 from cache), 2 skipped, 1 failed, 3 other files ignored, 2 flagged by
+        the quality checks in 4.21 s``."""
         parts = [f"{self.done} done ({self.cached} from cache)"]
         if self.skipped:
             parts.append(f"{self.skipped} skipped (up to date)")
