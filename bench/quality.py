@@ -24,6 +24,8 @@ sys.path.insert(0, str(REPO))
 from workbench.quality.checks import CHECKS, Flag, check_summary, check_translation  # noqa: E402
 
 CORPUS = REPO / "tests" / "data" / "quality" / "cases.json"
+#: Line-aligned English news sentences with Korean and Ukrainian translations (by people).
+PARALLEL = REPO / "tests" / "data" / "corpus"
 HEADING = "## Quality checks"
 COMMAND = "python bench/quality.py --out BENCHMARKS.md"
 
@@ -97,6 +99,35 @@ def measure(cases: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     return lines, missed
 
 
+def parallel_flags(folder: Path) -> list[str]:
+    """Every flag the checks raise on the human translations of ``folder`` (en.txt with ko.txt
+    and uk.txt, line by line): what a clean translation looks like to them."""
+    lines_of = {
+        lang: [x for x in (folder / f"{lang}.txt").read_text("utf-8").splitlines() if x.strip()]
+        for lang in ("en", "ko", "uk")
+    }
+    english = lines_of["en"]
+    out = [
+        "",
+        f"On the {len(english)} English news sentences of `tests/data/corpus` and their Korean "
+        "and Ukrainian translations, written by people (where a translation localised an "
+        "amount, the number really changed):",
+        "",
+        "| pair | flags | check | reason | source |",
+        "| --- | ---: | --- | --- | --- |",
+    ]
+    for lang in ("ko", "uk"):
+        pairs = list(zip(english, lines_of[lang][: len(english)], strict=True))
+        flags = check_translation(pairs, "en", lang)
+        if not flags:
+            out.append(f"| en->{lang} | 0 | | | |")
+        for i, f in enumerate(flags):
+            source = pairs[f.segment][0] if f.segment is not None else ""
+            count = str(len(flags)) if i == 0 else ""
+            out.append(f"| en->{lang} | {count} | {f.check} | {f.reason} | {source} |")
+    return out
+
+
 def write_section(path: Path, lines: list[str]) -> None:
     """Replace (or add) the "Quality checks" section of ``path``."""
     body = [
@@ -131,6 +162,7 @@ def main() -> int:
     args = parser.parse_args()
     cases = json.loads(args.corpus.read_text("utf-8"))["cases"]
     lines, missed = measure(cases)
+    lines += parallel_flags(PARALLEL)
     print("\n".join(lines))
     for line in missed:
         print(f"missed: {line}")

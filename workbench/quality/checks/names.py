@@ -59,6 +59,7 @@ district north south east west northern southern eastern western new old great
 street square avenue road river sea ocean lake mountain mountains island islands gulf bay
 black white red green blue yellow golden
 world global day week year news times post daily
+independence victory constitution unity christmas easter thanksgiving memorial remembrance
 monday tuesday wednesday thursday friday saturday sunday
 january february march april may june july august september october november december
 jan feb mar apr jun jul aug sep sept oct nov dec
