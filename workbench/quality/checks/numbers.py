@@ -70,7 +70,7 @@ _SCALES: tuple[tuple[str, int], ...] = (
     ("k", 3),
 )
 _SCALE = re.compile(
-    r"\s?(" + "|".join(re.escape(w) for w, _ in _SCALES) + r")(?![^\W\d_]{0,4}[^\W\d_])",
+    r"\s?(" + "|".join(re.escape(w) for w, _ in _SCALES) + r")(?![^\W\d_])",
     re.IGNORECASE,
 )
 _SCALE_WORDS = {w: p for w, p in _SCALES}
