@@ -371,3 +371,16 @@ def test_human_translations_are_rarely_flagged(lang: str) -> None:
     other = [x for x in (corpus / f"{lang}.txt").read_text("utf-8").splitlines() if x.strip()]
     flags = check_translation(list(zip(english, other[: len(english)], strict=True)), "en", lang)
     assert len(flags) <= 3 and {f.check for f in flags} <= {"numbers"}, flags
+
+
+def test_rows_rebuilt_from_provenance_keep_the_verdict(tmp_path: Path) -> None:
+    from workbench.runs.outputs import recovered_rows
+
+    (tmp_path / "a.uk.md").write_text("текст\n", "utf-8")
+    checks = [{"check": "numbers", "severity": "error", "reason": "missing: 4.2", "segment": 0}]
+    prov = {"input": "in/a.md", "task": "translate", "lang": "uk", "cache": "miss"}
+    (tmp_path / "a.uk.md.json").write_text(
+        json.dumps({**prov, "checks": checks, "verdict": "flag"}), "utf-8"
+    )
+    (row,) = recovered_rows(tmp_path, 0.0, set())
+    assert row["verdict"] == "flag" and row["flags"] == 1
