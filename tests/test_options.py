@@ -28,6 +28,7 @@ from workbench.runs.jobs import (
 )
 from workbench.settings import (
     GenerationSettings,
+    QualitySettings,
     RunSettings,
     SummaryOptions,
     TranslateOptions,
@@ -161,7 +162,7 @@ def test_cli_values_are_checked_by_the_settings(tmp_path: Path) -> None:
 
 
 def test_every_job_key_is_a_settings_field_and_the_other_way_round() -> None:
-    settings = names(RunSettings) | names(GenerationSettings)
+    settings = names(RunSettings) | names(GenerationSettings) | names(QualitySettings)
     assert set(top_keys()) == set(JOB_KEYS) | {key_name("src")} | settings
     assert set(STEP_GENERATION) <= names(GenerationSettings)
     for task, cls in (("translate", TranslateOptions), ("summarise", SummaryOptions)):

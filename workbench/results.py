@@ -47,6 +47,10 @@ class TranslationResult:
     # How the target language was asked for: a source prefix (">>por<<", "<2ko>") or a forced
     # first token ("__uk__", "ukr_Cyrl"); None for single-pair and chat models.
     language_token: str | None = None
+    # Findings of the quality checks (workbench.quality.checks: Flag dicts whose ``segment``
+    # indexes ``segments``) and their verdict ("pass" or "flag"); None: not checked.
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    verdict: str | None = None
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
     def fail(self, exc: WorkbenchError) -> None:
@@ -117,6 +121,8 @@ class SummaryResult:
     seconds: float = 0.0
     error: str | None = None
     path: str | None = None
+    checks: list[dict[str, Any]] = field(default_factory=list)  # quality flags (segment None)
+    verdict: str | None = None  # "pass" or "flag"; None: not checked
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -337,6 +337,34 @@ class SummaryOptions:
         return replace(self, lang=lang, src=src, model=model or None)
 
 
+# --- quality checks ---------------------------------------------------------------------
+
+#: What a flagged output does to a run's exit code.
+FAIL_ON = ("never", "flag")
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    """What a run does with the quality checks' verdicts (the checks run on every output;
+    their flags are in each output's provenance and the manifest)."""
+
+    fail_on: str = field(
+        default="never",
+        metadata={
+            "help": "never: only report flagged outputs; flag: exit 1, after writing "
+            "everything, when the quality checks flagged any output."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        from workbench.errors import WorkbenchError
+
+        if self.fail_on not in FAIL_ON:
+            raise WorkbenchError(
+                f"unknown fail-on value {self.fail_on!r}; use {' or '.join(FAIL_ON)}"
+            )
+
+
 def default_home() -> Path:
     """Per-user folder for the cache database and derived files (``WORKBENCH_HOME`` overrides)."""
     env = os.environ.get("WORKBENCH_HOME")
@@ -415,11 +443,13 @@ __all__ = [
     "BACKENDS",
     "DEFAULT_SENTENCES",
     "DEVICES",
+    "FAIL_ON",
     "LEAD",
     "PRECISIONS",
     "SCHEMA_VERSION",
     "STRATEGIES",
     "GenerationSettings",
+    "QualitySettings",
     "RunSettings",
     "SummaryOptions",
     "TranslateOptions",

@@ -14,6 +14,7 @@ import typer
 from workbench.errors import WorkbenchError
 from workbench.settings import (
     GenerationSettings,
+    QualitySettings,
     RunSettings,
     TranslateOptions,
     default_for,
@@ -68,6 +69,14 @@ def run_help(name: str) -> str:
 
 def run_default(name: str) -> Any:
     return default_for(RunSettings, name)
+
+
+def quality_help(name: str) -> str:
+    return help_for(QualitySettings, name)
+
+
+def quality_default(name: str) -> Any:
+    return default_for(QualitySettings, name)
 
 
 def translate_help(name: str) -> str:

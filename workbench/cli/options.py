@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from workbench.cli.common import gen_help, run_default, run_help
+from workbench.cli.common import gen_help, quality_default, quality_help, run_default, run_help
 
 ENGINE_HELP = "local (this process) or ray (a Ray cluster; needs the ray extra)."
 ADDRESS_HELP = "Ray cluster address with --engine ray (default: RAY_ADDRESS, else a local Ray)."
@@ -21,6 +21,7 @@ DEFAULT_DEVICE: str = run_default("device")
 DEFAULT_BACKEND: str = run_default("backend")
 DEFAULT_PRECISION: str = run_default("precision")
 DEFAULT_OFFLINE: bool = run_default("offline")
+DEFAULT_FAIL_ON: str = quality_default("fail_on")
 
 PathsArgument = Annotated[
     list[str], typer.Argument(help="Files or folders (recursive); - reads stdin.")
@@ -56,3 +57,5 @@ RowsJsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON row
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print errors only (no progress bars).")
 ]
+# Checked by QualitySettings (one line, as in job files).
+FailOnOption = Annotated[str, typer.Option("--fail-on", help=quality_help("fail_on"))]

@@ -20,6 +20,7 @@ from workbench.cli.common import (
     debug,
     eprint,
     fail,
+    quality_help,
     quiet_libraries,
     user_errors,
 )
@@ -191,9 +192,9 @@ def error_lines(rows: list[Row]) -> list[str]:
     return lines
 
 
-def finish(report: RunReport, *, quiet: bool, as_json: bool) -> None:
+def finish(report: RunReport, *, quiet: bool, as_json: bool, fail_on: str = "never") -> None:
     """Print the ``--json`` rows, ignored files, grouped errors and the summary line; exit 1
-    if any document failed."""
+    if any document failed, or (``fail_on="flag"``) if the quality checks flagged an output."""
     if as_json:
         for row in report.rows:
             typer.echo(json.dumps(row.manifest(), ensure_ascii=False))
@@ -211,6 +212,31 @@ def finish(report: RunReport, *, quiet: bool, as_json: bool) -> None:
     eprint(report.summary(), quiet)
     if report.failed:
         raise typer.Exit(EXIT_FAILED_DOCS)
+    if fail_on == "flag" and report.flagged:
+        if not as_json:
+            for line in flagged_lines(report.rows):
+                eprint(line, quiet)
+        eprint(
+            f"workbench: error: the quality checks flagged {report.flagged} outputs "
+            "(--fail-on flag); every output was written, and each one's checks are in its "
+            "provenance (.json beside it)"
+        )
+        raise typer.Exit(EXIT_FAILED_DOCS)
+
+
+def flagged_lines(rows: list[Row]) -> list[str]:
+    """One line per flagged output: the file, the language and the checks that flagged it."""
+    lines = []
+    for row in rows:
+        if row.verdict != "flag":
+            continue
+        counts: dict[str, int] = {}
+        for flag in getattr(row.result, "checks", []):
+            if flag.get("severity") in ("error", "warning"):
+                counts[flag["check"]] = counts.get(flag["check"], 0) + 1
+        found = ", ".join(f"{name} ×{n}" if n > 1 else name for name, n in counts.items())
+        lines.append(f"workbench: flagged {row.output or row.input} ({row.lang}): {found}")
+    return lines
 
 
 def print_causes(rows: list[Row]) -> None:
@@ -267,6 +293,13 @@ def run(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON row per output (or the plan).")
     ] = False,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            help=quality_help("fail_on") + " Default: the job file's fail_on, else never.",
+        ),
+    ] = None,
     yes: Annotated[
         bool,
         typer.Option(
@@ -280,12 +313,14 @@ def run(
 ) -> None:
     """Run a job file: translate and summarise folders of articles in one command."""
     from workbench.runs.jobs import load_job, plan_job, run_job
+    from workbench.settings import QualitySettings
 
     job = load_job(job_file)
     overrides: dict[str, Any] = {
         "skip_existing": skip_existing,
         "engine": engine,
         "address": address,
+        "quality": None if fail_on is None else QualitySettings(fail_on=fail_on),
     }
     job = job.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
     risks = job.confirmations(address_given=address is not None)
@@ -302,4 +337,4 @@ def run(
             return
         with folder_run(quiet, as_json) as progress:
             report = run_job(job, wb, listener=progress, manifest=manifest)
-    finish(report, quiet=quiet, as_json=as_json)
+    finish(report, quiet=quiet, as_json=as_json, fail_on=job.quality.fail_on)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from workbench.cli.common import (
+    EXIT_FAILED_DOCS,
     check_models,
     eprint,
     quiet_libraries,
@@ -18,6 +19,7 @@ from workbench.cli.common import (
 from workbench.cli.options import (
     DEFAULT_BACKEND,
     DEFAULT_DEVICE,
+    DEFAULT_FAIL_ON,
     DEFAULT_OFFLINE,
     DEFAULT_PRECISION,
     AddressOption,
@@ -25,6 +27,7 @@ from workbench.cli.options import (
     CacheOption,
     DeviceOption,
     EngineOption,
+    FailOnOption,
     ManifestOption,
     NoCacheOption,
     OfflineOption,
@@ -103,13 +106,16 @@ def summarise(
     manifest: ManifestOption = None,
     engine: EngineOption = "local",
     address: AddressOption = None,
+    fail_on: FailOnOption = DEFAULT_FAIL_ON,
     quiet: QuietOption = False,
 ) -> None:
     """Summarise articles: lead-N, seq2seq summarisers or chat models, in any language."""
     from workbench.api import Workbench
     from workbench.prompts import parse_vars
     from workbench.runs.folder import summarise_folder
+    from workbench.settings import QualitySettings
 
+    quality = QualitySettings(fail_on=fail_on)
     options: dict[str, Any] = {
         "lang": lang,
         "src": src,
@@ -145,6 +151,10 @@ def summarise(
             eprint(f"workbench: warning: {line}")
         _notes(result, quiet)
         eprint(f"[{result.signature}] ({result.cache})", quiet)
+        if quality.fail_on == "flag" and result.verdict == "flag":
+            found = ", ".join(dict.fromkeys(f["check"] for f in result.checks))
+            eprint(f"workbench: error: the quality checks flagged the summary ({found})")
+            raise typer.Exit(EXIT_FAILED_DOCS)
         return
     with wb, folder_run(quiet, as_json) as progress:
         report = summarise_folder(
@@ -160,7 +170,7 @@ def summarise(
     for row in report.rows:
         if row.ok and not as_json:
             _notes(row.result, quiet, licences)
-    finish(report, quiet=quiet, as_json=as_json)
+    finish(report, quiet=quiet, as_json=as_json, fail_on=quality.fail_on)
 
 
 def _notes(result: Any, quiet: bool, shown: set[str] | None = None) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from workbench.cli.common import (
+    EXIT_FAILED_DOCS,
     check_models,
     eprint,
     fail,
@@ -20,6 +21,7 @@ from workbench.cli.common import (
 from workbench.cli.options import (
     DEFAULT_BACKEND,
     DEFAULT_DEVICE,
+    DEFAULT_FAIL_ON,
     DEFAULT_OFFLINE,
     DEFAULT_PRECISION,
     AddressOption,
@@ -28,6 +30,7 @@ from workbench.cli.options import (
     CacheOption,
     DeviceOption,
     EngineOption,
+    FailOnOption,
     ManifestOption,
     NoCacheOption,
     OfflineOption,
@@ -64,13 +67,15 @@ def translate(
     engine: EngineOption = "local",
     address: AddressOption = None,
     as_json: RowsJsonOption = False,
+    fail_on: FailOnOption = DEFAULT_FAIL_ON,
     quiet: QuietOption = False,
 ) -> None:
     """Translate articles into one or more languages."""
     from workbench.api import Workbench
     from workbench.runs.folder import translate_paths
-    from workbench.settings import TranslateOptions
+    from workbench.settings import QualitySettings, TranslateOptions
 
+    quality = QualitySettings(fail_on=fail_on)
     options = TranslateOptions((to,), src=src, model=model).checked()
     check_models(options.model, offline=offline)
     wb = Workbench(
@@ -95,6 +100,10 @@ def translate(
         for line in wb.warnings():
             eprint(f"workbench: warning: {line}")
         eprint(f"[{result.signature}]", quiet)
+        if quality.fail_on == "flag" and result.verdict == "flag":
+            found = ", ".join(dict.fromkeys(f["check"] for f in result.checks))
+            eprint(f"workbench: error: the quality checks flagged the translation ({found})")
+            raise typer.Exit(EXIT_FAILED_DOCS)
         return
     with wb, folder_run(quiet, as_json) as progress:
         report = translate_paths(
@@ -106,4 +115,4 @@ def translate(
             manifest=manifest,
             listener=progress,
         )
-    finish(report, quiet=quiet, as_json=as_json)
+    finish(report, quiet=quiet, as_json=as_json, fail_on=quality.fail_on)

@@ -25,11 +25,11 @@ without a word.
 
 Top-level keys: besides ``inputs``, ``out`` and ``steps``, the job's own ``skip_existing``,
 ``engine`` (local or ray) and ``address``, the source language ``from`` and every setting of
-``RunSettings`` (``device``, ``backend``, ``precision``, ``batch_tokens``, ...) and
-``GenerationSettings`` (``beams``, ...) under its own name. A step takes ``task``, ``to``,
-``model`` and ``beams``; a summarise step's ``to`` may include ``"own"`` (the article's own
-language) and the step also takes every summarising option of ``SummaryOptions``
-(``sentences``, ``words``, ``strategy``, ...). The keys are read from those dataclasses, so a
+``RunSettings`` (``device``, ``backend``, ``precision``, ``batch_tokens``, ...),
+``GenerationSettings`` (``beams``, ...) and ``QualitySettings`` (``fail_on``) under its own
+name. A step takes ``task``, ``to``, ``model`` and ``beams``; a summarise step's ``to`` may
+include ``"own"`` (the article's own language) and the step also takes every summarising
+option of ``SummaryOptions`` (``sentences``, ``words``, ``strategy``, ...). The keys are read from those dataclasses, so a
 new setting is a job-file key too.
 """
 
@@ -52,6 +52,7 @@ from workbench.runs.steps import OWN, Step
 from workbench.settings import (
     LEAD,
     GenerationSettings,
+    QualitySettings,
     RunSettings,
     SummaryOptions,
     TranslateOptions,
@@ -77,7 +78,8 @@ def key_name(name: str) -> str:
 
 def top_keys() -> tuple[str, ...]:
     """Every key a job file may have at the top level."""
-    settings = [f.name for cls in (RunSettings, GenerationSettings) for f in fields(cls)]
+    classes = (RunSettings, GenerationSettings, QualitySettings)
+    settings = [f.name for cls in classes for f in fields(cls)]
     return (*JOB_KEYS, key_name("src"), *settings)
 
 
@@ -108,6 +110,7 @@ class Job:
     address: str | None = None
     run: RunSettings = field(default_factory=RunSettings)
     generation: GenerationSettings = field(default_factory=GenerationSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
 
     def confirmations(self, *, address_given: bool = False) -> list[str]:
         """What this job does beyond its own folder, one line each; running it needs the
@@ -203,6 +206,7 @@ def parse_job(data: dict[str, Any], path: Path) -> Job:
         address=_optional(data, "address", str, name),
         run=RunSettings(**_settings(data, RunSettings, name)),
         generation=GenerationSettings(**_settings(data, GenerationSettings, name)),
+        quality=QualitySettings(**_settings(data, QualitySettings, name)),
     )
 
 

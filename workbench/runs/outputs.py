@@ -430,6 +430,8 @@ def recovered_rows(out: Path, since: float, known: set[str]) -> list[dict[str, A
                 "cache": prov.get("cache"),
                 "seconds": prov.get("seconds"),
                 "error": None,
+                "verdict": prov.get("verdict"),
+                "flags": len(prov["checks"]) if isinstance(prov.get("checks"), list) else None,
                 "note": None,
             }
             if all(isinstance(row[k], str) for k in _KEY):

@@ -17,6 +17,8 @@ MANIFEST_FIELDS = (
     "seconds",
     "error",
     "lang_mismatch",
+    "verdict",
+    "flags",
     "note",
 )
 #: The cache state of a row for a file that was deliberately not read (an earlier output).
@@ -45,6 +47,14 @@ class Row:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def verdict(self) -> str | None:
+        """The quality checks' verdict on this row's output (None: failed, skipped or not
+        checked)."""
+        if not self.ok or self.cache in ("skipped", NOT_READ):
+            return None
+        return getattr(self.result, "verdict", None)
+
     def manifest(self) -> dict[str, Any]:
         """The row as written to the manifest and printed by ``--json``."""
         return {
@@ -58,6 +68,9 @@ class Row:
             "error": self.error,
             # The output does not look like `lang` (translations and summaries are checked).
             "lang_mismatch": bool(getattr(self.result, "lang_mismatch", False)),
+            # The quality checks: "pass" or "flag", and how many findings (None: not checked).
+            "verdict": self.verdict,
+            "flags": None if self.verdict is None else len(getattr(self.result, "checks", [])),
             "note": self.note,
         }
 
@@ -90,6 +103,11 @@ class RunReport:
         return sum(r.ok and r.cache not in ("skipped", NOT_READ) for r in self.rows)
 
     @property
+    def flagged(self) -> int:
+        """Outputs the quality checks flagged."""
+        return sum(r.verdict == "flag" for r in self.rows)
+
+    @property
     def not_read(self) -> int:
         return sum(r.ok and r.cache == NOT_READ for r in self.rows)
 
@@ -98,7 +116,8 @@ class RunReport:
         self.rows.sort(key=lambda r: (r.input, r.order))
 
     def summary(self) -> str:
-        """``12 done (8 from cache), 2 skipped, 1 failed, 3 other files ignored in 4.21 s``."""
+        """``12 done (8 from cache), 2 skipped, 1 failed, 3 other files ignored, 2 flagged by
+        the quality checks in 4.21 s``."""
         parts = [f"{self.done} done ({self.cached} from cache)"]
         if self.skipped:
             parts.append(f"{self.skipped} skipped (up to date)")
@@ -107,6 +126,8 @@ class RunReport:
             parts.append(f"{self.not_read} earlier outputs not read")
         if self.ignored:
             parts.append(f"{len(self.ignored)} other files ignored")
+        if self.flagged:
+            parts.append(f"{self.flagged} flagged by the quality checks")
         return ", ".join(parts) + f" in {self.seconds:.2f} s"
 
 

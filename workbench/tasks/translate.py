@@ -142,6 +142,7 @@ def _plan(
         result.text = job.doc.render()
         result.cache = "off"
         result.notes.append(f"already in {source}: copied unchanged")
+        _run_checks(result)
         result.seconds = time.perf_counter() - job.start
         return
     if model is None:
@@ -189,6 +190,7 @@ def _plan(
             _flag_output(result, hit["output_lang"])
         else:
             _check_output(job)
+        _run_checks(result)  # computed after the hit: cached values and keys stay as they are
         result.seconds = time.perf_counter() - job.start
         return
 
@@ -225,6 +227,17 @@ def _flag_output(result: TranslationResult, found: str | None) -> None:
         result.notes.append(
             f"language mismatch: the translation looks like {found}, not {result.target_lang}"
         )
+
+
+def _run_checks(result: TranslationResult) -> None:
+    """The quality checks of a finished translation, reusing its detected language."""
+    from workbench.quality.checks import as_dicts, check_translation, verdict
+
+    pairs = [(p.source, p.target) for p in result.segments]
+    flags = check_translation(
+        pairs, result.source_lang or "en", result.target_lang, output_lang=result.output_lang
+    )
+    result.checks, result.verdict = as_dicts(flags), verdict(flags)
 
 
 def _valid_doc_entry(entry: dict[str, Any]) -> bool:
@@ -411,6 +424,7 @@ def _assemble(job: _Job, store: Store, limit: int = 0) -> None:
     result.text = job.doc.render(texts)
     result.segments = pairs
     _check_output(job)
+    _run_checks(result)
     if result.misses:
         result.cache = "partial" if result.hits else "miss"
     else:

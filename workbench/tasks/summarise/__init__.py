@@ -37,7 +37,7 @@ from workbench.store import NullStore, Store, not_cached_note, over_limit
 from workbench.tasks.summarise.chunked import model_summary
 from workbench.tasks.summarise.entries import from_entry, to_entry, valid_entry
 from workbench.tasks.summarise.lead import body_sentences, lead, limit_sentences
-from workbench.tasks.summarise.output import count, finish
+from workbench.tasks.summarise.output import count, finish, run_checks
 from workbench.tasks.summarise.plan import LEAD, Context, identify, make_plan
 from workbench.tasks.summarise.runners import length_phrase
 from workbench.tasks.summarise.then_translate import translate_summary
@@ -72,6 +72,7 @@ def summarise_documents(
         start = time.perf_counter()
         try:
             _summarise(doc, ctx, result)
+            run_checks(result, doc)
         except CacheError:
             raise  # continuing would lose the work
         except WorkbenchError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workbench import detection, languages, segment
+from workbench.documents import Document
 from workbench.errors import WorkbenchError
 from workbench.results import SummaryResult
 from workbench.tasks.summarise.lead import limit_sentences
@@ -55,3 +56,25 @@ def count(result: SummaryResult) -> None:
         [s for s in segment.split_sentences(text, lang, markdown=False) if s.strip()]
     )
     result.word_count = len(text.split())
+
+
+def run_checks(result: SummaryResult, article: Document) -> None:
+    """The quality checks of a finished summary against its article (fresh or cached alike:
+    they are computed after the cache, from the text and the detected language). A summary
+    made by the translate strategy also carries its translation step's findings."""
+    from workbench.quality.checks import Flag, as_dicts, check_summary, verdict
+
+    if result.text is None:
+        return
+    lang = result.lang or result.source_lang or "en"
+    flags = check_summary(
+        article.render(),
+        result.text,
+        lang,
+        result.source_lang or lang,
+        output_lang=result.output_lang,
+    )
+    for found in (result.translation or {}).get("checks") or []:
+        reason = f"translation step: {found['reason']}"
+        flags.append(Flag(found["check"], found["severity"], reason, None))
+    result.checks, result.verdict = as_dicts(flags), verdict(flags)
