@@ -47,6 +47,8 @@ class TranslationResult:
     # How the target language was asked for: a source prefix (">>por<<", "<2ko>") or a forced
     # first token ("__uk__", "ukr_Cyrl"); None for single-pair and chat models.
     language_token: str | None = None
+    # A quality-gated cascade: the fallback model, and which segments it made and why.
+    cascade: dict[str, Any] | None = None
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
     def fail(self, exc: WorkbenchError) -> None:
