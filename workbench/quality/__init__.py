@@ -1,0 +1,1 @@
+"""Quality: checks on every output, metrics, comparison."""
