@@ -53,11 +53,13 @@ def _translate_options(
     src: str | None,
     model: str | None,
     options: TranslateOptions | None,
+    fallback_model: str | None = None,
 ) -> TranslateOptions:
     """The checked options of one call: ``options`` with the keywords given in their place."""
     targets = None if to is None else (to,) if isinstance(to, str) else tuple(to)
     base = options or TranslateOptions()
-    return _merged(base, targets=targets, src=src, model=model).checked()
+    given = _merged(base, targets=targets, src=src, model=model, fallback_model=fallback_model)
+    return given.checked()
 
 
 class Workbench:
@@ -202,10 +204,12 @@ class Workbench:
         beams: int | None = None,
         fmt: str | None = None,
         options: TranslateOptions | None = None,
+        fallback_model: str | None = None,
     ) -> TranslationResult | list[TranslationResult]:
         """Translate one text or file into one language (returns a result) or several (a list).
 
-        ``to``, ``src`` and ``model`` are those of ``TranslateOptions``; ``options`` gives them
+        ``to``, ``src``, ``model`` and ``fallback_model`` are those of ``TranslateOptions``
+        (``fallback_model``: a quality-gated cascade); ``options`` gives them
         whole, and a keyword given too takes the place of its field. One language code as a
         string (``"ko"``) returns one result; a list, or ``"ko,uk"``, returns a list.
 
@@ -214,7 +218,7 @@ class Workbench:
         doc = self.document(source, fmt, limits=self.run)
         raw = to if to is not None else options.targets if options is not None else None
         single = isinstance(raw, str) and "," not in raw
-        opts = _translate_options(to, src, model, options)
+        opts = _translate_options(to, src, model, options, fallback_model)
         rows = self.translate_documents([doc], options=opts, beams=beams)
         for result in rows[0]:
             if result.exception is not None:

@@ -51,6 +51,8 @@ class TranslationResult:
     # indexes ``segments``) and their verdict ("pass" or "flag"); None: not checked.
     checks: list[dict[str, Any]] = field(default_factory=list)
     verdict: str | None = None
+    # A quality-gated cascade: the fallback model, and which segments it made and why.
+    cascade: dict[str, Any] | None = None
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
     def fail(self, exc: WorkbenchError) -> None:

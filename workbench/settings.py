@@ -213,6 +213,13 @@ class TranslateOptions:
     )
     src: str | None = field(default=None, metadata={"help": "Source language (default: detected)."})
     model: str | None = field(default=None, metadata={"help": "Hub id or local model folder."})
+    fallback_model: str | None = field(
+        default=None,
+        metadata={
+            "help": "A stronger model for the sentences whose translation fails a check "
+            "(numbers, names, URLs, language...): a quality-gated cascade."
+        },
+    )
 
     def checked(self) -> TranslateOptions:
         """A copy with language codes normalised (``KO``, ``kor``, ``ko `` → ``ko``), repeated
@@ -234,13 +241,16 @@ class TranslateOptions:
         if not any(value.strip(" ,") for value in raw):
             raise WorkbenchError("no target language given; pass codes such as ko,uk")
         targets = tuple(languages.parse_list(",".join(raw)))
-        for name in ("src", "model"):
+        for name in ("src", "model", "fallback_model"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise WorkbenchError(f"{name} {value!r}: expected text")
         src = languages.normalize(self.src) if self.src else None
         model = self.model.strip() if self.model else None
-        out = replace(self, targets=targets, src=src, model=model or None)
+        fallback = self.fallback_model.strip() if self.fallback_model else None
+        out = replace(
+            self, targets=targets, src=src, model=model or None, fallback_model=fallback or None
+        )
         # Not a field: it stays out of equality, repr and the job-file keys, and replace()
         # (which may change a value) drops it.
         object.__setattr__(out, "_checked", True)

@@ -74,6 +74,9 @@ def signature(rec: dict[str, Any]) -> str:
             parts.append(f"{name}:{settings[name]}")
     if rec.get("prompt"):
         parts.append(f"prompt:{str(rec['prompt'])[:7]}")
+    fallback = rec.get("fallback")
+    if isinstance(fallback, dict):
+        parts.append(f"fallback:{fallback['model']}@{str(fallback['revision'])[:7]}")
     parts.append(f"backend:{rec['backend']}")
     parts.append(f"seg:{rec['seg']}")
     parts.append(f"wb:{__version__}")

@@ -53,6 +53,9 @@ def translate(
     model: Annotated[
         str | None, typer.Option("--model", "-m", help=translate_help("model"))
     ] = None,
+    fallback_model: Annotated[
+        str | None, typer.Option("--fallback-model", help=translate_help("fallback_model"))
+    ] = None,
     out: OutOption = Path("out"),
     beams: BeamsOption = None,
     device: DeviceOption = DEFAULT_DEVICE,
@@ -76,8 +79,10 @@ def translate(
     from workbench.settings import QualitySettings, TranslateOptions
 
     quality = QualitySettings(fail_on=fail_on)
-    options = TranslateOptions((to,), src=src, model=model).checked()
-    check_models(options.model, offline=offline)
+    options = TranslateOptions(
+        (to,), src=src, model=model, fallback_model=fallback_model
+    ).checked()
+    check_models(options.model, options.fallback_model, offline=offline)
     wb = Workbench(
         device=device,
         backend=backend,

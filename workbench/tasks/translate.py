@@ -46,6 +46,11 @@ class _Job:
     found: dict[str, str] = field(default_factory=dict)
     fresh_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # computed this run
     start: float = 0.0
+    # The key segments are cached under: the model's own, so that a cascade and a plain run of
+    # the same model share them (the result's key covers the cascade).
+    seg_prefix: str = ""
+    fallback: _Job | None = None  # the cascade's fallback model: its plan, recipe and key
+    later_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # e.g. fallback reasons
 
 
 def translate_documents(
@@ -77,6 +82,7 @@ def translate_documents(
     store = store or NullStore()
     options = options.checked()  # returns options its caller checked as they are
     targets, src, model = list(options.targets), options.src, options.model
+    fallback = options.fallback_model
     results: list[list[TranslationResult]] = []
     jobs: list[_Job] = []
     for d, doc in enumerate(docs):
@@ -94,7 +100,7 @@ def translate_documents(
             try:
                 if isinstance(source, WorkbenchError):
                     raise source
-                _plan(job, source, src is None, mismatch, model, pool, gen, store)
+                _plan(job, source, src is None, mismatch, model, pool, gen, store, fallback)
             except CacheError:
                 raise  # an unusable cache stops the run: continuing would lose the work
             except WorkbenchError as exc:
@@ -118,7 +124,20 @@ def translate_documents(
         if on_result:
             on_result(job.index, job.result)
 
-    _run_misses(jobs, pool, store, engine or LocalEngine(), on_segments, on_planned, finish)
+    engine = engine or LocalEngine()
+    held: list[_Job] = []  # cascades: assembled once their fallback segments are in
+
+    def hold(job: _Job) -> bool:
+        if job.fallback is None:
+            return False
+        held.append(job)
+        return True
+
+    _run_misses(jobs, pool, store, engine, on_segments, on_planned, finish, hold)
+    if held:
+        from workbench.tasks.cascade import run_fallbacks
+
+        run_fallbacks(held, pool, store, engine, finish, _run_misses, _assemble)
     return results
 
 
@@ -131,6 +150,7 @@ def _plan(
     pool: ModelPool,
     gen: GenerationSettings,
     store: Store,
+    fallback: str | None = None,
 ) -> None:
     result = job.result
     result.source_lang, result.detected = source, detected
@@ -176,6 +196,12 @@ def _plan(
         resolved.revision,
         rec["backend"],
     )
+    job.seg_prefix = signature.key(rec)
+    if fallback is not None:
+        from workbench.tasks.cascade import plan_fallback
+
+        rec = plan_fallback(job, fallback, rec, pool, gen, _Job)
+        job.rec = rec
     result.signature, result.key = signature.signature(rec), signature.key(rec)
     result.settings = dict(plan.settings)
 
@@ -185,6 +211,8 @@ def _plan(
         result.text = hit["text"]
         result.segments = [SegmentPair(s, t, True) for s, t in hit["segments"]]
         result.cache, result.hits = "document", len(result.segments)
+        if isinstance(hit.get("cascade"), dict):
+            result.cascade = hit["cascade"]
         # Entries made since the check existed carry its answer; older ones are checked now.
         if "output_lang" in hit and isinstance(hit["output_lang"], str | None):
             _flag_output(result, hit["output_lang"])
@@ -201,7 +229,7 @@ def _plan(
         for piece in pieces:
             if piece.translate:
                 job.seg_texts.append(piece.text)
-                job.seg_keys.append(signature.digest(result.key, piece.text))
+                job.seg_keys.append(signature.digest(job.seg_prefix, piece.text))
     job.found = store.get_segments(job.seg_keys) if job.seg_keys else {}
 
 
@@ -260,6 +288,7 @@ def _run_misses(
     on_segments: Callable[[int], None] | None,
     on_planned: Callable[[int], None] | None = None,
     on_done: Callable[[_Job], None] | None = None,
+    hold: Callable[[_Job], bool] | None = None,
 ) -> None:
     """Translate the segments no cache entry answered, grouped per model and language pair.
 
@@ -267,12 +296,13 @@ def _run_misses(
     (Ray) loads each model once per worker per run. Each chunk is stored as it finishes, and
     a group's documents are assembled (and ``on_done`` called) as soon as its last chunk is in.
     A segment the model failed on, or a group that stopped, fails only the documents that
-    lack a translation; every other document of the group is still assembled.
+    lack a translation; every other document of the group is still assembled. A job ``hold``
+    accepts is left unassembled (with its translations in ``found``) for the caller to finish.
     """
     groups: dict[str, list[_Job]] = {}
     for job in jobs:
-        assert job.result.key is not None
-        groups.setdefault(job.result.key, []).append(job)
+        assert job.seg_prefix
+        groups.setdefault(job.seg_prefix, []).append(job)
     group_list = list(groups.values())
     chunks: list[Chunk] = []
     remaining = [0] * len(group_list)
@@ -307,6 +337,8 @@ def _run_misses(
                 missing = [k for k in job.seg_keys if k not in job.found]
                 if missing:
                     _fail_job(job, missing, broken[g], failed.get(g))
+                elif hold is not None and hold(job):
+                    continue
                 else:
                     _assemble(job, store, pool.run.max_cache_value_bytes)
             if on_done:
@@ -419,7 +451,8 @@ def _assemble(job: _Job, store: Store, limit: int = 0) -> None:
                 k, text = next(it)
                 target = job.found[k]
                 translations.append(target)
-                pairs.append(SegmentPair(text, target, k not in notes, notes.get(k, ())))
+                later = job.later_notes.get(k, ())
+                pairs.append(SegmentPair(text, target, k not in notes, (*notes.get(k, ()), *later)))
         texts.append(segment.reassemble(pieces, translations))
     result.text = job.doc.render(texts)
     result.segments = pairs
@@ -436,6 +469,8 @@ def _assemble(job: _Job, store: Store, limit: int = 0) -> None:
         "segments": [[p.source, p.target] for p in pairs],
         "output_lang": result.output_lang,
     }
+    if result.cascade is not None:
+        value["cascade"] = result.cascade
     # A value over the limit is not stored (the output is still written): one huge row makes
     # every read of it slow and the database big. Its segments are cached all the same.
     size = None if isinstance(store, NullStore) else over_limit(value, limit)

@@ -16,6 +16,9 @@ from typing import Any
 from workbench.quality.checks import names, numbers, text
 from workbench.quality.checks.base import FLAG, PASS, SEVERITIES, Flag, verdict
 
+#: Bumped when a check's verdict on the same text changes (cascades' cache keys include it).
+VERSION = 1
+
 #: Every check: name -> (severity, what it looks at).
 CHECKS: dict[str, tuple[str, str]] = {
     numbers.NAME: (
