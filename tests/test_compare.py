@@ -27,7 +27,12 @@ from workbench.quality.compare import (
     render_html,
     tokens,
 )
-from workbench.quality.compare_runs import parse_entry, read_folders, run_models
+from workbench.quality.compare_runs import (
+    parse_entry,
+    read_folders,
+    reference_scores,
+    run_models,
+)
 from workbench.settings import TranslateOptions
 
 runner = CliRunner()
@@ -245,6 +250,40 @@ def test_cli_runs_models_through_the_cache_and_reads_earlier_runs(tiny, tmp_path
         result = runner.invoke(app, bad)
         assert result.exit_code == 2 and words in result.output, result.output
         assert "Traceback" not in result.output
+
+
+def test_reference_scores_reach_the_summary_table(tiny, tmp_path: Path) -> None:
+    """With --ref, each model's chrF/BLEU against the references (real sacrebleu) is on the page;
+    an output without a reference is named on stderr."""
+    pytest.importorskip("sacrebleu", reason="scores need the eval extra")
+    from workbench.quality.metrics import corpus_scores
+
+    folder, model = docs(tmp_path), str(tiny("marian-multi"))
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    (ref / "ferry.uk.md").write_text("Пором вирушив о дев'ятій.\n", encoding="utf-8")
+    page = tmp_path / "scored.html"
+    args = ["compare", str(folder), "--model", model, "--model", f"{model}:beams=2"]
+    args += ["--to", "uk", "--from", "en", "--backend", "torch", "--out", str(page)]
+    result = runner.invoke(app, [*args, "--ref", str(ref)])
+    assert result.exit_code == 0, result.output
+    assert "notes.uk.txt: no reference" in result.output
+    html = page.read_text("utf-8")
+    assert "chrF" in html and "BLEU" in html
+    columns, _ = run_models(
+        [str(folder)],
+        [parse_entry(model)],
+        TranslateOptions(("uk",), src="en"),
+        backend="torch",
+        cache=False,
+    )
+    output = next(o for o in columns[0].outputs.values() if o.ref_name == "ferry.uk.md")
+    expected = corpus_scores(
+        [output.text], [(ref / "ferry.uk.md").read_text("utf-8")], "uk", "translate"
+    )["chrF"]
+    scores, missing = reference_scores(columns, ref)
+    assert scores["marian-multi"]["chrF"].value == pytest.approx(expected.value)
+    assert missing == [f"marian-multi: notes.uk.txt: no reference {ref / 'notes.uk.txt'}"]
 
 
 def test_earlier_summaries_compare_as_whole_texts(tmp_path: Path) -> None:

@@ -55,6 +55,15 @@ def compare(
         "compare.html"
     ),
     title: Annotated[str | None, typer.Option(help="The page's title.")] = None,
+    ref: Annotated[
+        Path | None,
+        typer.Option(
+            "--ref",
+            help="Reference folder (laid out as workbench eval reads it): each model's chrF, "
+            "chrF++ and BLEU (ROUGE for summaries) with intervals in the summary table. "
+            "Needs the eval extra.",
+        ),
+    ] = None,
     device: DeviceOption = DEFAULT_DEVICE,
     backend: BackendOption = DEFAULT_BACKEND,
     precision: PrecisionOption = DEFAULT_PRECISION,
@@ -106,7 +115,12 @@ def compare(
                 offline=offline,
             )
         how = f"Translated into {', '.join(options.targets)} by each model, through the cache."
-    report = page.build_report(columns, title=title, how=how)
+    scores = None
+    if ref is not None:
+        scores, unmatched = compare_runs.reference_scores(columns, ref)
+        for line in unmatched:
+            eprint(f"workbench: warning: {line}", quiet)
+    report = page.build_report(columns, scores=scores, title=title, how=how)
     write_text_atomic(out, page.render_html(report))
     failed = [o for c in columns for o in c.outputs.values() if o.error]
     for line in [*problems, *(o.error for o in failed)]:

@@ -51,6 +51,9 @@ class Output:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     looks_like: str | None = None  # the language the output looks like, when not ``lang``
+    text: str | None = None  # the whole output, for scoring against a reference
+    ref_name: str | None = None  # its name under an output folder (and a reference folder)
+    task: str = "translate"
 
 
 @dataclass
@@ -92,6 +95,7 @@ def output_from_result(name: str, result: Any) -> Output:
         error=result.error,
         notes=list(result.notes or []),
         looks_like=result.output_lang if getattr(result, "lang_mismatch", False) else None,
+        text=result.text,
     )
 
 

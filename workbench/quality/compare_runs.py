@@ -110,7 +110,7 @@ def run_models(
     Raises WorkbenchError when no document can be read or the options are invalid.
     """
     from workbench.api import Workbench
-    from workbench.runs.outputs import discover_all, read_limited
+    from workbench.runs.outputs import discover_all, output_name, read_limited
     from workbench.settings import RunSettings
 
     options = options.checked()
@@ -151,7 +151,9 @@ def run_models(
             for (src, _), results in zip(docs, rows, strict=True):
                 for result in results:
                     key = f"{src.path} {result.target_lang}"
-                    column.outputs[key] = output_from_result(str(src.path), result)
+                    output = output_from_result(str(src.path), result)
+                    output.ref_name = output_name(src.rel, result.target_lang).as_posix()
+                    column.outputs[key] = output
             models = {o.model for o in column.outputs.values() if o.model}
             column.description = ", ".join(sorted(models))
             columns.append(column)
@@ -227,6 +229,9 @@ def read_output(path: Path, name: str, store: Any | None) -> Output:
         error=prov.get("error"),
         notes=list(prov.get("notes") or []),
         looks_like=prov.get("output_lang") if prov.get("lang_mismatch") else None,
+        text=text,
+        ref_name=name,
+        task=str(prov.get("task") or "translate"),
     )
     source = _source(prov)
     if prov.get("task") == "summarise":
@@ -283,3 +288,35 @@ def _cached_segments(
     ):
         return None
     return [(s, t) for s, t in pairs]
+
+
+def reference_scores(
+    columns: Sequence[Column], ref: Path
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Each column's corpus scores against the reference folder ``ref`` (the layout
+    ``workbench eval`` reads: a reference has its output's relative name), per metric, with
+    the language in the name when the outputs have several; plus one line per output without
+    a reference. Needs the eval extra."""
+    from workbench.quality.metrics import corpus_scores
+
+    if not ref.is_dir():
+        raise WorkbenchError(f"{ref}: reference folder not found; give --ref a folder")
+    scores: dict[str, dict[str, Any]] = {}
+    missing: list[str] = []
+    for column in columns:
+        groups: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+        for output in column.outputs.values():
+            if output.text is None or output.ref_name is None or output.lang is None:
+                continue
+            path = ref / output.ref_name
+            if not path.is_file():
+                missing.append(f"{column.label}: {output.ref_name}: no reference {path}")
+                continue
+            hyps, refs = groups.setdefault((output.task, output.lang), ([], []))
+            hyps.append(output.text)
+            refs.append(path.read_text("utf-8-sig"))
+        named = len(groups) > 1
+        for (task, lang), (hyps, refs) in sorted(groups.items()):
+            for name, score in corpus_scores(hyps, refs, lang, task).items():
+                scores.setdefault(column.label, {})[f"{name} ({lang})" if named else name] = score
+    return scores, missing
