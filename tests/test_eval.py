@@ -328,22 +328,6 @@ def test_parallel_files_line_by_line(tmp_path: Path) -> None:
     assert short.exit_code == 2 and "parallel" in short.stderr
 
 
-def test_comet_without_the_package_is_one_line_and_downloads_nothing(
-    run_folder: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    out, refs = run_folder
-    monkeypatch.setitem(sys.modules, "comet", None)  # as when unbabel-comet is not installed
-    hub = tmp_path / "hf-hub"
-    checkpoint = tmp_path / "model.ckpt"
-    args = ["eval", str(out), "--ref", str(refs), "--comet", str(checkpoint)]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and 'pip install -e ".[comet]"' in lines[0]
-    assert not hub.exists() or not any(hub.iterdir())  # nothing fetched into the HF cache
-    assert not (out / ev.EVAL_NAME).exists()  # refused before any scoring
-
-
 def test_help_imports_no_metric_library() -> None:
     code = (
         "import sys; from workbench.cli.app import app; import workbench.cli.eval_cmd; "
@@ -351,42 +335,3 @@ def test_help_imports_no_metric_library() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-
-
-def test_comet_scores_from_a_local_checkpoint_offline(
-    run_folder: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With a stand-in for unbabel-comet: the checkpoint is loaded offline, from its path, and
-    each translation is scored with its source (read from the input its provenance names)."""
-    import os
-    import types
-
-    out, refs = run_folder
-    checkpoint = tmp_path / "model.ckpt"
-    checkpoint.write_bytes(b"weights")
-    seen: dict[str, object] = {}
-
-    class Model:
-        def predict(self, data: list[dict], batch_size: int, gpus: int) -> object:
-            seen["data"] = data
-            return types.SimpleNamespace(scores=[0.5 + 0.1 * i for i in range(len(data))])
-
-    def load_from_checkpoint(path: str) -> Model:
-        seen["path"], seen["offline"] = path, os.environ.get("HF_HUB_OFFLINE")
-        return Model()
-
-    fake = types.ModuleType("comet")
-    fake.load_from_checkpoint = load_from_checkpoint  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "comet", fake)
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    args = ["eval", str(out), "--ref", str(refs), "--comet", str(checkpoint), "--json"]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    assert seen["path"] == str(checkpoint) and seen["offline"] == "1"
-    assert "HF_HUB_OFFLINE" not in os.environ  # restored after loading
-    sources = {d["src"] for d in seen["data"]}  # type: ignore[union-attr]
-    assert (SEEDS / "en" / "heatwave-grid.txt").read_text("utf-8") in sources
-    rows = [r for r in _json_rows(result.stdout) if r["metric"] == "COMET"]
-    assert [r["value"] for r in rows if r["scope"] == "document"] == pytest.approx([50.0, 60.0])
-    (corpus,) = [r for r in rows if r["scope"] == "corpus"]
-    assert corpus["value"] == pytest.approx(55.0) and corpus["documents"] == 2

@@ -36,7 +36,6 @@ def evaluate(
     seed: Annotated[int, typer.Option("--seed", help=_help("seed"))] = default_for(
         EvalOptions, "seed"
     ),
-    comet: Annotated[Path | None, typer.Option("--comet", help=_help("comet"))] = None,
     cache: CacheOption = None,
     no_cache: NoCacheOption = False,
     as_json: Annotated[
@@ -49,25 +48,17 @@ def evaluate(
     from workbench.api import open_store
     from workbench.quality import eval as ev
 
-    options = EvalOptions(
-        ref=ref, hyp=hyp, lang=lang, task=task, bootstrap=bootstrap, seed=seed, comet=comet
-    )
+    options = EvalOptions(ref=ref, hyp=hyp, lang=lang, task=task, bootstrap=bootstrap, seed=seed)
     if ref is None:
         raise fail("give --ref: a reference folder (with OUT) or a reference file (with --hyp)")
     if (out is None) == (hyp is None):
         raise fail("give an output folder, or --hyp FILE with --ref FILE (not both)")
-    if comet is not None and hyp is not None:
-        raise fail("--comet needs the sources: use it with an output folder, not --hyp")
-    # Loaded first: a checkpoint that cannot load is refused in one line before any scoring.
-    comet_model = ev.load_comet(comet) if comet is not None else None
     if hyp is not None:
         pairs, missing = [ev.line_pairs(hyp, ref, lang, task)], []
     else:
-        pairs, missing = ev.folder_pairs(out, ref, sources=comet is not None)
+        pairs, missing = ev.folder_pairs(out, ref)
     store = open_store(False if no_cache else cache)
     report = ev.evaluate(pairs, store, options)
-    if comet is not None:
-        report.rows += ev.comet_rows(pairs, comet_model, comet, options)
     for line in missing:
         eprint(f"workbench: warning: {line}", quiet)
     for note in report.notes:

@@ -68,13 +68,6 @@ class EvalOptions:
         metadata={"help": "Bootstrap resamples of documents for the 95% intervals (0: none)."},
     )
     seed: int = field(default=metrics.SEED, metadata={"help": "Seed of the bootstrap."})
-    comet: Path | None = field(
-        default=None,
-        metadata={
-            "help": "A local COMET checkpoint (.ckpt) to score with too (needs the comet "
-            "extra; nothing is downloaded)."
-        },
-    )
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -92,7 +85,6 @@ class Pair:
     ref: str
     task: str
     lang: str
-    source: str | None = None  # the input's text, for COMET
     lines: bool = False  # parallel files: every line is a segment (empty ones too)
 
 
@@ -131,7 +123,7 @@ def _outputs(out: Path) -> Iterable[tuple[Path, dict[str, Any]]]:
             yield path, {"task": "summarise" if match[1] else "translate", "lang": match[2]}
 
 
-def folder_pairs(out: Path, ref: Path, *, sources: bool = False) -> tuple[list[Pair], list[str]]:
+def folder_pairs(out: Path, ref: Path) -> tuple[list[Pair], list[str]]:
     """The outputs under ``out`` paired with ``ref``'s files of the same relative name, and one
     warning line for each output that has none. No output, or no reference at all, is an error."""
     if not out.is_dir():
@@ -148,12 +140,7 @@ def folder_pairs(out: Path, ref: Path, *, sources: bool = False) -> tuple[list[P
         if not reference.is_file():
             missing.append(f"{rel}: no reference {reference}; not scored")
             continue
-        source = None
-        if sources and prov.get("input") and Path(prov["input"]).is_file():
-            source = _read(Path(prov["input"]))
-        pairs.append(
-            Pair(str(rel), _read(path), _read(reference), prov["task"], prov["lang"], source)
-        )
+        pairs.append(Pair(str(rel), _read(path), _read(reference), prov["task"], prov["lang"]))
     if first is None:
         raise WorkbenchError(f"{out}: no outputs found (files with a provenance record beside)")
     if not pairs:
@@ -281,61 +268,6 @@ def _corpus(
     value = {"text": f"{metric.name} {score.value:.2f}", "score": score.to_dict()}
     store.put_document(key, value, {**meta, "model": f"eval:{metric.name}", "path": None})
     return score
-
-
-def comet_rows(
-    pairs: list[Pair], model: Any, checkpoint: Path, options: EvalOptions
-) -> list[dict[str, Any]]:
-    """COMET scores (×100) of the translations, per document and per corpus, with a model from
-    :func:`load_comet`. COMET reads the source too: the input named in each provenance."""
-    pairs = [p for p in pairs if p.task == "translate"]
-    missing = [p.name for p in pairs if p.source is None]
-    if missing:
-        raise WorkbenchError(
-            f"{missing[0]}: COMET needs the source, but the input its provenance names is not found"
-        )
-    if not pairs:
-        return []
-    data = [{"src": p.source, "mt": p.hyp, "ref": p.ref} for p in pairs]
-    import torch  # COMET runs on torch
-
-    gpus = 1 if torch.cuda.is_available() else 0
-    scores = [100.0 * s for s in model.predict(data, batch_size=8, gpus=gpus).scores]
-    signature = f"comet|ckpt:{checkpoint.name}"
-    rows = []
-    for pair, value in zip(pairs, scores, strict=True):
-        doc = metrics.Score("COMET", value, None, None, signature)
-        rows.append(_row(pair.name, pair.task, pair.lang, doc))
-    corpus = metrics.MeanMetric("COMET", signature).corpus(
-        [[s] for s in scores], options.bootstrap, options.seed
-    )
-    rows.append(_row(None, "translate", "", corpus, len(pairs)))
-    return rows
-
-
-def load_comet(checkpoint: Path) -> Any:
-    """A COMET model from a local checkpoint, offline; one line when it cannot be."""
-    try:
-        import comet
-    except ImportError:
-        raise WorkbenchError(
-            'COMET needs the unbabel-comet package (the comet extra): pip install -e ".[comet]"'
-        ) from None
-    if not checkpoint.is_file():
-        raise WorkbenchError(f"{checkpoint}: COMET checkpoint not found; give a local .ckpt file")
-    import os
-
-    # Offline while loading: its encoder's tokenizer must come from the local cache, never
-    # the network.
-    saved = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    try:
-        return comet.load_from_checkpoint(str(checkpoint))
-    finally:
-        if saved is None:
-            os.environ.pop("HF_HUB_OFFLINE", None)
-        else:
-            os.environ["HF_HUB_OFFLINE"] = saved
 
 
 def append_rows(out: Path, rows: list[dict[str, Any]], reference: Path) -> Path:
