@@ -330,6 +330,8 @@ def test_folder_run_mirrors_subtitles_and_a_cached_rerun_is_identical(tiny, tmp_
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert {p: p.read_bytes() for p in (a, b)} == first
+    rows = {Path(r["input"]).name: r for r in manifest(out)}
+    assert rows["a.srt"]["cache"] == rows["b.vtt"]["cache"] == "document"
 
 
 def test_lead_summary_of_subtitles_is_plain_text(tmp_path: Path) -> None:
@@ -341,3 +343,16 @@ def test_lead_summary_of_subtitles_is_plain_text(tmp_path: Path) -> None:
     summary = (out / "clip.summary.en.txt").read_text("utf-8")
     assert "The council met on Monday to discuss the new ferry across the harbour." in summary
     assert "-->" not in summary and not (out / "clip.summary.en.srt").exists()
+
+
+def test_a_subtitle_and_a_text_file_of_one_name_do_not_overwrite_summaries(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "clip.srt").write_text(SRT, encoding="utf-8")
+    (src / "clip.txt").write_text("Harbour news\n\nThe council met on Monday.\n", "utf-8")
+    out = tmp_path / "out"
+    res = cli("summarise", str(src), "--model", "lead", "--from", "en", "--out", str(out))
+    assert res.exit_code == 1, res.output
+    (line,) = [x for x in res.stderr.splitlines() if "would overwrite" in x]
+    assert "clip.summary.*.txt" in line
+    assert (out / "clip.summary.en.txt").exists()
