@@ -54,6 +54,10 @@ VTT = (
     "STYLE\n"
     "::cue { color: yellow }\n"
     "\n"
+    "REGION\n"
+    "id:fred\n"
+    "width:40%\n"
+    "\n"
     "NOTE the first two cues are one sentence\n"
     "\n"
     "intro\n"
@@ -140,6 +144,7 @@ def test_cues_group_into_sentences() -> None:
     assert [b.kind for b in vtt.blocks] == [
         "header",
         "style",
+        "region",
         "note",
         "paragraph",
         "note",
@@ -171,6 +176,9 @@ def test_translation_is_spread_over_the_cues_and_wrapped() -> None:
     assert lines[0][0].startswith("<i>") and lines[0][0].endswith("</i>")
     assert "<i>" not in lines[0][1]
     assert lines[3] == ["♪♪"]
+    # An arrow in a translation cannot turn cue text into a timing line.
+    arrow = f.render(doc, ["a --> b", "c"])
+    assert TIMING.findall(arrow) == TIMING.findall(SRT) and f.parse(arrow)
     # In proportion: the first cue held most of the source sentence, the third the least.
     sizes = [sum(map(len, cue)) for cue in lines[:3]]
     assert sizes[0] > sizes[2]
@@ -356,3 +364,33 @@ def test_a_subtitle_and_a_text_file_of_one_name_do_not_overwrite_summaries(tmp_p
     (line,) = [x for x in res.stderr.splitlines() if "would overwrite" in x]
     assert "clip.summary.*.txt" in line
     assert (out / "clip.summary.en.txt").exists()
+
+
+def test_a_job_file_translates_subtitles_then_summarises_the_translation(
+    tiny, tmp_path: Path
+) -> None:
+    (tmp_path / "in").mkdir()
+    long_srt = SRT.replace("Farmers asked for more time.", "Farmers asked for more time to plan.")
+    (tmp_path / "in" / "clip.srt").write_text(long_srt, encoding="utf-8")
+    job = tmp_path / "news.toml"
+    job.write_text(
+        'inputs = ["in"]\nout = "out"\nfrom = "en"\nbackend = "torch"\nbeams = 1\n\n'
+        f'[[steps]]\ntask = "translate"\nto = ["uk"]\nmodel = "{tiny("marian-multi")}"\n\n'
+        '[[steps]]\ntask = "summarise"\nto = ["uk", "en"]\nmodel = "lead"\nsentences = 2\n',
+        encoding="utf-8",
+    )
+    res = runner.invoke(app, ["run", str(job), "--quiet"])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out"
+    translated = (out / "clip.uk.srt").read_text("utf-8")
+    assert TIMING.findall(translated) == TIMING.findall(long_srt)
+    assert (out / "clip.summary.en.txt").read_text("utf-8").startswith("The council met")
+    assert "-->" not in (out / "clip.summary.uk.txt").read_text("utf-8")
+
+
+def test_no_cue_is_left_empty_when_there_are_words_enough() -> None:
+    for cues in range(1, 7):
+        for words in range(cues, 20):
+            widths = [(7 * k) % 23 + 1 for k in range(cues)]
+            parts = _cues.split_over(" ".join(f"w{i}" for i in range(words)), widths)
+            assert len(parts) == cues and all(parts), (cues, words, parts)

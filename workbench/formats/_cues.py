@@ -79,6 +79,8 @@ class CueGroup(Block):
         """The group verbatim, or with ``text`` spread over its cues and wrapped."""
         if text is None:
             return "".join(cue.head + _verbatim(cue.lines) for cue in self.cues)
+        # An arrow in cue text would read as the next cue's timing line (WebVTT forbids it).
+        text = text.replace("-->", "->")
         parts = split_over(text, [len(cue.text) for cue in self.cues])
         return "".join(
             cue.head + _render_text(cue.lines, wrap(part) if part.strip() else [], newline)
@@ -307,8 +309,6 @@ def cross_check(
     """Refuse a file the format's library reads differently (other cues or timings)."""
     try:
         theirs = library()
-    except InputError:
-        raise
     except Exception as exc:  # the library's own parse error, in one line
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(name, f"is not a valid {what} file ({detail[:200]})") from None
