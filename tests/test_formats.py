@@ -19,11 +19,14 @@ from tests.helpers import expected_segments, manifest
 from workbench import Workbench, WorkbenchError, formats
 from workbench.cli.app import app
 from workbench.documents import Block, Document, build, has_letter, parse, read_document
+from workbench.errors import InputError
 from workbench.formats import Format
 from workbench.runs.folder import translate_paths
 from workbench.settings import RunSettings, TranslateOptions
 
 runner = CliRunner()
+# Formats that refuse text that is not theirs (timings are required), read in test_subtitles.py.
+SUBTITLES = ("srt", "vtt")
 
 # --- a format of the tests' own: one paragraph per line ---------------------------------------
 
@@ -110,14 +113,16 @@ def assert_lines_kept(source: str, translated: str) -> None:
 
 
 def test_built_in_formats_keep_their_names_suffixes_and_flags() -> None:
-    assert [f.name for f in formats.all_formats()] == ["txt", "md"]
-    assert formats.suffixes() == (".txt", ".md", ".markdown")
-    assert formats.either() == ".txt or .md"
+    assert [f.name for f in formats.all_formats()] == ["txt", "md", "srt", "vtt"]
+    assert formats.suffixes() == (".txt", ".md", ".markdown", ".srt", ".vtt")
+    assert formats.either() == ".txt, .md, .srt or .vtt"
+    assert formats.for_path("clip.SRT") is formats.get("srt")
+    assert formats.get("srt").summary_suffix == ".txt" and formats.get("md").summary_suffix is None
     assert formats.get("md").inline_markup and not formats.get("txt").inline_markup
     assert formats.for_path("news/A.MARKDOWN") is formats.get("md")
     assert formats.for_path("notes") is None and formats.for_path("page.html") is None
     assert parse("# T\n").format is formats.get(formats.DEFAULT)
-    with pytest.raises(WorkbenchError, match="unknown format 'html'; the formats are txt, md"):
+    with pytest.raises(WorkbenchError, match="unknown format 'html'; the formats are txt, md, srt"):
         formats.get("html")
 
 
@@ -152,7 +157,7 @@ def test_a_new_module_in_the_package_is_a_new_format(
     monkeypatch.setattr(formats, "__path__", [*formats.__path__, str(tmp_path)])
     monkeypatch.setattr(formats, "_formats", None)  # scanned again on next use
     try:
-        assert formats.suffixes() == (".txt", ".md", ".markdown", ".shout")
+        assert formats.suffixes() == (".txt", ".md", ".markdown", ".shout", ".srt", ".vtt")
         path = tmp_path / "a.shout"
         path.write_text("Title\n\nBody text.\n", encoding="utf-8")
         doc = read_document(path)
@@ -165,7 +170,7 @@ def test_register_refuses_clashes_and_unregister_removes(lines_format: Format) -
     assert formats.get("lines") is lines_format
     assert formats.for_path("a.lines") is lines_format
     assert formats.suffixes()[-1] == ".lines"
-    assert formats.either() == ".txt, .md or .lines"
+    assert formats.either() == ".txt, .md, .srt, .vtt or .lines"
     with pytest.raises(ValueError, match="already registered"):
         formats.register(Lines())
 
@@ -197,7 +202,11 @@ def test_every_article_renders_back_byte_for_byte(path: Path) -> None:
     assert fmt is not None, path
     assert fmt.render(fmt.parse(text)) == text
     assert read_document(path).render() == text
-    for other in formats.all_formats():  # any article reads in any format
+    for other in formats.all_formats():  # any article reads in any format but subtitles
+        if other.name in SUBTITLES:
+            with pytest.raises(InputError, match=r"line 1: expected a cue number|'WEBVTT'"):
+                other.parse(text)
+            continue
         doc = other.parse(text)
         assert doc.fmt == other.name and other.render(doc) == text
         assert other.render(doc, doc.translatable_texts()).count("\n") == text.count("\n")
@@ -245,12 +254,12 @@ def test_folder_run_mirrors_a_registered_format(tiny, tmp_path: Path, lines_form
     src = tmp_path / "in"
     (src / "sub").mkdir(parents=True)
     (src / "sub" / "cues.lines").write_text(LINES_TEXT, encoding="utf-8")
-    (src / "notes.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHi\n", encoding="utf-8")
+    (src / "notes.sub").write_text("{1}{25}Hi\n", encoding="utf-8")
     out = tmp_path / "out"
     wb = Workbench(cache=False, beams=1, run=RunSettings(backend="torch"))
     options = TranslateOptions(("uk",), src="en", model=str(tiny("marian-multi")))
     report = translate_paths(wb, [str(src)], options, out=out)
-    assert [Path(p).name for p in report.ignored] == ["notes.srt"]
+    assert [Path(p).name for p in report.ignored] == ["notes.sub"]
     target = out / "sub" / "cues.uk.lines"
     assert_lines_kept(LINES_TEXT, target.read_text("utf-8"))
     prov = json.loads(target.with_name(target.name + ".json").read_text("utf-8"))
@@ -276,7 +285,7 @@ def test_cli_reads_a_registered_format_and_refuses_an_unregistered_one(
     assert res.exit_code == 1, res.output
     assert_lines_kept(LINES_TEXT, (out / "cues.uk.lines").read_text("utf-8"))
     (line,) = [x for x in res.stderr.splitlines() if "cues.subs" in x]
-    assert "is a .subs file; workbench reads .txt, .md, .markdown, .lines files only" in line
+    assert "is a .subs file; workbench reads .txt, .md, .markdown, .srt, .vtt, .lines files" in line
     assert not (out / "cues.uk.subs").exists() and not (out / "cues.uk.txt").exists()
     rows = {Path(r["input"]).name: r for r in manifest(out)}
     assert rows["cues.subs"]["error"] and not rows["cues.lines"]["error"]
@@ -289,7 +298,7 @@ def test_an_unregistered_suffix_is_refused_in_one_line(tmp_path: Path) -> None:
     res = cli("summarise", str(path), "--model", "lead", "--from", "en", "--out", str(out))
     assert res.exit_code == 1, res.output
     (line,) = [x for x in res.stderr.splitlines() if "cues.lines" in x]
-    assert "is a .lines file; workbench reads .txt, .md, .markdown files only" in line
+    assert "is a .lines file; workbench reads .txt, .md, .markdown, .srt, .vtt files only" in line
 
 
 def test_lead_summary_of_a_registered_format(tmp_path: Path, lines_format: Format) -> None:

@@ -39,6 +39,9 @@ class Format(ABC, Generic[D]):
     #: Whether block text carries inline markup and link syntax (Markdown's ``**``, `` ` ``,
     #: ``[text](target)``) that segmentation must keep whole and untranslated.
     inline_markup: bool = False
+    #: The suffix of a summary of such a file, when a summary (plain prose) is not a document
+    #: of this format (a subtitle file has timings): None, the input's own suffix.
+    summary_suffix: str | None = None
 
     @abstractmethod
     def parse(self, text: str, source: str | None = None) -> D:

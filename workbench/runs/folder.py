@@ -228,16 +228,21 @@ class _Run:
         per_doc = sum(len(step.langs) for step in steps)
         self.remaining = [per_doc] * len(docs)
         seen: dict[Path, Source] = {}
+        tasks = {step.task for step in steps}
         for d, source in enumerate(self.sources):
             # Outputs are named from the input's name less its suffix (``notes`` and
-            # ``notes.txt`` both give ``notes.uk.txt``): compare those names, not the inputs'.
-            other = seen.setdefault(output_name(source.rel, "*"), source)
-            if other is not source:
-                self.clash[d] = (
-                    f"{source.path}: its outputs would overwrite those of {other.path} "
-                    f"(both write {output_name(source.rel, '*')} under --out); rename one "
-                    "or run them into separate folders"
-                )
+            # ``notes.txt`` both give ``notes.uk.txt``; ``a.srt`` and ``a.txt`` the summary
+            # ``a.summary.uk.txt``): compare those names, not the inputs'.
+            for task in sorted(tasks):
+                name = output_name(source.rel, "*", task)
+                other = seen.setdefault(name, source)
+                if other is not source:
+                    self.clash[d] = (
+                        f"{source.path}: its outputs would overwrite those of {other.path} "
+                        f"(both write {name} under --out); rename one "
+                        "or run them into separate folders"
+                    )
+                    break
         self.listener.documents(len(docs) + extra)
 
     def finish(self, manifest: Path) -> None:

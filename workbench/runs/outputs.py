@@ -243,9 +243,13 @@ def check_segments(doc: Document, name: str, limit: int) -> None:
 
 
 def output_name(rel: Path, lang: str, task: str = "translate") -> Path:
-    """``news/a.md`` → ``news/a.ko.md`` (translation) or ``news/a.summary.ko.md`` (summary)."""
+    """``news/a.md`` → ``news/a.ko.md`` (translation) or ``news/a.summary.ko.md`` (summary);
+    ``a.srt`` → ``a.summary.ko.txt``."""
     # A suffix no format reads (or none) was read as plain text: the output says so.
-    suffix = rel.suffix if formats.for_path(rel) else formats.get(formats.PLAIN).suffixes[0]
+    fmt = formats.for_path(rel)
+    suffix = rel.suffix if fmt else formats.get(formats.PLAIN).suffixes[0]
+    if fmt is not None and task != "translate" and fmt.summary_suffix:
+        suffix = fmt.summary_suffix  # a summary of subtitles is prose, not cues
     middle = f".{lang}" if task == "translate" else f".summary.{lang}"
     return rel.with_name(rel.stem + middle + suffix)
 
