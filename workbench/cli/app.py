@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from workbench.cli import cache_cmd, models_cmd, prompts_cmd
+from workbench.cli import cache_cmd, exchange_cmd, models_cmd, prompts_cmd
 from workbench.cli.run_cmd import run
 from workbench.cli.summarise_cmd import summarise
 from workbench.cli.translate_cmd import translate
@@ -25,6 +25,8 @@ app.add_typer(cache_cmd.app, name="cache")
 app.command("summarise")(summarise)
 app.add_typer(prompts_cmd.app, name="prompts")
 app.command("run")(run)
+app.command("export")(exchange_cmd.export)
+app.command("import-xliff")(exchange_cmd.import_xliff)
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ from workbench.cli.options import (
     NoCacheOption,
     OfflineOption,
     OutOption,
+    OverwriteEditsOption,
     PathsArgument,
     PrecisionOption,
     QuietOption,
@@ -60,6 +61,7 @@ def translate(
     refresh: RefreshOption = False,
     offline: OfflineOption = DEFAULT_OFFLINE,
     skip_existing: SkipOption = False,
+    overwrite_edits: OverwriteEditsOption = False,
     manifest: ManifestOption = None,
     engine: EngineOption = "local",
     address: AddressOption = None,
@@ -105,5 +107,6 @@ def translate(
             skip_existing=skip_existing,
             manifest=manifest,
             listener=progress,
+            overwrite_edits=overwrite_edits,
         )
     finish(report, quiet=quiet, as_json=as_json)
