@@ -115,8 +115,11 @@ def read_xliff(data: bytes, name: str) -> XliffFile:
             "so import each output's own file"
         )
     found = XliffFile(src, trg, _meta(files[0]))
-    for elem in files[0].iter(_x("unit")):
-        found.units.append(_unit(elem, name))
+    try:
+        for elem in files[0].iter(_x("unit")):
+            found.units.append(_unit(elem, name))
+    except RecursionError:
+        raise WorkbenchError(f"{name}: nests inline elements too deeply to be read") from None
     return found
 
 

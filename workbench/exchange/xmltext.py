@@ -79,10 +79,12 @@ def parse_untrusted(data: bytes, name: str) -> ET.Element:
         ) from None
     except ET.ParseError as exc:
         line, column = exc.position
-        why = str(exc).split(":", 1)[0]
+        why = str(exc).split(":", 1)[0].removeprefix("not well-formed ").strip("()")
         raise WorkbenchError(
-            f"{name}: not well-formed XML ({why} at line {line}, column {column + 1})"
+            f"{name}: not well-formed XML: {why} at line {line}, column {column + 1}"
         ) from None
+    except LookupError as exc:  # an encoding declaration Python has no codec for
+        raise WorkbenchError(f"{name}: cannot be decoded ({exc}); save it as UTF-8") from None
     return root
 
 
