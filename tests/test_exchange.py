@@ -524,3 +524,38 @@ def test_a_bad_file_does_not_stop_the_good_one(world: World, out: Path, tmp_path
     # The same output exported once more, then a folder that is not a run: exit 2.
     res = cli("import-xliff", str(tmp_path / "nowhere"), str(good), "--cache", str(world.cache))
     assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_job_runs_keep_post_edits_and_plan_them_as_skipped(
+    world: World, out: Path, tmp_path: Path
+) -> None:
+    edited = tmp_path / "b.xlf"
+    first = "Студенти тепер можуть навчатися до півночі."
+    edits = {
+        "Open from Monday": "Відчинено з понеділка",
+        "Students can now study until midnight.": first,
+    }
+    _post_edit(out / "b.uk.md.xlf", edits, edited)
+    assert cli("import-xliff", str(out), str(edited), "--cache", str(world.cache)).exit_code == 0
+    after = (out / "b.uk.md").read_bytes()
+    job = tmp_path / "news.toml"
+    job.write_text(
+        f'inputs = ["{world.articles}"]\nout = "{out}"\nfrom = "en"\nbackend = "torch"\n'
+        f'beams = 1\n\n[[steps]]\ntask = "translate"\nto = ["uk"]\nmodel = "{world.model}"\n'
+        '\n[[steps]]\ntask = "summarise"\nto = ["uk"]\nmodel = "lead"\nsentences = 1\n',
+        "utf-8",
+    )
+    base = ("run", str(job), "--yes", "--cache", str(world.cache))
+    res = cli(*base, "--dry-run", "--json")
+    assert res.exit_code == 0, res.output
+    step = json.loads(res.stdout)["steps"][0]
+    assert step["skipped"] == 1 and step["cached"] == 1
+    res = cli(*base)
+    assert res.exit_code == 0, res.output
+    assert (out / "b.uk.md").read_bytes() == after
+    assert rows(out)["b.uk.md"]["cache"] == "human-edited"
+    # The summary of the Ukrainian text is made from the post-edited output.
+    assert (out / "b.summary.uk.md").read_text("utf-8").strip() == first
+    res = cli(*base, "--overwrite-edits")
+    assert res.exit_code == 0, res.output
+    assert "Відчинено" not in (out / "b.uk.md").read_text("utf-8")
