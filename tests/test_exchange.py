@@ -559,3 +559,21 @@ def test_job_runs_keep_post_edits_and_plan_them_as_skipped(
     res = cli(*base, "--overwrite-edits")
     assert res.exit_code == 0, res.output
     assert "Відчинено" not in (out / "b.uk.md").read_text("utf-8")
+
+
+def test_reimporting_the_models_targets_drops_the_record(
+    world: World, out: Path, tmp_path: Path
+) -> None:
+    output = out / "b.uk.md"
+    before = output.read_bytes()
+    machine = tmp_path / "machine.xlf"
+    shutil.copy(out / "b.uk.md.xlf", machine)
+    edited = tmp_path / "edited.xlf"
+    _post_edit(machine, {"Open from Monday": "Відчинено з понеділка"}, edited)
+    assert cli("import-xliff", str(out), str(edited), "--cache", str(world.cache)).exit_code == 0
+    assert output.read_bytes() != before and "human_edited" in prov(output)
+    res = cli("import-xliff", str(out), str(machine), "--cache", str(world.cache))
+    assert res.exit_code == 0 and "0 units edited" in res.stderr
+    assert output.read_bytes() == before
+    assert "human_edited" not in prov(output)
+    assert rows(out)["b.uk.md"]["cache"] == "document"

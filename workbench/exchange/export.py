@@ -55,9 +55,10 @@ class ExportReport:
 
     def summary(self) -> str:
         changed = sum(f.changed for f in self.files)
+        files = "file" if changed == 1 else "files"
         parts = [
             f"{self.outputs} outputs exported",
-            f"{changed} files written, {len(self.files) - changed} unchanged",
+            f"{changed} {files} written, {len(self.files) - changed} unchanged",
         ]
         if self.skipped:
             parts.append(f"{len(self.skipped)} skipped")
