@@ -526,9 +526,7 @@ def test_a_bad_file_does_not_stop_the_good_one(world: World, out: Path, tmp_path
     assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
 
 
-def test_job_runs_keep_post_edits_and_plan_them_as_skipped(
-    world: World, out: Path, tmp_path: Path
-) -> None:
+def test_job_runs_keep_post_edits(world: World, out: Path, tmp_path: Path) -> None:
     edited = tmp_path / "b.xlf"
     first = "Студенти тепер можуть навчатися до півночі."
     edits = {
@@ -549,7 +547,7 @@ def test_job_runs_keep_post_edits_and_plan_them_as_skipped(
     res = cli(*base, "--dry-run", "--json")
     assert res.exit_code == 0, res.output
     step = json.loads(res.stdout)["steps"][0]
-    assert step["skipped"] == 1 and step["cached"] == 1
+    assert step["cached"] == 2 and not step["to_compute"]  # nothing for a model to do
     res = cli(*base)
     assert res.exit_code == 0, res.output
     assert (out / "b.uk.md").read_bytes() == after
@@ -577,3 +575,28 @@ def test_reimporting_the_models_targets_drops_the_record(
     assert output.read_bytes() == before
     assert "human_edited" not in prov(output)
     assert rows(out)["b.uk.md"]["cache"] == "document"
+
+
+def test_a_rerun_refills_the_cache_an_edited_output_is_exported_from(
+    world: World, out: Path, tmp_path: Path
+) -> None:
+    edited = tmp_path / "a.xlf"
+    ids = _post_edit(out / "a.uk.md.xlf", {"Council approves new ferry": HEADING_EDIT}, edited)
+    assert cli("import-xliff", str(out), str(edited), "--cache", str(world.cache)).exit_code == 0
+    after = (out / "a.uk.md").read_bytes()
+    fresh = tmp_path / "fresh.sqlite3"  # the cache was cleared since
+    res = cli("export", str(out), "--cache", str(fresh))
+    assert res.exit_code == 1 and "not in the cache" in res.stderr
+    res = translate(World(world.articles, fresh, world.model), out)
+    assert res.exit_code == 0, res.output
+    assert "1 kept (human-edited)" in res.stderr
+    assert (out / "a.uk.md").read_bytes() == after
+    res = cli("export", str(out), "--cache", str(fresh))
+    assert res.exit_code == 0, res.output
+    units = ET.parse(out / "a.uk.md.xlf").getroot().iter(f"{X}unit")
+    reviewed = {
+        u.get("id"): u.find(f"{X}segment/{X}target").text
+        for u in units
+        if u.find(f"{X}segment").get("state") == "reviewed"
+    }
+    assert reviewed == {ids[0]: HEADING_EDIT}

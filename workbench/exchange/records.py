@@ -161,8 +161,8 @@ def machine_pairs(output: Output, store: Store) -> list[tuple[str, str]]:
     if any(k not in found for k in keys):
         raise WorkbenchError(
             f"{output.path}: its segments are not in the cache (was it translated with "
-            "--no-cache, or was the cache cleared?); run the same `workbench translate` again, "
-            "which fills the cache, then export again"
+            "--no-cache, or was the cache cleared?); run the same `workbench translate` again "
+            "(it fills the cache and keeps post-edited outputs as they are), then export again"
         )
     return [(text, found[k]) for text, k in zip(wanted, keys, strict=True)]
 

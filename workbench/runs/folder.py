@@ -11,8 +11,9 @@ Semantics, shared by ``workbench translate``, ``workbench run`` (job files) and 
   an output whose bytes would not change is left untouched. With ``skip_existing`` an output
   is skipped, and its model work avoided, when its provenance records the same cache key
   (model, revision, settings) and the same input text: hand edits to such outputs survive.
-  An output holding a person's post-edits (``workbench import-xliff``) is never written over
-  (its row's cache state is ``human-edited``) unless ``overwrite_edits`` is given.
+  An output holding a person's post-edits (``workbench import-xliff``) is translated (into
+  the cache) but never written over (its row's cache state is ``human-edited``) unless
+  ``overwrite_edits`` is given.
 - Failures: one document's problem is one failed row; the others complete.
 - Every input is accounted for: an unreadable folder or file, a symbolic link loop, a file
   type there is no reader for, and two inputs whose outputs would have the same name (``notes``
@@ -298,8 +299,9 @@ class _Run:
                 return False  # writing it says what is wrong
             why = None if self.overwrite_edits else kept_edit(target, self.hashes[d])
             if why is not None:
+                # Translated all the same (from the cache when it can), so that a rerun refills
+                # the cache an export reads, but not written: ``on_result`` keeps the file.
                 self.kept[(d, result.target_lang)] = why
-                return True
             if not self.skip_existing:
                 return False
             return up_to_date(target, result.key, self.hashes[d])
@@ -307,12 +309,26 @@ class _Run:
         def on_result(i: int, result: Any) -> None:
             d = todo[i]
             lang = result.target_lang
-            row = self._write(d, s, index.get(lang, 0), "translate", lang, result, result.text)
-            if (d, lang) in self.kept and row.ok:
-                row.cache, row.note = EDITED, self.kept[(d, lang)]
+            kept = self.kept.get((d, lang)) if result.error is None else None
+            if kept is not None:  # a person's post-edits: the file stays as it is
+                row = self._row(
+                    d,
+                    s,
+                    index.get(lang, 0),
+                    "translate",
+                    lang,
+                    output=str(self.target(d, "translate", lang)),
+                    signature=result.signature,
+                    cache=EDITED,
+                    seconds=result.seconds,
+                    note=kept,
+                    result=result,
+                )
+            else:
+                row = self._write(d, s, index.get(lang, 0), "translate", lang, result, result.text)
             if row.ok and row.output is not None:
-                text = result.text
-                if text is None:  # skipped: the output on disk is the up-to-date translation
+                text = None if kept is not None else result.text
+                if text is None:  # skipped or kept: the output on disk is the translation
                     try:
                         text = Path(row.output).read_text("utf-8")
                     except (OSError, UnicodeError) as exc:

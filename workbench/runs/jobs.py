@@ -46,7 +46,7 @@ from workbench.documents import content_hash
 from workbench.errors import JobError, ModelError, WorkbenchError
 from workbench.runs.folder import check_out, read_sources, run_steps
 from workbench.runs.outputs import discover_all, output_name, safe_join
-from workbench.runs.provenance import kept_edit, up_to_date
+from workbench.runs.provenance import up_to_date
 from workbench.runs.report import Listener, RunReport
 from workbench.runs.steps import OWN, Step
 from workbench.settings import (
@@ -441,11 +441,11 @@ def plan_job(
             continue
 
         def skip(d: int, result: Any) -> bool:
+            if not job.skip_existing:
+                return False
             source, doc = docs[d]
             target = safe_join(job.out, output_name(source.rel, result.target_lang))
-            if kept_edit(target, content_hash(doc.render())) is not None:
-                return True  # post-edited: a run keeps it (unless told --overwrite-edits)
-            return job.skip_existing and up_to_date(target, result.key, content_hash(doc.render()))
+            return up_to_date(target, result.key, content_hash(doc.render()))
 
         results = wb.plan_translations(
             [doc for _, doc in docs], step.translate_options(job.src), beams=step.beams, skip=skip
