@@ -600,3 +600,17 @@ def test_a_rerun_refills_the_cache_an_edited_output_is_exported_from(
         if u.find(f"{X}segment").get("state") == "reviewed"
     }
     assert reviewed == {ids[0]: HEADING_EDIT}
+
+
+def test_units_a_tool_resegmented_or_annotated_are_read_whole() -> None:
+    text = f"""<?xml version="1.0" encoding="UTF-8"?>
+<xliff xmlns="{XLIFF_NS}" version="2.0" srcLang="en" trgLang="uk">
+  <file id="f1"><unit id="u1-00000000">
+    <segment state="final"><source>One.</source><target>Один.</target></segment>
+    <ignorable><source> </source></ignorable>
+    <segment><source>Two <mrk id="m1" type="term">words</mrk>.</source>
+      <target>Два <mrk id="m1" type="comment" value="ok">слова</mrk><sm id="s"/>.</target></segment>
+  </unit></file>
+</xliff>"""
+    (unit,) = read_xliff(text.encode("utf-8"), "tool.xlf").units
+    assert (unit.source, unit.target) == ("One. Two words.", "Один. Два слова.")
