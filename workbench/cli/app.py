@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from workbench.cli import cache_cmd, models_cmd, prompts_cmd
+from workbench.cli import cache_cmd, exchange_cmd, models_cmd, prompts_cmd
 from workbench.cli.compare_cmd import compare
 from workbench.cli.eval_cmd import evaluate
 from workbench.cli.run_cmd import run
@@ -29,6 +29,8 @@ app.add_typer(prompts_cmd.app, name="prompts")
 app.command("run")(run)
 app.command("compare")(compare)
 app.command("eval")(evaluate)
+app.command("export")(exchange_cmd.export)
+app.command("import-xliff")(exchange_cmd.import_xliff)
 
 
 def main() -> None:

@@ -48,6 +48,14 @@ RefreshOption = Annotated[
 ]
 OfflineOption = Annotated[bool, typer.Option("--offline", help=run_help("offline"))]
 SkipOption = Annotated[bool, typer.Option("--skip-existing/--overwrite", help=SKIP_HELP)]
+OverwriteEditsOption = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite-edits",
+        help="Translate again, and write over, outputs holding post-edits imported with "
+        "import-xliff (by default they are kept as edited).",
+    ),
+]
 ManifestOption = Annotated[
     Path | None, typer.Option(help="Manifest file (default: OUT/manifest.jsonl).")
 ]

@@ -31,6 +31,7 @@ from workbench.cli.options import (
     ManifestOption,
     NoCacheOption,
     OfflineOption,
+    OverwriteEditsOption,
     QuietOption,
     RefreshOption,
 )
@@ -135,7 +136,7 @@ def row_line(
             return None
         if quiet:
             return None
-        if row.note:  # a file deliberately not read (an earlier output among the inputs)
+        if row.note:  # a file not read (an earlier output among the inputs), an edit kept
             return f"workbench: skipped {row.input}: {row.note}"
         if row.signature:
             text = f"{row.input} → {row.output}  [{row.signature}] ({row.cache})"
@@ -283,6 +284,7 @@ def run(
             help="As for translate; default: the job file's skip_existing (else --overwrite).",
         ),
     ] = None,
+    overwrite_edits: OverwriteEditsOption = False,
     engine: Annotated[str | None, typer.Option(help=ENGINE_HELP)] = None,
     address: Annotated[str | None, typer.Option(help=ADDRESS_HELP)] = None,
     cache: CacheOption = None,
@@ -336,5 +338,7 @@ def run(
                 typer.echo("\n".join(plan.lines()))
             return
         with folder_run(quiet, as_json) as progress:
-            report = run_job(job, wb, listener=progress, manifest=manifest)
+            report = run_job(
+                job, wb, listener=progress, manifest=manifest, overwrite_edits=overwrite_edits
+            )
     finish(report, quiet=quiet, as_json=as_json, fail_on=job.quality.fail_on)

@@ -35,6 +35,7 @@ from workbench.cli.options import (
     NoCacheOption,
     OfflineOption,
     OutOption,
+    OverwriteEditsOption,
     PathsArgument,
     PrecisionOption,
     QuietOption,
@@ -66,6 +67,7 @@ def translate(
     refresh: RefreshOption = False,
     offline: OfflineOption = DEFAULT_OFFLINE,
     skip_existing: SkipOption = False,
+    overwrite_edits: OverwriteEditsOption = False,
     manifest: ManifestOption = None,
     engine: EngineOption = "local",
     address: AddressOption = None,
@@ -119,5 +121,6 @@ def translate(
             skip_existing=skip_existing,
             manifest=manifest,
             listener=progress,
+            overwrite_edits=overwrite_edits,
         )
     finish(report, quiet=quiet, as_json=as_json, fail_on=quality.fail_on)

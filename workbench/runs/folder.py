@@ -11,6 +11,9 @@ Semantics, shared by ``workbench translate``, ``workbench run`` (job files) and 
   an output whose bytes would not change is left untouched. With ``skip_existing`` an output
   is skipped, and its model work avoided, when its provenance records the same cache key
   (model, revision, settings) and the same input text: hand edits to such outputs survive.
+  An output holding a person's post-edits (``workbench import-xliff``) is translated (into
+  the cache) but never written over (its row's cache state is ``human-edited``) unless
+  ``overwrite_edits`` is given.
 - Failures: one document's problem is one failed row; the others complete.
 - Every input is accounted for: an unreadable folder or file, a symbolic link loop, a file
   type there is no reader for, and two inputs whose outputs would have the same name (``notes``
@@ -49,8 +52,16 @@ from workbench.runs.outputs import (
     safe_join,
     write_jsonl_atomic,
 )
-from workbench.runs.provenance import up_to_date, versions, write_output
-from workbench.runs.report import MANIFEST_FIELDS, NOT_READ, Listener, NullListener, Row, RunReport
+from workbench.runs.provenance import kept_edit, up_to_date, versions, write_output
+from workbench.runs.report import (
+    EDITED,
+    MANIFEST_FIELDS,
+    NOT_READ,
+    Listener,
+    NullListener,
+    Row,
+    RunReport,
+)
 from workbench.runs.steps import OWN, Step
 from workbench.settings import RunSettings, TranslateOptions
 
@@ -97,6 +108,7 @@ def translate_paths(
     skip_existing: bool = False,
     manifest: Path | None = None,
     listener: Listener | None = None,
+    overwrite_edits: bool = False,
 ) -> RunReport:
     """Translate files and folders into ``out``, mirroring the input tree (see the module doc).
 
@@ -110,6 +122,7 @@ def translate_paths(
         skip_existing=skip_existing,
         manifest=manifest,
         listener=listener,
+        overwrite_edits=overwrite_edits,
     )
 
 
@@ -153,6 +166,7 @@ def run_steps(
     skip_existing: bool = False,
     manifest: Path | None = None,
     listener: Listener | None = None,
+    overwrite_edits: bool = False,
 ) -> RunReport:
     """Run ``steps`` in order over every document found in ``paths``, writing into ``out``.
 
@@ -164,6 +178,7 @@ def run_steps(
     check_out(paths, out)
     clean_temp_files(out)  # what a killed run left behind
     run = _Run(wb, out, skip_existing, listener or NullListener(), src)
+    run.overwrite_edits = overwrite_edits
     found = discover_all(list(paths), exclude=[out])
     run.report.ignored = [str(p) for p in found.ignored]
     first_task = steps[0].task
@@ -217,6 +232,8 @@ class _Run:
         # texts[d][lang] = (text, output path) of each translation made (or kept) this run
         self.texts: list[dict[str, tuple[str, Path]]] = []
         self.failed_langs: list[dict[str, str]] = []
+        self.overwrite_edits = False
+        self.kept: dict[tuple[int, str], str] = {}  # (doc, lang) -> why a post-edit is kept
 
     def start(self, docs: list[tuple[Source, Document]], steps: Sequence[Step], extra: int) -> None:
         """Take the readable documents; ``extra`` unreadable ones also count in the progress."""
@@ -280,19 +297,43 @@ class _Run:
                 self.add(d, self._row(d, s, index[lang], "translate", lang, error=self.clash[d]))
 
         def skip(i: int, result: Any) -> bool:
+            d = todo[i]
+            try:
+                target = self.target(d, "translate", result.target_lang)
+            except WorkbenchError:
+                return False  # writing it says what is wrong
+            why = None if self.overwrite_edits else kept_edit(target, self.hashes[d])
+            if why is not None:
+                # Translated all the same (from the cache when it can), so that a rerun refills
+                # the cache an export reads, but not written: ``on_result`` keeps the file.
+                self.kept[(d, result.target_lang)] = why
             if not self.skip_existing:
                 return False
-            d = todo[i]
-            target = self.target(d, "translate", result.target_lang)
             return up_to_date(target, result.key, self.hashes[d])
 
         def on_result(i: int, result: Any) -> None:
             d = todo[i]
             lang = result.target_lang
-            row = self._write(d, s, index.get(lang, 0), "translate", lang, result, result.text)
+            kept = self.kept.get((d, lang)) if result.error is None else None
+            if kept is not None:  # a person's post-edits: the file stays as it is
+                row = self._row(
+                    d,
+                    s,
+                    index.get(lang, 0),
+                    "translate",
+                    lang,
+                    output=str(self.target(d, "translate", lang)),
+                    signature=result.signature,
+                    cache=EDITED,
+                    seconds=result.seconds,
+                    note=kept,
+                    result=result,
+                )
+            else:
+                row = self._write(d, s, index.get(lang, 0), "translate", lang, result, result.text)
             if row.ok and row.output is not None:
-                text = result.text
-                if text is None:  # skipped: the output on disk is the up-to-date translation
+                text = None if kept is not None else result.text
+                if text is None:  # skipped or kept: the output on disk is the translation
                     try:
                         text = Path(row.output).read_text("utf-8")
                     except (OSError, UnicodeError) as exc:

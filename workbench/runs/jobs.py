@@ -302,7 +302,12 @@ def _check_summary_options(options: dict[str, Any], name: str, where: str) -> No
 
 
 def run_job(
-    job: Job, wb: Workbench, *, listener: Listener | None = None, manifest: Path | None = None
+    job: Job,
+    wb: Workbench,
+    *,
+    listener: Listener | None = None,
+    manifest: Path | None = None,
+    overwrite_edits: bool = False,
 ) -> RunReport:
     """Run every step of ``job`` (see ``workbench.runs.folder.run_steps``)."""
     return run_steps(
@@ -314,6 +319,7 @@ def run_job(
         skip_existing=job.skip_existing,
         manifest=manifest,
         listener=listener,
+        overwrite_edits=overwrite_edits,
     )
 
 

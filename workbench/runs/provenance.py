@@ -26,6 +26,23 @@ def versions() -> dict[str, str]:
     return out
 
 
+#: The provenance field of an output a person post-edited (``workbench import-xliff``): which
+#: file, which units, when, and the edited targets. Reruns leave such an output alone.
+HUMAN_EDITED = "human_edited"
+
+
+def kept_edit(output: Path, input_sha256: str) -> str | None:
+    """Why ``output`` is to be left as it is (it holds a person's post-edits), or None."""
+    prov = read_json(provenance_path(output)) if output.is_file() else None
+    edit = prov.get(HUMAN_EDITED) if isinstance(prov, dict) else None
+    if not isinstance(edit, dict):
+        return None
+    why = f"{output} holds post-edits (from {edit.get('file')}, {edit.get('at')}); kept"
+    if prov.get("input_sha256") != input_sha256:
+        why += ", although its input has changed since"
+    return why + "; --overwrite-edits translates it again"
+
+
 def up_to_date(output: Path, key: str | None, input_sha256: str) -> bool:
     """Whether ``output`` exists and its provenance says it was made with ``key`` from this input."""
     if key is None or not output.is_file():

@@ -23,6 +23,9 @@ MANIFEST_FIELDS = (
 )
 #: The cache state of a row for a file that was deliberately not read (an earlier output).
 NOT_READ = "not-read"
+#: The cache state of a row whose output holds a person's edits (``workbench import-xliff``):
+#: a rerun leaves it as it is unless told ``--overwrite-edits``.
+EDITED = "human-edited"
 #: Cache states that mean "nothing was computed": a whole-document hit, or every part a hit.
 CACHED_STATES = ("document", "segments", "chunks")
 
@@ -39,7 +42,8 @@ class Row:
     cache: str | None = None
     seconds: float = 0.0
     error: str | None = None
-    note: str | None = None  # why a file was not read (an earlier output found among inputs)
+    # Why a file was not read (an earlier output found among inputs), or an output was kept.
+    note: str | None = None
     result: Any = field(default=None, repr=False)
     order: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)  # (step, lang)
 
@@ -100,7 +104,12 @@ class RunReport:
 
     @property
     def done(self) -> int:
-        return sum(r.ok and r.cache not in ("skipped", NOT_READ) for r in self.rows)
+        return sum(r.ok and r.cache not in ("skipped", NOT_READ, EDITED) for r in self.rows)
+
+    @property
+    def kept(self) -> int:
+        """Outputs left as a person edited them."""
+        return sum(r.ok and r.cache == EDITED for r in self.rows)
 
     @property
     def flagged(self) -> int:
@@ -121,6 +130,8 @@ class RunReport:
         parts = [f"{self.done} done ({self.cached} from cache)"]
         if self.skipped:
             parts.append(f"{self.skipped} skipped (up to date)")
+        if self.kept:
+            parts.append(f"{self.kept} kept (human-edited)")
         parts.append(f"{self.failed} failed")
         if self.not_read:
             parts.append(f"{self.not_read} earlier outputs not read")
