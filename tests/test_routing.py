@@ -224,3 +224,17 @@ def test_models_route_without_a_route_exits_1_with_one_line(
     assert out.exit_code == 1
     lines = out.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("workbench: error: no known model translates")
+
+
+def test_a_job_step_takes_a_pivot(tmp_path: Path) -> None:
+    from workbench.runs.jobs import load_job
+
+    (tmp_path / "in").mkdir()
+    path = tmp_path / "news.toml"
+    path.write_text(
+        'inputs = ["in"]\nout = "out"\n\n[[steps]]\ntask = "translate"\nto = ["uk"]\n'
+        'pivot = "RU"\n',
+        "utf-8",
+    )
+    (step,) = load_job(path).steps
+    assert step.translate_options("ko").pivot == "ru"

@@ -277,7 +277,8 @@ def _step(data: Any, index: int, name: str, src: str | None) -> Step:
     beams = _settings(data, GenerationSettings, name, where, STEP_GENERATION).get("beams")
     if task == "translate":
         try:
-            options = TranslateOptions(tuple(to), src=src, model=model).checked()
+            pivot = _optional(data, "pivot", str, name, where)
+            options = TranslateOptions(tuple(to), src=src, model=model, pivot=pivot).checked()
         except WorkbenchError as exc:
             raise JobError(f"{name}: {where}to: {exc}") from None
         return Step.translating(options, beams=beams)
