@@ -226,15 +226,22 @@ def test_models_route_without_a_route_exits_1_with_one_line(
     assert len(lines) == 1 and lines[0].startswith("workbench: error: no known model translates")
 
 
-def test_a_job_step_takes_a_pivot(tmp_path: Path) -> None:
-    from workbench.runs.jobs import load_job
+def test_a_job_step_takes_a_pivot(world: Path, tmp_path: Path) -> None:
+    from workbench.runs.jobs import load_job, plan_job
 
     (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "night.txt").write_text(KOREAN, "utf-8")
     path = tmp_path / "news.toml"
     path.write_text(
-        'inputs = ["in"]\nout = "out"\n\n[[steps]]\ntask = "translate"\nto = ["uk"]\n'
-        'pivot = "RU"\n',
+        'inputs = ["in"]\nout = "out"\nfrom = "ko"\nbackend = "torch"\n\n'
+        '[[steps]]\ntask = "translate"\nto = ["uk"]\npivot = "RU"\n',
         "utf-8",
     )
-    (step,) = load_job(path).steps
+    loaded = load_job(path)
+    (step,) = loaded.steps
     assert step.translate_options("ko").pivot == "ru"
+    # A dry run names both legs' models as needed, and loads neither.
+    wb = loaded.workbench()
+    plan = plan_job(loaded, wb)
+    assert [m.model for m in plan.models] == ["test/m2m-ru-uk", "test/nllb-ko-en"]
+    assert wb.pool.loaded == []

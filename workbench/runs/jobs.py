@@ -465,7 +465,10 @@ def plan_job(
                     sp.to_compute = (sp.to_compute or 0) + 1
                     sp.segments += r.hits + r.misses
                     sp.segments_cached += r.hits
-                    need(r.model or "?", number, True)
+                    # A pivot route loads both legs' models.
+                    legs = r.route["legs"] if r.route and r.route.get("pivot") else []
+                    for model in [leg["model"] for leg in legs] or [r.model or "?"]:
+                        need(model, number, True)
     plan.models = sorted(needs.values(), key=lambda m: m.model)
     return plan
 
