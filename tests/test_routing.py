@@ -197,6 +197,8 @@ def test_models_route_explains_a_direct_route(world: Path) -> None:
     assert "  test/default-en-ko (not cached): not used: it would need a download" in lines
     assert "  test/cached-en-ko (cached): chosen" in lines
     assert lines[-1].startswith("route: en->ko with test/cached-en-ko (cached); the catalog's")
+    same = CliRunner().invoke(app, ["models", "route", "en", "en"])
+    assert same.exit_code == 0 and "nothing to translate" in same.output
 
 
 def test_models_route_explains_a_pivot_route(world: Path) -> None:

@@ -169,6 +169,8 @@ def choose(
 def explain(catalog: Catalog, src: str, tgt: str, pivot: str | None = None) -> list[str]:
     """What ``workbench models route`` prints: the direct models considered (local or not, why
     refused) and the chosen route with why. Raises NoModelForPair when there is none."""
+    if src == tgt:
+        return [f"{src}->{tgt}: nothing to translate; a document already in {tgt} is copied"]
     lines = [f"direct models for {src}->{tgt}:"]
     ranked = catalog.ranked(src, tgt)
     if not ranked:
@@ -187,6 +189,8 @@ def explain(catalog: Catalog, src: str, tgt: str, pivot: str | None = None) -> l
             said = c.refused
         elif c.local:
             said = "not used: a model ranked higher in the catalog is cached"
+        elif route is not None and route.pivot is None and not route.legs[0].local:
+            said = f"not used: the catalog ranks {route.legs[0].model} first"
         else:
             said = "not used: it would need a download"
         lines.append(f"  {c.model} ({'cached' if c.local else 'not cached'}): {said}")
