@@ -169,6 +169,7 @@ def test_the_pivot_option_chooses_another_language(world: Path) -> None:
         result = wb.translate(KOREAN, to="uk", src="ko", pivot="ru")
         default = wb.translate(KOREAN, to="uk", src="ko")
     assert "|pivot:ru|then:test/m2m-ru-uk@0123456|" in result.signature
+    assert result.language_token == "__uk__"  # the second leg's: it makes the Ukrainian
     assert result.key != default.key
 
 

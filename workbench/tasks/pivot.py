@@ -45,6 +45,8 @@ def plan_route(
     leg = route.legs[1]
     resolved = pool.resolve(leg.model)
     plan = pool.plan_translation(resolved, leg.src, leg.tgt, gen, where=job.doc.source)
+    # The target language is asked for by the second leg; the first asked for the pivot's.
+    result.language_token = plan.control.prefix.strip() or plan.control.forced_bos_token or None
     leg_rec = signature.recipe(
         "translate",
         model_id=resolved.model_id,
