@@ -54,11 +54,14 @@ def _translate_options(
     model: str | None,
     options: TranslateOptions | None,
     fallback_model: str | None = None,
+    pivot: str | None = None,
 ) -> TranslateOptions:
     """The checked options of one call: ``options`` with the keywords given in their place."""
     targets = None if to is None else (to,) if isinstance(to, str) else tuple(to)
     base = options or TranslateOptions()
-    given = _merged(base, targets=targets, src=src, model=model, fallback_model=fallback_model)
+    given = _merged(
+        base, targets=targets, src=src, model=model, fallback_model=fallback_model, pivot=pivot
+    )
     return given.checked()
 
 
@@ -205,11 +208,13 @@ class Workbench:
         fmt: str | None = None,
         options: TranslateOptions | None = None,
         fallback_model: str | None = None,
+        pivot: str | None = None,
     ) -> TranslationResult | list[TranslationResult]:
         """Translate one text or file into one language (returns a result) or several (a list).
 
-        ``to``, ``src``, ``model`` and ``fallback_model`` are those of ``TranslateOptions``
-        (``fallback_model``: a quality-gated cascade); ``options`` gives them
+        ``to``, ``src``, ``model``, ``fallback_model`` and ``pivot`` are those of
+        ``TranslateOptions`` (``fallback_model``: a quality-gated cascade; ``pivot``: the
+        language a pair no single available model serves goes through); ``options`` gives them
         whole, and a keyword given too takes the place of its field. One language code as a
         string (``"ko"``) returns one result; a list, or ``"ko,uk"``, returns a list.
 
@@ -218,7 +223,7 @@ class Workbench:
         doc = self.document(source, fmt, limits=self.run)
         raw = to if to is not None else options.targets if options is not None else None
         single = isinstance(raw, str) and "," not in raw
-        opts = _translate_options(to, src, model, options, fallback_model)
+        opts = _translate_options(to, src, model, options, fallback_model, pivot)
         rows = self.translate_documents([doc], options=opts, beams=beams)
         for result in rows[0]:
             if result.exception is not None:

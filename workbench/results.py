@@ -53,6 +53,10 @@ class TranslationResult:
     verdict: str | None = None
     # A quality-gated cascade: the fallback model, and which segments it made and why.
     cascade: dict[str, Any] | None = None
+    # How the model was chosen when none was given (workbench.models.routing): the pivot
+    # language (None: direct), each leg's languages, model, revision and whether it was cached,
+    # and why. None: the model was given.
+    route: dict[str, Any] | None = None
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
     def fail(self, exc: WorkbenchError) -> None:

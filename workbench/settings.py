@@ -220,6 +220,14 @@ class TranslateOptions:
             "(numbers, names, URLs, language...): a quality-gated cascade."
         },
     )
+    pivot: str | None = field(
+        default=None,
+        metadata={
+            "help": "The language a pair no single available model serves goes through "
+            "(default en): source→pivot with one model, pivot→target with another. "
+            "Not used with --model."
+        },
+    )
 
     def checked(self) -> TranslateOptions:
         """A copy with language codes normalised (``KO``, ``kor``, ``ko `` → ``ko``), repeated
@@ -241,15 +249,21 @@ class TranslateOptions:
         if not any(value.strip(" ,") for value in raw):
             raise WorkbenchError("no target language given; pass codes such as ko,uk")
         targets = tuple(languages.parse_list(",".join(raw)))
-        for name in ("src", "model", "fallback_model"):
+        for name in ("src", "model", "fallback_model", "pivot"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise WorkbenchError(f"{name} {value!r}: expected text")
         src = languages.normalize(self.src) if self.src else None
+        pivot = languages.normalize(self.pivot) if self.pivot else None
         model = self.model.strip() if self.model else None
         fallback = self.fallback_model.strip() if self.fallback_model else None
         out = replace(
-            self, targets=targets, src=src, model=model or None, fallback_model=fallback or None
+            self,
+            targets=targets,
+            src=src,
+            model=model or None,
+            fallback_model=fallback or None,
+            pivot=pivot,
         )
         # Not a field: it stays out of equality, repr and the job-file keys, and replace()
         # (which may change a value) drops it.

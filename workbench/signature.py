@@ -74,6 +74,11 @@ def signature(rec: dict[str, Any]) -> str:
             parts.append(f"{name}:{settings[name]}")
     if rec.get("prompt"):
         parts.append(f"prompt:{str(rec['prompt'])[:7]}")
+    pivot = rec.get("pivot")
+    if isinstance(pivot, dict):
+        # Through a pivot language: the first model is ``model:``, the second follows it.
+        parts.append(f"pivot:{pivot['lang']}")
+        parts.append(f"then:{pivot['model']}@{str(pivot['revision'])[:7]}")
     fallback = rec.get("fallback")
     if isinstance(fallback, dict):
         parts.append(f"fallback:{fallback['model']}@{str(fallback['revision'])[:7]}")

@@ -1,4 +1,5 @@
-"""``workbench models``: the catalog with licences, what a model is, and downloading one."""
+"""``workbench models``: the catalog with licences, what a model is, which model (or pair of
+models, through a pivot language) a language pair goes to, and downloading one."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from workbench.cli.common import user_errors
+from workbench.cli.common import fail, translate_help, user_errors
 
 app = typer.Typer(
     help="Known models, their licences, and getting them.",
@@ -68,6 +69,29 @@ def info(model: Annotated[str, typer.Argument(help="Hub id or model folder.")]) 
             f"{side}:  {said if meta.task == 'translate' else 'not stated by the model files'}"
         )
     typer.echo(f"licence:  {entry.licence if entry else 'see the model card'}")
+
+
+@app.command("route")
+@user_errors
+def route(
+    src: Annotated[str, typer.Argument(help="Source language, e.g. ko.")],
+    tgt: Annotated[str, typer.Argument(help="Target language, e.g. uk.")],
+    pivot: Annotated[str | None, typer.Option("--pivot", help=translate_help("pivot"))] = None,
+) -> None:
+    """Which model, or pair of models through a pivot language, `translate` would use for a
+    pair without --model, and why; nothing is run or downloaded. Exit 1 when there is none."""
+    from workbench import languages
+    from workbench.errors import NoModelForPair
+    from workbench.models.catalog import Catalog
+    from workbench.models.routing import explain
+
+    src, tgt = languages.normalize(src), languages.normalize(tgt)
+    try:
+        lines = explain(Catalog.load(), src, tgt, languages.normalize(pivot) if pivot else None)
+    except NoModelForPair as exc:
+        raise fail(str(exc), code=1) from None
+    for line in lines:
+        typer.echo(line)
 
 
 @app.command("download")

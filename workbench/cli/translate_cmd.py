@@ -57,6 +57,7 @@ def translate(
     fallback_model: Annotated[
         str | None, typer.Option("--fallback-model", help=translate_help("fallback_model"))
     ] = None,
+    pivot: Annotated[str | None, typer.Option("--pivot", help=translate_help("pivot"))] = None,
     out: OutOption = Path("out"),
     beams: BeamsOption = None,
     device: DeviceOption = DEFAULT_DEVICE,
@@ -82,7 +83,7 @@ def translate(
 
     quality = QualitySettings(fail_on=fail_on)
     options = TranslateOptions(
-        (to,), src=src, model=model, fallback_model=fallback_model
+        (to,), src=src, model=model, fallback_model=fallback_model, pivot=pivot
     ).checked()
     check_models(options.model, options.fallback_model, offline=offline)
     wb = Workbench(

@@ -130,17 +130,26 @@ class Catalog:
     def for_task(self, task: str) -> list[CatalogEntry]:
         return [e for e in self.entries if e.task == task]
 
+    def ranked(self, src: str, tgt: str) -> list[CatalogEntry]:
+        """The translation models that serve a pair, best first: a specific default, then a
+        wildcard default, then permissive models, then any (catalog order within each)."""
+        patterns = (f"{src}-{tgt}", f"*-{tgt}", f"{src}-*", "*-*")
+
+        def rank(entry: CatalogEntry) -> tuple[int, int]:
+            for i, pattern in enumerate(patterns):
+                if pattern in entry.default_for:
+                    return (i, 0)
+            return (len(patterns), int(entry.non_commercial))
+
+        return sorted((e for e in self.for_task("translate") if e.serves(src, tgt)), key=rank)
+
     def choose_translation(self, src: str, tgt: str) -> CatalogEntry:
         """The default model for a pair: a specific default, then a wildcard default, then any
-        permissive model that serves it, then any model at all."""
-        candidates = [e for e in self.for_task("translate") if e.serves(src, tgt)]
-        for pattern in (f"{src}-{tgt}", f"*-{tgt}", f"{src}-*", "*-*"):
-            for entry in candidates:
-                if pattern in entry.default_for:
-                    return entry
-        permissive = [e for e in candidates if not e.non_commercial]
-        if permissive or candidates:
-            return (permissive or candidates)[0]
+        permissive model that serves it, then any model at all (whether cached or not; see
+        ``workbench.models.routing`` for the choice that prefers models on this machine)."""
+        candidates = self.ranked(src, tgt)
+        if candidates:
+            return candidates[0]
         raise NoModelForPair(
             f"no known model translates {src}→{tgt}; {self.describe_translation()}; "
             "pass --model with a hub id or folder that serves this pair",

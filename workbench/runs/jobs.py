@@ -277,7 +277,8 @@ def _step(data: Any, index: int, name: str, src: str | None) -> Step:
     beams = _settings(data, GenerationSettings, name, where, STEP_GENERATION).get("beams")
     if task == "translate":
         try:
-            options = TranslateOptions(tuple(to), src=src, model=model).checked()
+            pivot = _optional(data, "pivot", str, name, where)
+            options = TranslateOptions(tuple(to), src=src, model=model, pivot=pivot).checked()
         except WorkbenchError as exc:
             raise JobError(f"{name}: {where}to: {exc}") from None
         return Step.translating(options, beams=beams)
@@ -470,7 +471,10 @@ def plan_job(
                     sp.to_compute = (sp.to_compute or 0) + 1
                     sp.segments += r.hits + r.misses
                     sp.segments_cached += r.hits
-                    need(r.model or "?", number, True)
+                    # A pivot route loads both legs' models.
+                    legs = r.route["legs"] if r.route and r.route.get("pivot") else []
+                    for model in [leg["model"] for leg in legs] or [r.model or "?"]:
+                        need(model, number, True)
     plan.models = sorted(needs.values(), key=lambda m: m.model)
     return plan
 

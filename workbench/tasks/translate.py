@@ -50,6 +50,7 @@ class _Job:
     # the same model share them (the result's key covers the cascade).
     seg_prefix: str = ""
     fallback: _Job | None = None  # the cascade's fallback model: its plan, recipe and key
+    pivot: _Job | None = None  # a pivot route's second leg (pivot -> target)
     later_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # e.g. fallback reasons
 
 
@@ -82,7 +83,7 @@ def translate_documents(
     store = store or NullStore()
     options = options.checked()  # returns options its caller checked as they are
     targets, src, model = list(options.targets), options.src, options.model
-    fallback = options.fallback_model
+    fallback, via = options.fallback_model, options.pivot
     results: list[list[TranslationResult]] = []
     jobs: list[_Job] = []
     for d, doc in enumerate(docs):
@@ -100,7 +101,7 @@ def translate_documents(
             try:
                 if isinstance(source, WorkbenchError):
                     raise source
-                _plan(job, source, src is None, mismatch, model, pool, gen, store, fallback)
+                _plan(job, source, src is None, mismatch, model, pool, gen, store, fallback, via)
             except CacheError:
                 raise  # an unusable cache stops the run: continuing would lose the work
             except WorkbenchError as exc:
@@ -126,14 +127,22 @@ def translate_documents(
 
     engine = engine or LocalEngine()
     held: list[_Job] = []  # cascades: assembled once their fallback segments are in
+    pivots: list[_Job] = []  # pivot routes: assembled once their second leg is in
 
     def hold(job: _Job) -> bool:
+        if job.pivot is not None:
+            pivots.append(job)
+            return True
         if job.fallback is None:
             return False
         held.append(job)
         return True
 
     _run_misses(jobs, pool, store, engine, on_segments, on_planned, finish, hold)
+    if pivots:
+        from workbench.tasks.pivot import run_pivots
+
+        run_pivots(pivots, pool, store, engine, finish, _run_misses, _assemble)
     if held:
         from workbench.tasks.cascade import run_fallbacks
 
@@ -151,6 +160,7 @@ def _plan(
     gen: GenerationSettings,
     store: Store,
     fallback: str | None = None,
+    via: str | None = None,
 ) -> None:
     result = job.result
     result.source_lang, result.detected = source, detected
@@ -165,9 +175,12 @@ def _plan(
         _run_checks(result)
         result.seconds = time.perf_counter() - job.start
         return
+    route, leg_tgt = None, result.target_lang  # the first leg's target: the pivot's, if any
     if model is None:
-        entry = pool.catalog.choose_translation(source, result.target_lang)
-        ref = entry.id
+        from workbench.models.routing import choose
+
+        route = choose(pool.catalog, source, result.target_lang, via, fallback=fallback)
+        ref, leg_tgt = route.legs[0].model, route.legs[0].tgt
     else:
         ref = model
     result.model = ref  # named even when it cannot be resolved (dry runs list it)
@@ -175,7 +188,7 @@ def _plan(
     # The model layer is asked once: what runs, with which settings, under which name. The
     # cache key below and the engine's decoding both come from this plan.
     plan = pool.plan_translation(
-        resolved, source, result.target_lang, gen, detected=detected, where=job.doc.source
+        resolved, source, leg_tgt, gen, detected=detected, where=job.doc.source
     )
     ctl = plan.control
     result.language_token = ctl.prefix.strip() or ctl.forced_bos_token or None
@@ -185,7 +198,7 @@ def _plan(
         revision=resolved.revision,
         backend=plan.backend,
         src=source,
-        tgt=result.target_lang,
+        tgt=leg_tgt,
         settings=dict(plan.settings),
         seg_version=segment.SEGMENTATION_VERSION,
         extra=dict(plan.extra),
@@ -197,6 +210,10 @@ def _plan(
         rec["backend"],
     )
     job.seg_prefix = signature.key(rec)
+    if route is not None:
+        from workbench.tasks.pivot import plan_route
+
+        job.rec = rec = plan_route(job, route, rec, pool, gen, _Job)
     if fallback is not None:
         from workbench.tasks.cascade import plan_fallback
 

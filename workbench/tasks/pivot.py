@@ -1,0 +1,116 @@
+"""Routes through a pivot language: each sentence translated source→pivot by one model and the
+pivot sentence pivot→target by another (``workbench.models.routing`` chooses them).
+
+The first leg runs as an ordinary translation into the pivot language, its sentences cached
+under its own model's key; the second leg translates those sentences, cached under *its* own
+model's key, so a plain run of either model reuses them. The document's key and signature
+cover both legs (``pivot:en`` and the second model with its revision), and the provenance's
+``route`` record names both legs' models and revisions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from workbench import signature
+from workbench.engines import Engine
+from workbench.errors import WorkbenchError
+from workbench.models.pool import ModelPool
+from workbench.models.routing import Route
+from workbench.results import TranslationResult
+from workbench.settings import GenerationSettings
+from workbench.store import Store
+
+
+def plan_route(
+    job: Any,
+    route: Route,
+    rec: dict[str, Any],
+    pool: ModelPool,
+    gen: GenerationSettings,
+    make_job: Callable[..., Any],
+) -> dict[str, Any]:
+    """Record ``route`` on ``job``'s result and, for a pivot route, plan its second leg (a job
+    made by ``make_job``, stored on ``job.pivot``); returns the document's recipe, extended
+    with the second leg so that its key and signature cover it. ``rec`` is the first leg's."""
+    result = job.result
+    record = route.record()
+    record["legs"][0]["revision"] = rec["revision"]
+    result.route = record
+    if not route.plain:
+        result.notes.append(route.note)
+    if route.pivot is None:
+        return rec
+    leg = route.legs[1]
+    resolved = pool.resolve(leg.model)
+    plan = pool.plan_translation(resolved, leg.src, leg.tgt, gen, where=job.doc.source)
+    # The target language is asked for by the second leg; the first asked for the pivot's.
+    result.language_token = plan.control.prefix.strip() or plan.control.forced_bos_token or None
+    leg_rec = signature.recipe(
+        "translate",
+        model_id=resolved.model_id,
+        revision=resolved.revision,
+        backend=plan.backend,
+        src=leg.src,
+        tgt=leg.tgt,
+        settings=dict(plan.settings),
+        seg_version=rec["seg"],
+        extra=dict(plan.extra),
+    )
+    leg_key = signature.key(leg_rec)
+    record["legs"][1]["revision"] = resolved.revision
+    scratch = TranslationResult(target_lang=leg.tgt, path=result.path)
+    scratch.model, scratch.revision, scratch.backend = (
+        resolved.model_id,
+        resolved.revision,
+        plan.backend,
+    )
+    scratch.signature, scratch.key = signature.signature(leg_rec), leg_key
+    job.pivot = make_job(job.index, job.doc, scratch, rec=leg_rec, plan=plan, seg_prefix=leg_key)
+    then = {"lang": route.pivot, "model": resolved.model_id, "revision": resolved.revision}
+    return {**rec, "tgt": result.target_lang, "pivot": {**then, "key": leg_key}}
+
+
+def run_pivots(
+    held: list[Any],
+    pool: ModelPool,
+    store: Store,
+    engine: Engine,
+    finish: Callable[[Any], None],
+    run_misses: Callable[..., None],
+    assemble: Callable[..., None],
+) -> None:
+    """Translate the held jobs' first-leg sentences (in the pivot language) with each job's
+    second-leg model (misses of all documents together, through the cache), put them in place
+    and assemble every job. ``run_misses`` and ``assemble`` are the translation pipeline's
+    own steps. A document whose second leg fails is failed with that leg's one-line error."""
+    second: list[Any] = []
+    for job in held:
+        leg = job.pivot
+        leg.seg_texts = [job.found[k] for k in job.seg_keys]
+        leg.seg_keys = [signature.digest(leg.seg_prefix, t) for t in leg.seg_texts]
+        leg.found = store.get_segments(leg.seg_keys) if leg.seg_keys else {}
+        second.append(leg)
+    run_misses(second, pool, store, engine, None, None, None, lambda _: True)
+    for job in held:
+        leg, result = job.pivot, job.result
+        if leg.result.error is not None:
+            result.error, result.exception = leg.result.error, leg.result.exception
+            if result.exception is None:
+                result.exception = WorkbenchError(leg.result.error)
+            finish(job)
+            continue
+        for k, k2 in zip(job.seg_keys, leg.seg_keys, strict=True):
+            job.found[k] = leg.found[k2]
+            if leg.fresh_notes.get(k2):
+                job.later_notes[k] = leg.fresh_notes[k2]
+        # Both legs' look-ups count: an all-hit pivot run is one neither model had to run for.
+        result.hits += leg.result.hits
+        result.misses += leg.result.misses
+        result.notes.extend(n for n in leg.result.notes if n not in result.notes)
+        assemble(job, store, pool.run.max_cache_value_bytes)
+        finish(job)
+
+
+__all__ = ["plan_route", "run_pivots"]
