@@ -105,3 +105,25 @@ def test_cli_and_provenance_name_the_fallback(models, tmp_path: Path) -> None:
     base = ["translate", str(src), "--to", "uk", "--from", "en", "--model", fast, "--no-cache"]
     bad = CliRunner().invoke(app, [*base, "--fallback-model", str(tmp_path / "nope")])
     assert bad.exit_code == 2 and "nope" in bad.output
+
+
+def test_a_job_file_step_takes_the_fallback_model(models, tmp_path: Path) -> None:
+    from workbench.runs.jobs import load_job
+
+    fast, strong = models
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.md").write_text(ARTICLE, encoding="utf-8")
+    job = tmp_path / "job.toml"
+    job.write_text(
+        f'inputs = ["{src}"]\nout = "{tmp_path / "out"}"\nfrom = "en"\nbackend = "torch"\n'
+        f'beams = 1\n\n[[steps]]\ntask = "translate"\nto = ["uk"]\nmodel = "{fast}"\n'
+        f'fallback_model = "{strong}"\n',
+        encoding="utf-8",
+    )
+    (step,) = load_job(job).steps
+    assert step.translate_options().fallback_model == strong
+    result = CliRunner().invoke(app, ["run", str(job), "--no-cache", "-q"])
+    assert result.exit_code == 0, result.output
+    prov = json.loads((tmp_path / "out" / "a.uk.md.json").read_text("utf-8"))
+    assert "fallback:nllb@" in prov["signature"] and prov["cascade"]["fallback"].startswith("nllb@")

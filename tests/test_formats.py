@@ -189,9 +189,7 @@ def test_register_refuses_clashes_and_unregister_removes(lines_format: Format) -
 
 # Every article: the seeds and the test corpus (tests/data/quality holds check cases, not articles).
 ARTICLES = sorted(
-    p
-    for p in [*SEEDS.rglob("*"), *(REPO / "tests" / "data" / "corpus").rglob("*")]
-    if p.is_file()
+    p for p in [*SEEDS.rglob("*"), *(REPO / "tests" / "data" / "corpus").rglob("*")] if p.is_file()
 )
 
 

@@ -277,8 +277,13 @@ def _step(data: Any, index: int, name: str, src: str | None) -> Step:
     beams = _settings(data, GenerationSettings, name, where, STEP_GENERATION).get("beams")
     if task == "translate":
         try:
-            pivot = _optional(data, "pivot", str, name, where)
-            options = TranslateOptions(tuple(to), src=src, model=model, pivot=pivot).checked()
+            # Every other translation option (pivot, fallback_model, ...) under its own name.
+            more = {
+                f.name: _optional(data, key_name(f.name), str, name, where)
+                for f in fields(TranslateOptions)
+                if f.name not in ("targets", "src", "model")
+            }
+            options = TranslateOptions(tuple(to), src=src, model=model, **more).checked()
         except WorkbenchError as exc:
             raise JobError(f"{name}: {where}to: {exc}") from None
         return Step.translating(options, beams=beams)
