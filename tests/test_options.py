@@ -18,14 +18,8 @@ from workbench.api import Workbench
 from workbench.cli.app import app
 from workbench.errors import JobError, WorkbenchError
 from workbench.runs.folder import translate_paths
-from workbench.runs.jobs import (
-    JOB_KEYS,
-    STEP_GENERATION,
-    key_name,
-    load_job,
-    step_keys,
-    top_keys,
-)
+from workbench.runs.job_keys import JOB_KEYS, STEP_GENERATION, key_name, step_keys, top_keys
+from workbench.runs.jobs import load_job
 from workbench.settings import (
     GenerationSettings,
     QualitySettings,

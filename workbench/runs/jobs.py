@@ -45,6 +45,14 @@ from workbench import languages
 from workbench.documents import content_hash
 from workbench.errors import JobError, ModelError, WorkbenchError
 from workbench.runs.folder import check_out, read_sources, run_steps
+from workbench.runs.job_keys import (
+    STEP_GENERATION,
+    TASK_ALIASES,
+    key_name,
+    step_keys,
+    summarise_option_names,
+    top_keys,
+)
 from workbench.runs.outputs import discover_all, output_name, safe_join
 from workbench.runs.provenance import up_to_date
 from workbench.runs.report import Listener, RunReport
@@ -61,39 +69,6 @@ from workbench.settings import (
 
 if TYPE_CHECKING:
     from workbench.api import Workbench
-
-#: The job's own top-level keys: what to read, where to write, how to run it.
-JOB_KEYS = ("inputs", "out", "steps", "skip_existing", "engine", "address")
-#: Job-file names of the options' language fields: ``from = "en"``, ``to = ["ko", "uk"]``.
-KEY_NAMES = {"src": "from", "targets": "to", "lang": "to"}
-#: The generation setting a step may set for itself (the others are the job's).
-STEP_GENERATION = ("beams",)
-_TASK_ALIASES = {"translate": "translate", "summarise": "summarise", "summarize": "summarise"}
-
-
-def key_name(name: str) -> str:
-    """The job-file key of a settings field."""
-    return KEY_NAMES.get(name, name)
-
-
-def top_keys() -> tuple[str, ...]:
-    """Every key a job file may have at the top level."""
-    classes = (RunSettings, GenerationSettings, QualitySettings)
-    settings = [f.name for cls in classes for f in fields(cls)]
-    return (*JOB_KEYS, key_name("src"), *settings)
-
-
-def step_keys(task: str) -> tuple[str, ...]:
-    """Every key a step of ``task`` may have: ``task``, its options' fields (the source
-    language is the job's ``from``) and STEP_GENERATION."""
-    cls = TranslateOptions if task == "translate" else SummaryOptions
-    own = [key_name(f.name) for f in fields(cls) if f.name != "src"]
-    return ("task", *dict.fromkeys(own), *STEP_GENERATION)
-
-
-def summarise_option_names() -> tuple[str, ...]:
-    """The summarising options a summarise step sets besides its languages and model."""
-    return tuple(f.name for f in fields(SummaryOptions) if f.name not in (*KEY_NAMES, "model"))
 
 
 @dataclass(frozen=True)
@@ -262,7 +237,7 @@ def _step(data: Any, index: int, name: str, src: str | None) -> Step:
     where = f"steps[{index}]."
     if not isinstance(data, dict):
         raise JobError(f"{name}: steps[{index}]: expected a table ([[steps]]), got {data!r}")
-    task = _TASK_ALIASES.get(str(data.get("task", "")))
+    task = TASK_ALIASES.get(str(data.get("task", "")))
     if task is None:
         raise JobError(
             f'{name}: {where}task: use "translate" or "summarise", got {data.get("task")!r}'

@@ -1,0 +1,46 @@
+"""Job-file keys, read from the settings classes: a new setting is a job-file key too."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from workbench.settings import (
+    GenerationSettings,
+    QualitySettings,
+    RunSettings,
+    SummaryOptions,
+    TranslateOptions,
+)
+
+#: The job's own top-level keys: what to read, where to write, how to run it.
+JOB_KEYS = ("inputs", "out", "steps", "skip_existing", "engine", "address")
+#: Job-file names of the options' language fields: ``from = "en"``, ``to = ["ko", "uk"]``.
+KEY_NAMES = {"src": "from", "targets": "to", "lang": "to"}
+#: The generation setting a step may set for itself (the others are the job's).
+STEP_GENERATION = ("beams",)
+TASK_ALIASES = {"translate": "translate", "summarise": "summarise", "summarize": "summarise"}
+
+
+def key_name(name: str) -> str:
+    """The job-file key of a settings field."""
+    return KEY_NAMES.get(name, name)
+
+
+def top_keys() -> tuple[str, ...]:
+    """Every key a job file may have at the top level."""
+    classes = (RunSettings, GenerationSettings, QualitySettings)
+    settings = [f.name for cls in classes for f in fields(cls)]
+    return (*JOB_KEYS, key_name("src"), *settings)
+
+
+def step_keys(task: str) -> tuple[str, ...]:
+    """Every key a step of ``task`` may have: ``task``, its options' fields (the source
+    language is the job's ``from``) and STEP_GENERATION."""
+    cls = TranslateOptions if task == "translate" else SummaryOptions
+    own = [key_name(f.name) for f in fields(cls) if f.name != "src"]
+    return ("task", *dict.fromkeys(own), *STEP_GENERATION)
+
+
+def summarise_option_names() -> tuple[str, ...]:
+    """The summarising options a summarise step sets besides its languages and model."""
+    return tuple(f.name for f in fields(SummaryOptions) if f.name not in (*KEY_NAMES, "model"))
