@@ -36,6 +36,12 @@ class ModelPlan:
     tgt: str = ""
     control: Control = field(default_factory=Control)
 
+    @property
+    def language_token(self) -> str | None:
+        """How the target language is asked for: a source prefix (``>>por<<``, ``<2ko>``) or a
+        forced first token (``__uk__``, ``ukr_Cyrl``); None for single-pair and chat models."""
+        return self.control.prefix.strip() or self.control.forced_bos_token or None
+
     def wire(self) -> dict[str, Any]:
         """The plan as plain JSON values, for engines that ship work to other processes."""
         return {

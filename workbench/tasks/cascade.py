@@ -15,58 +15,32 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from workbench import signature
 from workbench.engines import Engine
 from workbench.models.pool import ModelPool
-from workbench.results import TranslationResult
 from workbench.settings import GenerationSettings
 from workbench.store import Store
+from workbench.tasks.legs import Job, leg_job, load_segments, plan_leg
 
 #: Severities that send a sentence to the fallback model.
 GATING = ("error", "warning")
 
 
 def plan_fallback(
-    job: Any,
-    ref: str,
-    rec: dict[str, Any],
-    pool: ModelPool,
-    gen: GenerationSettings,
-    make_job: Callable[..., Any],
+    job: Job, ref: str, rec: dict[str, Any], pool: ModelPool, gen: GenerationSettings
 ) -> dict[str, Any]:
-    """Plan the fallback model of ``job`` (a job made by ``make_job``, stored on
-    ``job.fallback``) and return the document's recipe extended with the cascade, so that its
-    key and signature cover it."""
+    """Plan the fallback model of ``job`` (a leg of its own, stored on ``job.fallback``) and
+    return the document's recipe extended with the cascade, so that its key and signature
+    cover it."""
     from workbench.quality.checks import VERSION as CHECKS_VERSION
 
-    result = job.result
-    src, tgt = result.source_lang, result.target_lang
+    src, tgt = job.result.source_lang, job.result.target_lang
     resolved = pool.resolve(ref)
-    plan = pool.plan_translation(resolved, src, tgt, gen, where=job.doc.source)
-    fb_rec = signature.recipe(
-        "translate",
-        model_id=resolved.model_id,
-        revision=resolved.revision,
-        backend=plan.backend,
-        src=src,
-        tgt=tgt,
-        settings=dict(plan.settings),
-        seg_version=rec["seg"],
-        extra=dict(plan.extra),
-    )
-    fb_key = signature.key(fb_rec)
-    scratch = TranslationResult(target_lang=tgt, path=result.path)
-    scratch.model, scratch.revision, scratch.backend = (
-        resolved.model_id,
-        resolved.revision,
-        plan.backend,
-    )
-    scratch.signature, scratch.key = signature.signature(fb_rec), fb_key
-    job.fallback = make_job(job.index, job.doc, scratch, rec=fb_rec, plan=plan, seg_prefix=fb_key)
+    plan, fb_rec = plan_leg(pool, resolved, src, tgt, gen, where=job.doc.source)
+    job.fallback = leg_job(job, plan, fb_rec)
     cascade = {
         "model": resolved.model_id,
         "revision": resolved.revision,
-        "key": fb_key,
+        "key": job.fallback.seg_prefix,
         "checks": CHECKS_VERSION,
     }
     return {**rec, "fallback": cascade}
@@ -87,11 +61,11 @@ def failing(texts: list[str], outputs: list[str], src: str, tgt: str) -> dict[in
 
 
 def run_fallbacks(
-    held: list[Any],
+    held: list[Job],
     pool: ModelPool,
     store: Store,
     engine: Engine,
-    finish: Callable[[Any], None],
+    finish: Callable[[Job], None],
     run_misses: Callable[..., None],
     assemble: Callable[..., None],
 ) -> None:
@@ -101,7 +75,7 @@ def run_fallbacks(
     note: the document is still written. ``run_misses`` and ``assemble`` are the translation
     pipeline's own steps."""
     start = time.perf_counter()
-    second: list[Any] = []
+    second: list[Job] = []
     reasons: dict[int, dict[int, list[str]]] = {}
     for job in held:
         src, tgt = job.result.source_lang, job.result.target_lang
@@ -109,9 +83,7 @@ def run_fallbacks(
         why = failing(job.seg_texts, outputs, src, tgt)
         reasons[id(job)] = why
         fb = job.fallback
-        fb.seg_texts = [job.seg_texts[i] for i in sorted(why)]
-        fb.seg_keys = [signature.digest(fb.seg_prefix, t) for t in fb.seg_texts]
-        fb.found = store.get_segments(fb.seg_keys) if fb.seg_keys else {}
+        load_segments(fb, [job.seg_texts[i] for i in sorted(why)], store)
         if fb.seg_keys:
             second.append(fb)
     run_misses(second, pool, store, engine, None, None, None, lambda _: True)

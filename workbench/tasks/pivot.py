@@ -13,26 +13,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from workbench import signature
 from workbench.engines import Engine
 from workbench.errors import WorkbenchError
 from workbench.models.pool import ModelPool
 from workbench.models.routing import Route
-from workbench.results import TranslationResult
 from workbench.settings import GenerationSettings
 from workbench.store import Store
+from workbench.tasks.legs import Job, leg_job, load_segments, plan_leg
 
 
 def plan_route(
-    job: Any,
+    job: Job,
     route: Route,
     rec: dict[str, Any],
     pool: ModelPool,
     gen: GenerationSettings,
-    make_job: Callable[..., Any],
 ) -> dict[str, Any]:
-    """Record ``route`` on ``job``'s result and, for a pivot route, plan its second leg (a job
-    made by ``make_job``, stored on ``job.pivot``); returns the document's recipe, extended
+    """Record ``route`` on ``job``'s result and, for a pivot route, plan its second leg (a leg
+    of its own, stored on ``job.pivot``); returns the document's recipe, extended
     with the second leg so that its key and signature cover it. ``rec`` is the first leg's."""
     result = job.result
     record = route.record()
@@ -44,40 +42,22 @@ def plan_route(
         return rec
     leg = route.legs[1]
     resolved = pool.resolve(leg.model)
-    plan = pool.plan_translation(resolved, leg.src, leg.tgt, gen, where=job.doc.source)
+    plan, leg_rec = plan_leg(pool, resolved, leg.src, leg.tgt, gen, where=job.doc.source)
     # The target language is asked for by the second leg; the first asked for the pivot's.
-    result.language_token = plan.control.prefix.strip() or plan.control.forced_bos_token or None
-    leg_rec = signature.recipe(
-        "translate",
-        model_id=resolved.model_id,
-        revision=resolved.revision,
-        backend=plan.backend,
-        src=leg.src,
-        tgt=leg.tgt,
-        settings=dict(plan.settings),
-        seg_version=rec["seg"],
-        extra=dict(plan.extra),
-    )
-    leg_key = signature.key(leg_rec)
+    result.language_token = plan.language_token
     record["legs"][1]["revision"] = resolved.revision
-    scratch = TranslationResult(target_lang=leg.tgt, path=result.path)
-    scratch.model, scratch.revision, scratch.backend = (
-        resolved.model_id,
-        resolved.revision,
-        plan.backend,
-    )
-    scratch.signature, scratch.key = signature.signature(leg_rec), leg_key
-    job.pivot = make_job(job.index, job.doc, scratch, rec=leg_rec, plan=plan, seg_prefix=leg_key)
+    job.pivot = leg_job(job, plan, leg_rec)
+    leg_key = job.pivot.seg_prefix
     then = {"lang": route.pivot, "model": resolved.model_id, "revision": resolved.revision}
     return {**rec, "tgt": result.target_lang, "pivot": {**then, "key": leg_key}}
 
 
 def run_pivots(
-    held: list[Any],
+    held: list[Job],
     pool: ModelPool,
     store: Store,
     engine: Engine,
-    finish: Callable[[Any], None],
+    finish: Callable[[Job], None],
     run_misses: Callable[..., None],
     assemble: Callable[..., None],
 ) -> None:
@@ -85,13 +65,10 @@ def run_pivots(
     second-leg model (misses of all documents together, through the cache), put them in place
     and assemble every job. ``run_misses`` and ``assemble`` are the translation pipeline's
     own steps. A document whose second leg fails is failed with that leg's one-line error."""
-    second: list[Any] = []
+    second: list[Job] = []
     for job in held:
-        leg = job.pivot
-        leg.seg_texts = [job.found[k] for k in job.seg_keys]
-        leg.seg_keys = [signature.digest(leg.seg_prefix, t) for t in leg.seg_texts]
-        leg.found = store.get_segments(leg.seg_keys) if leg.seg_keys else {}
-        second.append(leg)
+        load_segments(job.pivot, [job.found[k] for k in job.seg_keys], store)
+        second.append(job.pivot)
     run_misses(second, pool, store, engine, None, None, None, lambda _: True)
     for job in held:
         leg, result = job.pivot, job.result

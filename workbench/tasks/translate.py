@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from workbench import cancel, detection, segment, signature
 from workbench.documents import Document, content_hash
 from workbench.engines import Chunk, Engine, LocalEngine, SegmentError
 from workbench.errors import CacheError, WorkbenchError
-from workbench.models.plan import ModelPlan
 from workbench.models.pool import ModelPool
 from workbench.results import SegmentPair, TranslationResult
 from workbench.settings import GenerationSettings, TranslateOptions
 from workbench.store import NullStore, Store, not_cached_note, over_limit
+from workbench.tasks.legs import Job, load_segments, plan_leg
 
 # Misses are translated and stored in chunks, so an interrupted run loses at most one chunk of
 # work. 64 segments is about ten seconds of the torch CPU path; engines several times faster
@@ -29,29 +28,6 @@ from workbench.store import NullStore, Store, not_cached_note, over_limit
 CHUNK_SEGMENTS = 64
 FAST_ENGINE_CHUNKS = 4
 T = TypeVar("T")
-
-
-@dataclass
-class _Job:
-    """One (document, target) in flight."""
-
-    index: int
-    doc: Document
-    result: TranslationResult
-    rec: dict[str, Any] | None = None
-    plan: ModelPlan | None = None
-    block_pieces: list[list[segment.Piece]] = field(default_factory=list)
-    seg_keys: list[str] = field(default_factory=list)
-    seg_texts: list[str] = field(default_factory=list)
-    found: dict[str, str] = field(default_factory=dict)
-    fresh_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # computed this run
-    start: float = 0.0
-    # The key segments are cached under: the model's own, so that a cascade and a plain run of
-    # the same model share them (the result's key covers the cascade).
-    seg_prefix: str = ""
-    fallback: _Job | None = None  # the cascade's fallback model: its plan, recipe and key
-    pivot: _Job | None = None  # a pivot route's second leg (pivot -> target)
-    later_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # e.g. fallback reasons
 
 
 def translate_documents(
@@ -85,7 +61,7 @@ def translate_documents(
     targets, src, model = list(options.targets), options.src, options.model
     fallback, via = options.fallback_model, options.pivot
     results: list[list[TranslationResult]] = []
-    jobs: list[_Job] = []
+    jobs: list[Job] = []
     for d, doc in enumerate(docs):
         row = [TranslationResult(target_lang=t, path=doc.source) for t in targets]
         results.append(row)
@@ -97,7 +73,7 @@ def translate_documents(
             source = exc
         mismatch = detection.contradiction(doc, src, *targets) if src is not None else None
         for result in row:
-            job = _Job(d, doc, result, start=time.perf_counter())
+            job = Job(d, doc, result, start=time.perf_counter())
             try:
                 if isinstance(source, WorkbenchError):
                     raise source
@@ -121,15 +97,15 @@ def translate_documents(
             r.cache = "partial" if r.hits and r.misses else "miss" if r.misses else "segments"
         return results
 
-    def finish(job: _Job) -> None:
+    def finish(job: Job) -> None:
         if on_result:
             on_result(job.index, job.result)
 
     engine = engine or LocalEngine()
-    held: list[_Job] = []  # cascades: assembled once their fallback segments are in
-    pivots: list[_Job] = []  # pivot routes: assembled once their second leg is in
+    held: list[Job] = []  # cascades: assembled once their fallback segments are in
+    pivots: list[Job] = []  # pivot routes: assembled once their second leg is in
 
-    def hold(job: _Job) -> bool:
+    def hold(job: Job) -> bool:
         if job.pivot is not None:
             pivots.append(job)
             return True
@@ -151,7 +127,7 @@ def translate_documents(
 
 
 def _plan(
-    job: _Job,
+    job: Job,
     source: str,
     detected: bool,
     mismatch: str | None,
@@ -187,22 +163,10 @@ def _plan(
     resolved = pool.resolve(ref)
     # The model layer is asked once: what runs, with which settings, under which name. The
     # cache key below and the engine's decoding both come from this plan.
-    plan = pool.plan_translation(
-        resolved, source, leg_tgt, gen, detected=detected, where=job.doc.source
+    plan, rec = plan_leg(
+        pool, resolved, source, leg_tgt, gen, detected=detected, where=job.doc.source
     )
-    ctl = plan.control
-    result.language_token = ctl.prefix.strip() or ctl.forced_bos_token or None
-    rec = signature.recipe(
-        "translate",
-        model_id=resolved.model_id,
-        revision=resolved.revision,
-        backend=plan.backend,
-        src=source,
-        tgt=leg_tgt,
-        settings=dict(plan.settings),
-        seg_version=segment.SEGMENTATION_VERSION,
-        extra=dict(plan.extra),
-    )
+    result.language_token = plan.language_token
     job.rec, job.plan = rec, plan
     result.model, result.revision, result.backend = (
         resolved.model_id,
@@ -213,11 +177,11 @@ def _plan(
     if route is not None:
         from workbench.tasks.pivot import plan_route
 
-        job.rec = rec = plan_route(job, route, rec, pool, gen, _Job)
+        job.rec = rec = plan_route(job, route, rec, pool, gen)
     if fallback is not None:
         from workbench.tasks.cascade import plan_fallback
 
-        rec = plan_fallback(job, fallback, rec, pool, gen, _Job)
+        rec = plan_fallback(job, fallback, rec, pool, gen)
         job.rec = rec
     result.signature, result.key = signature.signature(rec), signature.key(rec)
     result.settings = dict(plan.settings)
@@ -240,17 +204,15 @@ def _plan(
         return
 
     markdown = job.doc.format.inline_markup
+    texts: list[str] = []
     for text in job.doc.translatable_texts():
         pieces = segment.pieces(text, source, markdown=markdown)
         job.block_pieces.append(pieces)
-        for piece in pieces:
-            if piece.translate:
-                job.seg_texts.append(piece.text)
-                job.seg_keys.append(signature.digest(job.seg_prefix, piece.text))
-    job.found = store.get_segments(job.seg_keys) if job.seg_keys else {}
+        texts.extend(piece.text for piece in pieces if piece.translate)
+    load_segments(job, texts, store)
 
 
-def _check_output(job: _Job) -> None:
+def _check_output(job: Job) -> None:
     """Detect the language of a translation's prose and flag one that is not the target.
 
     Skipped where detection means little: a copied document, or too few letters to go on.
@@ -298,14 +260,14 @@ def chunk_segments(backend: str, max_batch_size: int) -> int:
 
 
 def _run_misses(
-    jobs: list[_Job],
+    jobs: list[Job],
     pool: ModelPool,
     store: Store,
     engine: Engine,
     on_segments: Callable[[int], None] | None,
     on_planned: Callable[[int], None] | None = None,
-    on_done: Callable[[_Job], None] | None = None,
-    hold: Callable[[_Job], bool] | None = None,
+    on_done: Callable[[Job], None] | None = None,
+    hold: Callable[[Job], bool] | None = None,
 ) -> None:
     """Translate the segments no cache entry answered, grouped per model and language pair.
 
@@ -316,7 +278,7 @@ def _run_misses(
     lack a translation; every other document of the group is still assembled. A job ``hold``
     accepts is left unassembled (with its translations in ``found``) for the caller to finish.
     """
-    groups: dict[str, list[_Job]] = {}
+    groups: dict[str, list[Job]] = {}
     for job in jobs:
         assert job.seg_prefix
         groups.setdefault(job.seg_prefix, []).append(job)
@@ -404,7 +366,7 @@ def _keeping(stream: Iterator[T], keep: Callable[[KeyboardInterrupt], None]) -> 
 
 
 def _keep_interrupted(
-    exc: KeyboardInterrupt, chunks: list[Chunk], group_list: list[list[_Job]], store: Store
+    exc: KeyboardInterrupt, chunks: list[Chunk], group_list: list[list[Job]], store: Store
 ) -> None:
     """Store the complete outputs an interrupted chunk handed over with the stop (the rows of
     its finished batches, and rows that had ended in the batch cut short; see
@@ -421,7 +383,7 @@ def _keep_interrupted(
 
 
 def _fail_job(
-    job: _Job,
+    job: Job,
     missing: list[str],
     broken: dict[str, SegmentError],
     stopped: WorkbenchError | None,
@@ -443,7 +405,7 @@ def _fail_job(
     job.result.error = message if message.startswith(f"{where}:") else f"{where}: {message}"
 
 
-def _settle(group: list[_Job], done: dict[str, tuple[str, tuple[str, ...]]]) -> None:
+def _settle(group: list[Job], done: dict[str, tuple[str, tuple[str, ...]]]) -> None:
     """Merge a group's fresh translations into each of its jobs, counting hits and misses."""
     for job in group:
         job.result.hits = sum(1 for k in job.seg_keys if k in job.found)
@@ -455,7 +417,7 @@ def _settle(group: list[_Job], done: dict[str, tuple[str, tuple[str, ...]]]) -> 
         job.fresh_notes = {k: done[k][1] for k in job.seg_keys if k in done}
 
 
-def _assemble(job: _Job, store: Store, limit: int = 0) -> None:
+def _assemble(job: Job, store: Store, limit: int = 0) -> None:
     result = job.result
     notes = job.fresh_notes
     it = iter(zip(job.seg_keys, job.seg_texts, strict=True))
