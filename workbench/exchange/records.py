@@ -133,15 +133,17 @@ def sources(pieces: list[list[segment.Piece]]) -> list[str]:
     return [p.text for block in pieces for p in block if p.translate]
 
 
-def rebuild(doc: Document, pieces: list[list[segment.Piece]], targets: list[str]) -> str:
+def rebuild(
+    doc: Document, pieces: list[list[segment.Piece]], targets: list[str], lang: str | None = None
+) -> str:
     """The output document with ``targets`` (one per segment) in place, as translation
-    reassembles it."""
+    reassembles it (as a translation into ``lang`` when given)."""
     it = iter(targets)
     texts = []
     for block in pieces:
         wanted = sum(1 for p in block if p.translate)
         texts.append(segment.reassemble(block, [next(it) for _ in range(wanted)]))
-    return doc.render(texts)
+    return doc.render(texts) if lang is None else doc.render_translation(texts, lang)
 
 
 def machine_pairs(output: Output, store: Store) -> list[tuple[str, str]]:

@@ -433,7 +433,7 @@ def _assemble(job: Job, store: Store, limit: int = 0) -> None:
                 later = job.later_notes.get(k, ())
                 pairs.append(SegmentPair(text, target, k not in notes, (*notes.get(k, ()), *later)))
         texts.append(segment.reassemble(pieces, translations))
-    result.text = job.doc.render(texts)
+    result.text = job.doc.render_translation(texts, result.target_lang)
     result.segments = pairs
     _check_output(job)
     _run_checks(result)
