@@ -124,7 +124,9 @@ def test_built_in_formats_keep_their_names_suffixes_and_flags() -> None:
     assert formats.for_path("page.HTM") is formats.get("html") and formats.get("html").inline_markup
     assert formats.get("html").summary_suffix == ".txt"
     assert parse("# T\n").format is formats.get(formats.DEFAULT)
-    with pytest.raises(WorkbenchError, match="unknown format 'docx'; the formats are txt, html, md"):
+    with pytest.raises(
+        WorkbenchError, match="unknown format 'docx'; the formats are txt, html, md"
+    ):
         formats.get("docx")
 
 
@@ -287,7 +289,10 @@ def test_cli_reads_a_registered_format_and_refuses_an_unregistered_one(
     assert res.exit_code == 1, res.output
     assert_lines_kept(LINES_TEXT, (out / "cues.uk.lines").read_text("utf-8"))
     (line,) = [x for x in res.stderr.splitlines() if "cues.subs" in x]
-    assert "is a .subs file; workbench reads .txt, .html, .htm, .md, .markdown, .srt, .vtt, .lines files" in line
+    assert (
+        "is a .subs file; workbench reads .txt, .html, .htm, .md, .markdown, .srt, .vtt, .lines files"
+        in line
+    )
     assert not (out / "cues.uk.subs").exists() and not (out / "cues.uk.txt").exists()
     rows = {Path(r["input"]).name: r for r in manifest(out)}
     assert rows["cues.subs"]["error"] and not rows["cues.lines"]["error"]
@@ -300,7 +305,10 @@ def test_an_unregistered_suffix_is_refused_in_one_line(tmp_path: Path) -> None:
     res = cli("summarise", str(path), "--model", "lead", "--from", "en", "--out", str(out))
     assert res.exit_code == 1, res.output
     (line,) = [x for x in res.stderr.splitlines() if "cues.lines" in x]
-    assert "is a .lines file; workbench reads .txt, .html, .htm, .md, .markdown, .srt, .vtt files only" in line
+    assert (
+        "is a .lines file; workbench reads .txt, .html, .htm, .md, .markdown, .srt, .vtt files only"
+        in line
+    )
 
 
 def test_lead_summary_of_a_registered_format(tmp_path: Path, lines_format: Format) -> None:

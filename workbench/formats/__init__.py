@@ -42,6 +42,10 @@ class Format(ABC, Generic[D]):
     #: The suffix of a summary of such a file, when a summary (plain prose) is not a document
     #: of this format (a subtitle file has timings): None, the input's own suffix.
     summary_suffix: str | None = None
+    #: Whether a document's cache key (and so its cached output) names this format: the same
+    #: text read as this format is another document (an HTML page is not Markdown). The
+    #: formats that predate this flag leave it off, so that their cache keys stay as they were.
+    keyed: bool = False
 
     @abstractmethod
     def parse(self, text: str, source: str | None = None) -> D:

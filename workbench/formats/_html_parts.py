@@ -13,7 +13,9 @@ from workbench.documents import Block, Document, rewrap
 
 _MARK = 0xF0000  # Supplementary Private Use Area-A: tag stand-ins while re-wrapping
 # Right-to-left scripts, for dir="rtl" on a translated page.
-RTL = frozenset("ar arc ckb dv fa he iw ku-arab ps sd ug ur yi".split())
+RTL = frozenset(
+    ["ar", "arc", "ckb", "dv", "fa", "he", "iw", "ku-arab", "ps", "sd", "ug", "ur", "yi"]
+)
 _ENTITY = re.compile(r"&(#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{0,31};?)")
 
 
@@ -45,7 +47,7 @@ class _Tag:
         edits: list[tuple[int, int, str]] = []
         for attr in self.attrs:
             text = texts.get(id(attr.block)) if texts is not None and attr.block else None
-            if text is not None:
+            if text is not None and attr.block is not None and text != attr.block.text:
                 edits.append((attr.start, attr.end, _attr_value(text, attr)))
         if lang is not None:
             edits.extend(self._language(lang))
@@ -67,12 +69,15 @@ class _Tag:
                 wanted["dir"] = "rtl"
             elif "dir" in found:
                 wanted["dir"] = "ltr"
+            added = ""
             for name, value in wanted.items():
                 if name in found:
                     attr = found[name]
                     edits.append((attr.start, attr.end, _attr_value(value, attr, escape=False)))
                 else:
-                    edits.append((at, at, f' {name}="{value}"'))
+                    added += f' {name}="{value}"'
+            if added:
+                edits.append((at, at, added))
         return edits
 
 
@@ -142,7 +147,7 @@ class _Run:
             return a if isinstance(a, str) else a.render(texts, lang)
 
         text = texts.get(id(self.block)) if texts is not None else None
-        if text is None:
+        if text is None or text == self.block.text:  # the source's own text: as it was
             out = []
             for n, line in enumerate(self.lines):
                 out.append("".join(s if k < 0 else atom(k) for s, k in line))
@@ -198,5 +203,3 @@ class HtmlDocument(Document):
         for part in self.parts:
             out.append(part if isinstance(part, str) else part.render(by_block, lang))
         return "".join(out)
-
-

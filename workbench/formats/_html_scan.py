@@ -14,6 +14,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from itertools import pairwise
 
 
 @dataclass
@@ -76,7 +77,7 @@ def scan(text: str) -> list[Event]:
     scanner = _Scanner(text)
     scanner.feed(text)
     scanner.close()
-    events = [e for e in scanner.events]
+    events = list(scanner.events)
     if not events or events[0].start != 0:
         events.insert(0, Event("other", 0))  # never expected: keeps the cover exact regardless
     kept: list[Event] = []
@@ -88,7 +89,7 @@ def scan(text: str) -> list[Event]:
                 kept[-1] = event
             continue
         kept.append(event)
-    for a, b in zip(kept, kept[1:], strict=False):
+    for a, b in pairwise(kept):
         a.end = b.start
     kept[-1].end = len(text)
     for event in kept:
@@ -158,17 +159,35 @@ def attribute_spans(raw: str, attrs: list[tuple[str, str | None]]) -> list[AttrS
 
 # --- text ----------------------------------------------------------------------------------
 
+# Elements inside a word's run: no space is added where they start or end ("<b>Kyiv</b>'s").
+# fmt: off
+_INLINE_TEXT = frozenset([
+    "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "del", "dfn", "em", "font", "i", "ins",
+    "kbd", "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var",
+])
+# fmt: on
+
 
 class _Text(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.hidden = 0  # inside <script> or <style>: not text anyone reads
 
     def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+        if not self.hidden:
+            self.parts.append(data)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("br", "p", "div", "li"):
+        if tag in ("script", "style"):
+            self.hidden += 1
+        elif tag not in _INLINE_TEXT:
+            self.parts.append(" ")  # a block or a line break separates words
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self.hidden = max(0, self.hidden - 1)
+        elif tag not in _INLINE_TEXT:
             self.parts.append(" ")
 
 

@@ -10,28 +10,34 @@ from functools import lru_cache
 
 from workbench.documents import has_letter
 from workbench.formats._html_parts import HtmlBlock, _Attr, _Run, _Tag
-from workbench.formats._html_scan import Event, attribute_spans, plain
+from workbench.formats._html_scan import Event, attribute_spans
 
 # Inline elements: their tags stay inside a block's text (the text of a sentence runs through
 # them). Any other element, known or not, starts and ends a block.
-INLINE = frozenset(
-    "a abbr acronym b bdi bdo big br cite data del dfn em font i img ins label mark nobr q rb rp"
-    " rt rtc ruby s small span strike strong sub sup time tt u wbr".split()
-)
+# fmt: off
+INLINE = frozenset([
+    "a", "abbr", "acronym", "b", "bdi", "bdo", "big", "br", "cite", "data", "del", "dfn", "em",
+    "font", "i", "img", "ins", "label", "mark", "nobr", "q", "rb", "rp", "rt", "rtc", "ruby", "s",
+    "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u", "wbr",
+])
 # Elements whose content is never translated, whatever their attributes say.
-RIGID = frozenset(
-    "script style code pre kbd samp var textarea svg math iframe object xmp listing plaintext"
-    " noembed noframes".split()
-)
-VOID = frozenset(
-    "area base br col embed hr img input keygen link meta param source track wbr".split()
-)
+RIGID = frozenset([
+    "script", "style", "code", "pre", "kbd", "samp", "var", "textarea", "svg", "math", "iframe",
+    "object", "xmp", "listing", "plaintext", "noembed", "noframes",
+])
+VOID = frozenset([
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
+    "source", "track", "wbr",
+])
 # Attributes people read, on any element outside the page's head machinery (a <link title>
 # names a style sheet, for one).
-TEXT_ATTRS = frozenset(("alt", "title", "placeholder", "aria-label", "aria-description"))
-NO_TEXT_ATTRS = frozenset("html head link meta script style base template".split())
+TEXT_ATTRS = frozenset(["alt", "title", "placeholder", "aria-label", "aria-description"])
+NO_TEXT_ATTRS = frozenset(["html", "head", "link", "meta", "script", "style", "base", "template"])
 # <meta name|property=... content=...> whose content readers see (search results, previews).
-META_TEXT = frozenset("description og:title og:description twitter:title twitter:description".split())
+META_TEXT = frozenset([
+    "description", "og:title", "og:description", "twitter:title", "twitter:description",
+])
+# fmt: on
 _KINDS = {
     **{f"h{n}": "heading" for n in range(1, 7)},
     "title": "title",
@@ -50,15 +56,20 @@ _KINDS = {
     "button": "meta",
 }
 # Site furniture: text inside these is not the article's body (a summary leaves it out).
-FURNITURE = frozenset("nav footer aside menu".split())
+FURNITURE = frozenset(["nav", "footer", "aside", "menu"])
 
 # Start tags that close an open <p> (the HTML standard's list), and where the search stops.
-_CLOSES_P = frozenset(
-    "address article aside blockquote details dialog dir div dl fieldset figcaption figure footer"
-    " form h1 h2 h3 h4 h5 h6 header hgroup hr main menu nav ol p pre section table ul li dd dt"
-    " center listing".split()
-)
-_SCOPE = frozenset("html body table td th caption template object button marquee".split())
+# fmt: off
+_CLOSES_P = frozenset([
+    "address", "article", "aside", "blockquote", "details", "dialog", "dir", "div", "dl",
+    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+    "header", "hgroup", "hr", "main", "menu", "nav", "ol", "p", "pre", "section", "table", "ul",
+    "li", "dd", "dt", "center", "listing",
+])
+_SCOPE = frozenset([
+    "html", "body", "table", "td", "th", "caption", "template", "object", "button", "marquee",
+])
+# fmt: on
 # A start tag that closes an open element of the first set, unless one of the second is nearer.
 _IMPLIED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "li": (frozenset({"li"}), frozenset({"ul", "ol"}) | _SCOPE),
@@ -79,7 +90,10 @@ def is_atom(form: str) -> bool:
     rules protect most tags, but not, say, ``<o:p>``); a tag it would not keep ends a block."""
     from workbench import segment
 
-    return all(not p.translate for p in segment.pieces(form, "en", markdown=True))
+    # Between words, as in a sentence: a tag only partly protected (``<a title='1 > 0'>``, cut
+    # at its first ``>``) leaves its rest to be translated with the next word.
+    pieces = segment.pieces(f"Word {form}word", "en", markdown=True)
+    return any(form in p.text for p in pieces if not p.translate)
 
 
 def form(raw: str) -> str:
@@ -238,8 +252,8 @@ class Walker:
                         at = span.start + m.start(2)
                         part.charset = _Attr(at, at + len(m.group(2)), "'")
             elif wants_text and (
-                span.name in TEXT_ATTRS and tag not in NO_TEXT_ATTRS
-                or tag == "meta" and span.name == "content"
+                (span.name in TEXT_ATTRS and tag not in NO_TEXT_ATTRS)
+                or (tag == "meta" and span.name == "content")
             ):  # fmt: skip
                 text = " ".join(value.split())
                 if has_letter(html.unescape(text)):
@@ -273,7 +287,9 @@ class Walker:
             self.verbatim(token)
 
     def verbatim(self, token: _Token) -> None:
-        self.parts.append(token.tag if token.tag is not None else self.text[token.start : token.end])
+        self.parts.append(
+            token.tag if token.tag is not None else self.text[token.start : token.end]
+        )
 
     def trim(self, tokens: list[_Token]) -> tuple[list[_Token], list[_Token], list[_Token]]:
         """Spacing, void tags and tags without their pair at either end of a run are left out

@@ -49,6 +49,7 @@ class Html(Format[Document]):
     # inline rules (tags carried through a whole sentence), this becomes "html".
     inline_markup = True
     summary_suffix = ".txt"  # a summary is plain text, not a page
+    keyed = True
 
     def parse(self, text: str, source: str | None = None) -> Document:
         bom = text.startswith("\ufeff")

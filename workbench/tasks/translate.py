@@ -183,9 +183,13 @@ def _plan(
 
         rec = plan_fallback(job, fallback, rec, pool, gen)
         job.rec = rec
+    if job.doc.format.keyed:  # its sentences are shared with other formats, its output is not
+        job.rec = rec = {**rec, "format": job.doc.fmt}
     result.signature, result.key = signature.signature(rec), signature.key(rec)
     result.settings = dict(plan.settings)
 
+    if not job.doc.translatable_blocks():
+        result.notes.append("nothing to translate: copied unchanged")
     doc_key = signature.digest(result.key, content_hash(job.doc.render()))
     hit = store.get_document(doc_key)
     if hit is not None and _valid_doc_entry(hit):
@@ -218,7 +222,11 @@ def _check_output(job: Job) -> None:
     Skipped where detection means little: a copied document, or too few letters to go on.
     """
     result = job.result
-    if result.text is None or result.source_lang == result.target_lang:
+    if (
+        result.text is None
+        or result.source_lang == result.target_lang
+        or not job.doc.translatable_blocks()  # copied: there is nothing to check
+    ):
         return
     # Too few letters to go on: not checked (None).
     output = job.doc.format.parse(result.text)
