@@ -10,7 +10,8 @@ from functools import lru_cache
 
 from workbench.documents import has_letter
 from workbench.formats._html_parts import HtmlBlock, _Attr, _Run, _Tag
-from workbench.formats._html_scan import Event, attribute_spans
+from workbench.formats._html_scan import Event, attribute_spans, plain
+from workbench.furniture import is_header_meta, line_kind
 
 # Inline elements: their tags stay inside a block's text (the text of a sentence runs through
 # them). Any other element, known or not, starts and ends a block.
@@ -343,7 +344,11 @@ class Walker:
                 at = m.end()
             lines[-1].append((raw[at:], -1))
         texts = ["".join(s for s, _ in line) for line in lines]
-        block = HtmlBlock(self.kind(), "", texts, True, start=tokens[0].start)
+        kind = self.kind()
+        if kind == "paragraph":  # a byline, dateline, caption or credit set as a paragraph
+            words = plain(" ".join(texts))
+            kind = line_kind(words) or ("meta" if is_header_meta(words) else kind)
+        block = HtmlBlock(kind, "", texts, True, start=tokens[0].start)
         self.blocks.append(block)
         return _Run(block, lines, gaps, atoms)
 
