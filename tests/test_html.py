@@ -170,7 +170,8 @@ def test_what_a_news_page_translates() -> None:
     assert ("related", "Copyright 2026 City News. All rights reserved.") in found
     body = [t for k, t in found if k == "paragraph"]
     # One paragraph over three lines is one block, inline tags and entities kept verbatim.
-    assert body[1] == (
+    assert ("meta", 'By <a href="/staff/ana">Ana Silva</a>, 12 May 2026') in found  # a byline
+    assert body[0] == (
         "The city council voted on Monday to replace the old ferry. The new vessel will run on "
         'batteries &amp; solar panels, said <a href="https://example.org/mayor?id=1&amp;x=2" '
         'title="The mayor\'s page">the mayor</a>.<br> Tickets cost &euro;2&nbsp;each.'

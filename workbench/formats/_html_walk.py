@@ -86,14 +86,14 @@ _CHARSET = re.compile(r"(charset\s*=\s*[\"']?)([^\s;\"']+)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)
-def is_atom(form: str) -> bool:
+def is_atom(form: str, markup: bool | str = True) -> bool:
     """Whether segmentation keeps the tag ``form`` whole and untranslated (Markdown's inline
     rules protect most tags, but not, say, ``<o:p>``); a tag it would not keep ends a block."""
     from workbench import segment
 
     # Between words, as in a sentence: a tag only partly protected (``<a title='1 > 0'>``, cut
     # at its first ``>``) leaves its rest to be translated with the next word.
-    pieces = segment.pieces(f"Word {form}word", "en", markdown=True)
+    pieces = segment.pieces(f"Word {form}word", "en", markdown=markup)  # type: ignore[arg-type]
     return any(form in p.text for p in pieces if not p.translate)
 
 
@@ -126,8 +126,9 @@ class Walker:
     ends for p, li, dt, dd, tr, td, th and option) decides what may be translated and what
     kind of block each text run is; the runs themselves are cut at block boundaries."""
 
-    def __init__(self, text: str, events: list[Event]) -> None:
+    def __init__(self, text: str, events: list[Event], markup: bool | str = True) -> None:
         self.text = text
+        self.markup = markup  # the format's inline_markup, which segmentation is asked with
         self.events = events
         self.blocks: list[HtmlBlock] = []
         self.parts: list[str | _Tag | _Run] = []
@@ -162,7 +163,11 @@ class Walker:
             else:
                 self.parts.append(self.raw(event))
         elif event.kind == "end":
-            inline = event.tag in INLINE and self.translating and is_atom(form(self.raw(event)))
+            inline = (
+                event.tag in INLINE
+                and self.translating
+                and is_atom(form(self.raw(event)), self.markup)
+            )
             if inline:
                 self.run.append(_Token(event, event.start, event.end))
             else:
@@ -189,7 +194,7 @@ class Walker:
                 own = True
         tag_part = self.tag_part(event, values, own)
         raw = self.raw(event)
-        if tag in INLINE and parent.translate and own and is_atom(form(raw)):
+        if tag in INLINE and parent.translate and own and is_atom(form(raw), self.markup):
             self.run.append(_Token(event, event.start, event.end, tag_part))
         else:
             self.flush()

@@ -54,7 +54,7 @@ class Html(Format[Document]):
     def parse(self, text: str, source: str | None = None) -> Document:
         bom = text.startswith("\ufeff")
         body = text[1:] if bom else text
-        blocks, parts = Walker(body, scan(body)).walk()
+        blocks, parts = Walker(body, scan(body), self.inline_markup).walk()
         return HtmlDocument(
             blocks=list(blocks),
             newline="\r\n" if body.count("\r\n") * 2 > body.count("\n") else "\n",

@@ -167,6 +167,8 @@ def _plan(
         pool, resolved, source, leg_tgt, gen, detected=detected, where=job.doc.source
     )
     result.language_token = plan.language_token
+    if job.doc.format.keyed:  # the same text read as another format is another document
+        rec = {**rec, "format": job.doc.fmt}
     job.rec, job.plan = rec, plan
     result.model, result.revision, result.backend = (
         resolved.model_id,
@@ -183,8 +185,6 @@ def _plan(
 
         rec = plan_fallback(job, fallback, rec, pool, gen)
         job.rec = rec
-    if job.doc.format.keyed:  # its sentences are shared with other formats, its output is not
-        job.rec = rec = {**rec, "format": job.doc.fmt}
     result.signature, result.key = signature.signature(rec), signature.key(rec)
     result.settings = dict(plan.settings)
 
