@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tests.helpers import expected_segments, manifest
@@ -152,6 +154,28 @@ def test_round_trip_is_byte_identical(name: str) -> None:
         assert doc.render() == variant
         # The source texts put back are the source again, line breaks and all.
         assert doc.render(doc.translatable_texts()) == variant
+
+
+# Pieces of HTML, well-formed and not, that random documents are made of.
+PIECES = [
+    "<p>", "</p>", "<b>", "</b>", "<a href='x y'>", "</a>", "<br>", "<img alt=Hi src=a>", "<code>",
+    "</code>", "<!-- c -->", "<!--", "-->", "<script>", "</script>", "<div translate=no>", "</div>",
+    "<li>", "<", ">", "&", "&amp;", "&copy", "&#x41;", "\n", "\r\n", " ", "\t", "Word",
+    "text here.", "<html lang=en>", "<meta charset=latin1>", "<title>", "</title>", "<textarea>",
+    "</textarea>", "<o:p>", "<a\n title='a > b'>", "<![CDATA[x]]>", "<?php x ?>", "<!DOCTYPE html>",
+    "</", "<p class=notranslate>", "'", '"', "=", "Київ", "서울", '<span title="T\nx">', "</span>",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=30))
+def test_any_text_reads_and_writes_back(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    doc = parse(text)
+    assert doc.render() == text
+    assert doc.render(doc.translatable_texts()) == text
+    out = fake_translation(doc)
+    assert "<script>alert" not in out
 
 
 def test_what_a_news_page_translates() -> None:

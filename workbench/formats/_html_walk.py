@@ -316,13 +316,14 @@ class Walker:
             else:
                 break
         if tokens:
-            first, last = tokens[0], tokens[-1]
+            first = tokens[0]
             if not first.is_tag:
                 raw = self.text[first.start : first.end]
                 cut = len(raw) - len(raw.lstrip())
                 if cut:
                     before.append(_Token(first.event, first.start, first.start + cut))
                     tokens[0] = first = _Token(first.event, first.start + cut, first.end)
+            last = tokens[-1]  # the same token as first, perhaps, now trimmed
             if not last.is_tag:
                 raw = self.text[last.start : last.end]
                 cut = len(raw) - len(raw.rstrip())
