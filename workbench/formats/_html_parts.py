@@ -89,8 +89,8 @@ def _attr_value(text: str, attr: _Attr, escape: bool = True) -> str:
     return value if attr.quote else f'"{value}"'  # an unquoted value gains quotes
 
 
-def _escape_text(text: str, atoms: dict[str, deque[int]] | None = None) -> str:
-    return "".join(s for s, _ in _safe(text, atoms or {}))
+def _escape_text(text: str) -> str:
+    return "".join(s for s, _ in _safe(text, {}))
 
 
 def _safe(text: str, atoms: dict[str, deque[int]]) -> list[tuple[str, int]]:

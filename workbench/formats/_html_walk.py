@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from workbench.documents import has_letter
 from workbench.formats._html_parts import HtmlBlock, _Attr, _Run, _Tag
-from workbench.formats._html_scan import Event, attribute_spans, plain
+from workbench.formats._html_scan import Event, attribute_spans
 from workbench.furniture import is_header_meta, line_kind
 
 # Inline elements: their tags stay inside a block's text (the text of a sentence runs through
@@ -352,7 +352,10 @@ class Walker:
         texts = ["".join(s for s, _ in line) for line in lines]
         kind = self.kind()
         if kind == "paragraph":  # a byline, dateline, caption or credit set as a paragraph
-            words = plain(" ".join(texts))
+            words = html.unescape(
+                "".join(self.text[t.start : t.end] for t in tokens if not t.is_tag)
+            )
+            words = " ".join(words.split())
             kind = line_kind(words) or ("meta" if is_header_meta(words) else kind)
         block = HtmlBlock(kind, "", texts, True, start=tokens[0].start)
         self.blocks.append(block)
