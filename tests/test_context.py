@@ -316,3 +316,55 @@ def test_a_ray_worker_gets_each_segments_context(
     worker = ChunkTranslator({"device": "cpu", "backend": "auto"})
     remote = worker._translate(row)
     assert [o.text for o in remote] == [o.text for o in local]
+
+
+def test_export_finds_the_sentences_by_their_context_keys(tiny, tmp_path: Path) -> None:
+    """A document not cached whole is exported from its sentences' entries, found under the
+    keys their contexts made."""
+    import sqlite3
+
+    paths = documents(tmp_path)
+    cache, out = tmp_path / "c.sqlite3", tmp_path / "out"
+    args = ["translate", str(paths[0].parent), "--to", "ko", "--from", "en"]
+    args += ["--model", str(tiny("chat")), "--out", str(out), "--cache", str(cache)]
+    assert CliRunner().invoke(app, [*args, "--context", "2"]).exit_code == 0
+    with sqlite3.connect(cache) as db:
+        db.execute("DELETE FROM entries WHERE kind = 'document'")
+    dest = tmp_path / "xliff"
+    export = ["export", str(out), "--format", "xliff", "--cache", str(cache), "--dest", str(dest)]
+    res = CliRunner().invoke(app, export)
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in dest.glob("*.xlf")) == [
+        "harbour.ko.txt.xlf",
+        "weather.ko.txt.xlf",
+    ]
+
+
+def test_the_context_prompt_through_qwens_own_tokenizer_and_template(tmp_path_factory) -> None:
+    """On the real Qwen2.5 tokenizer and chat template (a small random-weight model built from
+    ../shared/realshape): the context sits in the user turn before the sentence, and trimming
+    counts real tokens, keeping the newest sentences."""
+    from tests.realshape import available, build
+    from workbench.models.families import inspect
+    from workbench.models.resolve import resolve
+
+    if not available():
+        pytest.skip("../shared/realshape is absent")
+    folder = build("qwen2.5-0.5b-instruct", tmp_path_factory.mktemp("realshape-context"))
+    resolved = resolve(str(folder))
+    chat = ChatTranslator(resolved, inspect(resolved.path), RunSettings(device="cpu"))
+    values = {"source_language": "English", "target_language": "Korean"}
+    context = ("Anna Berg chairs the council.", "She met the crew.", "They asked for a dock.")
+    conversation = chat._with_context(values, "Berg promised an answer.", context, 40)
+    assert conversation is not None
+    text = chat.tokenizer.decode(chat.encode(conversation))
+    assert text.index("She met the crew.") < text.index("Sentence:\nBerg promised an answer.")
+    assert text.rstrip().endswith("<|im_start|>assistant")
+    # A window too small for all three keeps the newest that fit; too small for any: None.
+    sizes = [chat.count(chat._with_context(values, "Berg.", context[i:], 0) or []) for i in (0, 2)]
+    assert sizes[0] > sizes[1]
+    chat.settings["context_tokens"] = sizes[1]  # exactly one sentence fits
+    kept = chat._with_context(values, "Berg.", context, 0)
+    assert kept is not None and parse(kept[-1]["content"])[1] == [context[-1]]
+    chat.settings["context_tokens"] = sizes[1] - 1
+    assert chat._with_context(values, "Berg.", context, 0) is None
