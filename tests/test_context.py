@@ -368,3 +368,29 @@ def test_the_context_prompt_through_qwens_own_tokenizer_and_template(tmp_path_fa
     assert kept is not None and parse(kept[-1]["content"])[1] == [context[-1]]
     chat.settings["context_tokens"] = sizes[1] - 1
     assert chat._with_context(values, "Berg.", context, 0) is None
+
+
+def test_a_chat_fallback_sees_each_sentences_place_in_the_whole_document(
+    tiny, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a cascade, only the flagged sentences go to the fallback, each with the sentences
+    before it in the document (not the sentences before it among the flagged)."""
+    chunks = spy_chunks(monkeypatch)
+    w = Workbench(
+        cache=False, backend="torch", beams=1, generation=replace(FAST, context_sentences=2)
+    )
+    (path,) = documents(tmp_path)[:1]
+    result = w.translate(
+        path, to="uk", src="en", model=str(tiny("marian-multi")), fallback_model=str(tiny("chat"))
+    )
+    sources = [s.source for s in result.segments]
+    fallback = [c for c in chunks if c.plan.info.family == "chat"]
+    assert fallback and all(c.contexts == () for c in chunks if c not in fallback)
+    sent = [(t, ctx) for c in fallback for t, ctx in zip(c.texts, c.contexts, strict=True)]
+    assert len(sent) > 0 and result.cascade is not None
+    assert len(sent) == result.cascade["to_fallback"]
+    # Some flagged sentence has unflagged ones before it: their text is its context.
+    assert any(ctx for _, ctx in sent)
+    for text, ctx in sent:
+        k = sources.index(text)
+        assert ctx == tuple(sources[max(0, k - 2) : k])
