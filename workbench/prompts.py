@@ -50,7 +50,7 @@ PROVIDED: dict[str, frozenset[str]] = {
             "words",
         }
     ),
-    "translate": frozenset({"text", "src", "tgt", "source_language", "target_language"}),
+    "translate": frozenset({"text", "context", "src", "tgt", "source_language", "target_language"}),
 }
 PROVIDED["combine"] = PROVIDED["summarise"]
 

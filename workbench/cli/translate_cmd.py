@@ -28,6 +28,7 @@ from workbench.cli.options import (
     BackendOption,
     BeamsOption,
     CacheOption,
+    ContextOption,
     DeviceOption,
     EngineOption,
     FailOnOption,
@@ -60,6 +61,7 @@ def translate(
     pivot: Annotated[str | None, typer.Option("--pivot", help=translate_help("pivot"))] = None,
     out: OutOption = Path("out"),
     beams: BeamsOption = None,
+    context: ContextOption = None,
     device: DeviceOption = DEFAULT_DEVICE,
     backend: BackendOption = DEFAULT_BACKEND,
     precision: PrecisionOption = DEFAULT_PRECISION,
@@ -94,6 +96,7 @@ def translate(
         refresh=refresh,
         offline=offline,
         beams=beams,
+        context_sentences=context,
         engine=engine,
         ray_address=address,
     )

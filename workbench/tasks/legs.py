@@ -32,6 +32,9 @@ class Job:
     block_pieces: list[list[segment.Piece]] = field(default_factory=list)
     seg_keys: list[str] = field(default_factory=list)
     seg_texts: list[str] = field(default_factory=list)
+    # Each sentence's preceding sentences, when the plan translates with a context window
+    # (chat models); empty otherwise. They are part of each sentence's key.
+    seg_contexts: list[tuple[str, ...]] = field(default_factory=list)
     found: dict[str, str] = field(default_factory=dict)
     fresh_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # computed this run
     start: float = 0.0
@@ -85,12 +88,45 @@ def leg_job(job: Job, plan: ModelPlan, rec: dict[str, Any]) -> Job:
     return Job(job.index, job.doc, scratch, rec=rec, plan=plan, seg_prefix=key)
 
 
-def load_segments(job: Job, texts: list[str], store: Store) -> None:
+def load_segments(
+    job: Job,
+    texts: list[str],
+    store: Store,
+    contexts: list[tuple[str, ...]] | None = None,
+) -> None:
     """Give ``job`` these sentences to translate, keyed under its model and answered from the
-    cache where it can."""
+    cache where it can.
+
+    When the job's plan has a context window, each sentence carries the sentences before it:
+    ``contexts`` where given (one per text), else the window of ``texts`` themselves (the
+    document's sentences in order). A sentence's key then covers its context.
+    """
     job.seg_texts = list(texts)
-    job.seg_keys = [signature.digest(job.seg_prefix, t) for t in job.seg_texts]
+    window = job.plan.context_sentences if job.plan is not None else 0
+    if window:
+        job.seg_contexts = list(contexts) if contexts is not None else windows(texts, window)
+        job.seg_keys = [
+            segment_key(job.seg_prefix, t, c)
+            for t, c in zip(job.seg_texts, job.seg_contexts, strict=True)
+        ]
+    else:
+        job.seg_contexts = []
+        job.seg_keys = [segment_key(job.seg_prefix, t) for t in job.seg_texts]
     job.found = store.get_segments(job.seg_keys) if job.seg_keys else {}
 
 
-__all__ = ["Job", "leg_job", "load_segments", "plan_leg"]
+def windows(texts: list[str], window: int) -> list[tuple[str, ...]]:
+    """Each text's ``window`` preceding texts, oldest first (fewer at the start)."""
+    return [tuple(texts[max(0, i - window) : i]) for i in range(len(texts))]
+
+
+def segment_key(prefix: str, text: str, context: tuple[str, ...] | None = None) -> str:
+    """The cache key of one sentence under a model's key ``prefix``: the same sentence after
+    other sentences is another entry. Without a context window (``None``) the key is the one
+    every sentence-level model has always used."""
+    if context is None:
+        return signature.digest(prefix, text)
+    return signature.digest(prefix, text, {"context": list(context)})
+
+
+__all__ = ["Job", "leg_job", "load_segments", "plan_leg", "segment_key", "windows"]

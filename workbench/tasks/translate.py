@@ -297,17 +297,20 @@ def _run_misses(
         first = group[0]
         assert first.plan is not None and first.rec is not None
         wanted: dict[str, str] = {}  # key -> text, in first-seen order, deduplicated
+        around: dict[str, tuple[str, ...]] = {}  # key -> preceding sentences (context window)
         for job in group:
             for k, text in zip(job.seg_keys, job.seg_texts, strict=True):
                 if k not in job.found and k not in wanted:
                     wanted[k] = text
+            around.update(zip(job.seg_keys, job.seg_contexts, strict=False))
         # Length-sorted chunks keep each chunk's batches tight.
-        items = sorted(wanted.items(), key=lambda kv: (len(kv[1]), kv[0]))
+        items = sorted(wanted.items(), key=lambda kv: (len(kv[1]) + _chars(around, kv[0]), kv[0]))
         size = chunk_segments(first.rec["backend"], pool.batch_limits()[0])
         for start in range(0, len(items), size):
             part = items[start : start + size]
+            contexts = tuple(around[k] for k, _ in part) if around else ()
             chunks.append(
-                Chunk(g, first.plan, tuple(k for k, _ in part), tuple(t for _, t in part))
+                Chunk(g, first.plan, tuple(k for k, _ in part), tuple(t for _, t in part), contexts)
             )
             remaining[g] += 1
     if on_planned:
@@ -362,6 +365,11 @@ def _run_misses(
         remaining[g] -= 1
         if remaining[g] == 0:
             finish(g)
+
+
+def _chars(around: dict[str, tuple[str, ...]], key: str) -> int:
+    """Characters of a sentence's context (0 without one), for sorting by prompt length."""
+    return sum(len(s) for s in around.get(key, ()))
 
 
 def _keeping(stream: Iterator[T], keep: Callable[[KeyboardInterrupt], None]) -> Iterator[T]:
