@@ -321,6 +321,8 @@ def restore(enc: Encoded, output: str) -> str:
     """The model's ``output`` with the markup put back; raises ``PlaceholderError`` (saying
     what went wrong) when a placeholder is lost, duplicated, unknown, out of order, badly nested
     or a pair came back empty. Whitespace the model put just inside a pair goes outside it."""
+    if not enc.atoms and not enc.pairs:
+        return _put_back(output, enc.syntax)  # nothing to check: "<x1/>" here is just text
     items: list[tuple[str, object]] = []  # text, placeholder, text, ..., text
     pos = 0
     for m in _PLACEHOLDER.finditer(output):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench import segment, signature
+from workbench import inline, segment, signature
 from workbench.documents import Document, content_hash, read_document
 from workbench.errors import InputError, WorkbenchError
 from workbench.runs.outputs import read_json, safe_join
@@ -122,15 +122,21 @@ def read_input(output: Output) -> Document:
     return doc
 
 
-def block_pieces(doc: Document, src: str) -> list[list[segment.Piece]]:
-    """Each translatable block's pieces, exactly as translation cuts them."""
-    markdown = doc.format.inline_markup
-    return [segment.pieces(text, src, markdown=markdown) for text in doc.translatable_texts()]
+def block_pieces(doc: Document, src: str, whole: bool = True) -> list[list[segment.Piece]]:
+    """Each translatable block's pieces, exactly as translation cuts them (``whole``: sentences
+    with markup in one piece, with placeholders; not for a pivot route's output)."""
+    syntax = inline.syntax_of(doc.format.inline_markup)
+    return [inline.pieces(text, src, syntax, whole=whole) for text in doc.translatable_texts()]
 
 
 def sources(pieces: list[list[segment.Piece]]) -> list[str]:
-    """The segments to translate, in document order."""
-    return [p.text for block in pieces for p in block if p.translate]
+    """The segments as written, in document order (a sentence with markup as it stands)."""
+    return [
+        p.source if isinstance(p, inline.Marked) else p.text
+        for block in pieces
+        for p in block
+        if p.translate
+    ]
 
 
 def rebuild(doc: Document, pieces: list[list[segment.Piece]], targets: list[str]) -> str:
@@ -155,16 +161,31 @@ def machine_pairs(output: Output, store: Store) -> list[tuple[str, str]]:
         return [(s, t) for s, t in pairs]
     # Not cached whole (over the size limit): every segment is cached on its own.
     doc = read_input(output)
-    wanted = sources(block_pieces(doc, output.get("source_lang")))
-    keys = [signature.digest(key, text) for text in wanted]
+    flat = [p for b in block_pieces(doc, output.get("source_lang"), whole(output)) for p in b]
+    flat = [p for p in flat if p.translate]
+    keys = [signature.digest(key, p.text) for p in flat]
     found = store.get_segments(list(dict.fromkeys(keys))) if keys else {}
+    pairs = []
+    for p, k in zip(flat, keys, strict=True):
+        if isinstance(p, inline.Marked) and k in found and p.encoded is not None:
+            try:  # the cache holds the model's output, placeholders and all
+                pairs.append((p.source, inline.restore(p.encoded, found[k])))
+            except inline.PlaceholderError:
+                found.pop(k)  # translated in fragments: not answered by this entry alone
+        elif k in found:
+            pairs.append((p.text, found[k]))
     if any(k not in found for k in keys):
         raise WorkbenchError(
             f"{output.path}: its segments are not in the cache (was it translated with "
             "--no-cache, or was the cache cleared?); run the same `workbench translate` again "
             "(it fills the cache and keeps post-edited outputs as they are), then export again"
         )
-    return [(text, found[k]) for text, k in zip(wanted, keys, strict=True)]
+    return pairs
+
+
+def whole(output: Output) -> bool:
+    """Whether the output's sentences with markup went whole, with placeholders."""
+    return "|inline:" in str(output.get("signature") or "")
 
 
 def human_targets(output: Output) -> dict[str, str]:
