@@ -203,7 +203,20 @@ def _paragraph_tokens(text: str, syntax: str | None) -> tuple[list[int], list[_T
         tag = _tag_of(text[start:end]) if text[start : start + 1] == "<" else None
         tokens.append(_Token(start, end, "atom", text[start:end], tag=tag))
         i += 1
-    return marks, sorted(tokens, key=lambda t: t.start)
+    # A later pattern can claim over an earlier one (a URL running into a footnote reference,
+    # blanked by then): overlapping spans become one atom.
+    merged: list[_Token] = []
+    for t in sorted(tokens, key=lambda t: (t.start, -t.end)):
+        if merged and t.start < merged[-1].end:
+            last = merged[-1]
+            for end in (last, t):
+                if end.mate is not None:
+                    end.mate.kind, end.mate.mate = "atom", None
+            end_at = max(last.end, t.end)
+            merged[-1] = _Token(last.start, end_at, "atom", text[last.start : end_at])
+        else:
+            merged.append(t)
+    return marks, merged
 
 
 def _sentence_tokens(tokens: list[_Token], start: int, end: int) -> list[_Token]:
