@@ -163,15 +163,21 @@ def machine_pairs(output: Output, store: Store) -> list[tuple[str, str]]:
     doc = read_input(output)
     flat = [p for b in block_pieces(doc, output.get("source_lang"), whole(output)) for p in b]
     flat = [p for p in flat if p.translate]
-    keys = [signature.digest(key, p.text) for p in flat]
+    prefix = output.get("segment_key") or key  # recorded where the sentences' key differs
+    keys = [signature.digest(prefix, p.text) for p in flat]
     found = store.get_segments(list(dict.fromkeys(keys))) if keys else {}
     pairs = []
     for p, k in zip(flat, keys, strict=True):
         if isinstance(p, inline.Marked) and k in found and p.encoded is not None:
             try:  # the cache holds the model's output, placeholders and all
                 pairs.append((p.source, inline.restore(p.encoded, found[k])))
-            except inline.PlaceholderError:
-                found.pop(k)  # translated in fragments: not answered by this entry alone
+            except inline.PlaceholderError:  # the sentence went in fragments: theirs answer
+                parts = [signature.digest(prefix, f.text) for f in p.fragments if f.translate]
+                got = store.get_segments(parts)
+                if any(f not in got for f in parts):
+                    found.pop(k)
+                    continue
+                pairs.append((p.source, inline.fragments_text(p, [got[f] for f in parts])))
         elif k in found:
             pairs.append((p.text, found[k]))
     if any(k not in found for k in keys):

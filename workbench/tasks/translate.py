@@ -202,6 +202,8 @@ def _plan(
         # document cached sentence fragment by fragment is not served (segment keys unchanged).
         rec = job.rec = {**rec, "inline": inline.VERSION}
     result.signature, result.key = signature.signature(rec), signature.key(rec)
+    if result.key != job.seg_prefix:
+        result.segment_key = job.seg_prefix
     result.settings = dict(plan.settings)
 
     doc_key = signature.digest(result.key, content_hash(job.doc.render()))
