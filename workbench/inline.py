@@ -25,33 +25,15 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 from workbench import segment
+from workbench.inline_spans import Token, html_events, paragraph_tokens, sentence_tokens
 from workbench.segment import Piece
 
 #: The placeholder scheme; in the document recipe of formats with inline markup, so that a
 #: document cached by the fragment-by-fragment scheme is translated again.
 VERSION = 1
 
-_VOID = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-    ]
-)
 # Tolerant of what models do to tags: spaces inside, upper case (``< G1 >``, ``</ g1>``).
 _PLACEHOLDER = re.compile(r"<\s*(/?)\s*([gx])\s*(\d+)\s*(/?)\s*>", re.IGNORECASE)
 
@@ -106,161 +88,6 @@ def syntax_of(value: bool | str | None) -> str | None:
     raise ValueError(f"unknown inline markup syntax {value!r}; use 'markdown' or 'html'")
 
 
-# --- tokens ------------------------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class _Token:
-    start: int
-    end: int
-    kind: str  # "atom", "open" or "close"
-    restore: str
-    mate: _Token | None = None  # the other end of a pair
-    tag: tuple[str, str] | None = None  # HTML: ("start" | "end", name)
-
-
-class _Tags(HTMLParser):
-    """Offsets and kinds of an HTML fragment's tags, comments and text (stdlib tokenizer)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.events: list[tuple[tuple[int, int], str, str]] = []
-
-    def _at(self, kind: str, name: str = "") -> None:
-        self.events.append((self.getpos(), kind, name))
-
-    def handle_starttag(self, tag: str, attrs: object) -> None:
-        self._at("void" if tag in _VOID else "start", tag)
-
-    def handle_startendtag(self, tag: str, attrs: object) -> None:
-        self._at("void", tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        self._at("end", tag)
-
-    def handle_data(self, data: str) -> None:
-        self._at("data")
-
-    def handle_comment(self, data: str) -> None:
-        self._at("void")
-
-    handle_decl = handle_pi = unknown_decl = handle_comment
-
-
-def _html_events(text: str) -> list[tuple[int, int, str, str]]:
-    """(start, end, kind, name) of every construct of an HTML fragment, in order."""
-    parser = _Tags()
-    parser.feed(text)
-    parser.close()
-    lines = [0]
-    for m in re.finditer(r"\n", text):
-        lines.append(m.end())
-    starts = [(lines[line - 1] + col, kind, name) for (line, col), kind, name in parser.events]
-    out = []
-    for i, (start, kind, name) in enumerate(starts):
-        end = starts[i + 1][0] if i + 1 < len(starts) else len(text)
-        if end > start:
-            out.append((start, end, kind, name))
-    return out
-
-
-def _tag_of(text: str) -> tuple[str, str] | None:
-    events = _html_events(text)
-    if len(events) == 1 and events[0][2] in ("start", "end"):
-        return events[0][2], events[0][3]
-    return None
-
-
-def _paragraph_tokens(text: str, syntax: str | None) -> tuple[list[int], list[_Token]]:
-    """The paragraph's character marks (for sentence splitting) and its protected spans."""
-    tokens: list[_Token] = []
-    if syntax == "html":
-        marks = [segment._TEXT] * len(text)
-        for start, end, kind, name in _html_events(text):
-            if kind == "data":
-                continue
-            marks[start:end] = [segment._ATOM] * (end - start)
-            tag = (kind, name) if kind in ("start", "end") else None
-            tokens.append(_Token(start, end, "atom", text[start:end], tag=tag))
-        return marks, tokens
-    log: list[tuple[int, int, int]] = []
-    marks = segment._mark_spans(text, syntax == "markdown", log)
-    i = 0
-    while i < len(log):
-        start, end, mark = log[i]
-        if mark == segment._DELIM and i + 1 < len(log) and log[i + 1][2] == segment._DELIM:
-            # Delimiters are claimed in pairs; a link's target follows its closing bracket.
-            close_start, close_end, _ = log[i + 1]
-            i += 2
-            if text[start:end].endswith("[") and i < len(log) and log[i][0] == close_end:
-                close_end = log[i][1]
-                i += 1
-            opening = _Token(start, end, "open", text[start:end])
-            closing = _Token(close_start, close_end, "close", text[close_start:close_end])
-            opening.mate, closing.mate = closing, opening
-            tokens += [opening, closing]
-            continue
-        tag = _tag_of(text[start:end]) if text[start : start + 1] == "<" else None
-        tokens.append(_Token(start, end, "atom", text[start:end], tag=tag))
-        i += 1
-    # A later pattern can claim over an earlier one (a URL running into a footnote reference,
-    # blanked by then): overlapping spans become one atom.
-    merged: list[_Token] = []
-    for t in sorted(tokens, key=lambda t: (t.start, -t.end)):
-        if merged and t.start < merged[-1].end:
-            last = merged[-1]
-            for end in (last, t):
-                if end.mate is not None:
-                    end.mate.kind, end.mate.mate = "atom", None
-            end_at = max(last.end, t.end)
-            merged[-1] = _Token(last.start, end_at, "atom", text[last.start : end_at])
-        else:
-            merged.append(t)
-    return marks, merged
-
-
-def _sentence_tokens(tokens: list[_Token], start: int, end: int) -> list[_Token]:
-    """Copies of the tokens inside ``[start, end)``, offsets relative to ``start``; a pair is
-    kept only with both ends inside, HTML tags are paired by name, crossing pairs are undone."""
-    inside = [t for t in tokens if start <= t.start and t.end <= end]
-    copies: dict[int, _Token] = {
-        id(t): _Token(t.start - start, t.end - start, t.kind, t.restore, tag=t.tag) for t in inside
-    }
-    for t in inside:
-        mate = copies.get(id(t.mate)) if t.mate is not None else None
-        copies[id(t)].mate = mate
-        if mate is None:
-            copies[id(t)].kind = "atom"
-    out = sorted(copies.values(), key=lambda t: t.start)
-    stack: list[_Token] = []
-    for t in out:  # HTML elements: an end tag closes the nearest open tag of its name
-        if t.kind != "atom" or t.tag is None:
-            continue
-        if t.tag[0] == "start":
-            stack.append(t)
-        else:
-            for j in range(len(stack) - 1, -1, -1):
-                if stack[j].tag is not None and stack[j].tag[1] == t.tag[1]:
-                    opening = stack.pop(j)
-                    opening.kind, t.kind = "open", "close"
-                    opening.mate, t.mate = t, opening
-                    del stack[j:]
-                    break
-    open_stack: list[_Token] = []
-    for t in out:  # pairs must nest: one that crosses another becomes two atoms
-        if t.kind == "open":
-            open_stack.append(t)
-        elif t.kind == "close":
-            if open_stack and open_stack[-1] is t.mate:
-                open_stack.pop()
-            else:
-                assert t.mate is not None
-                if t.mate in open_stack:
-                    open_stack.remove(t.mate)
-                t.kind = t.mate.kind = "atom"
-    return out
-
-
 # --- encoding ----------------------------------------------------------------------------------
 
 
@@ -273,7 +100,7 @@ def _put_back(text: str, syntax: str | None) -> str:
 
 
 def _encode(
-    core: str, tokens: list[_Token], syntax: str | None, protect: Sequence[Protect] = ()
+    core: str, tokens: list[Token], syntax: str | None, protect: Sequence[Protect] = ()
 ) -> Encoded | None:
     tokens = list(tokens)
     for p in sorted(protect, key=lambda p: p.start):
@@ -281,7 +108,7 @@ def _encode(
             p.end <= t.start or t.end <= p.start for t in tokens
         )
         if clear:  # a span overlapping markup (or another span) is not protected
-            tokens.append(_Token(p.start, p.end, "atom", p.restore))
+            tokens.append(Token(p.start, p.end, "atom", p.restore))
             tokens.sort(key=lambda t: t.start)
     parts: list[str] = []
     atoms: dict[int, str] = {}
@@ -323,8 +150,8 @@ def encode(
     ``Protect(i, i + 4, "Kyiv")``, or imposes a translation with
     ``Protect(i, i + 14, "Верховна Рада")`` for ``Verkhovna Rada``. Spans overlapping markup
     are ignored."""
-    _, tokens = _paragraph_tokens(sentence, syntax)
-    return _encode(sentence, _sentence_tokens(tokens, 0, len(sentence)), syntax, protect)
+    _, tokens = paragraph_tokens(sentence, syntax)
+    return _encode(sentence, sentence_tokens(tokens, 0, len(sentence)), syntax, protect)
 
 
 # --- restoring ---------------------------------------------------------------------------------
@@ -414,7 +241,7 @@ def fragments_text(piece: Marked, translations: Sequence[str]) -> str:
 # --- paragraphs ----------------------------------------------------------------------------------
 
 
-def _fragments(core: str, tokens: list[_Token], syntax: str | None) -> list[Piece]:
+def _fragments(core: str, tokens: list[Token], syntax: str | None) -> list[Piece]:
     """Today's pieces of a sentence: markup verbatim, the text between translated alone."""
     out: list[Piece] = []
     pos = 0
@@ -449,14 +276,14 @@ def pieces(
     come out exactly as ``segment.pieces`` cuts them."""
     if syntax != "html" and protect is None and (syntax is None or not whole):
         return segment.pieces(text, lang, markdown=syntax == "markdown")
-    marks, tokens = _paragraph_tokens(text, syntax)
+    marks, tokens = paragraph_tokens(text, syntax)
     raw: list[Piece] = []
     offset = 0
     for sentence in segment._split(text, lang, marks):
         start, offset = offset, offset + len(sentence)
         core = sentence.strip()
         lead = sentence.index(core) if core else len(sentence)
-        inner = _sentence_tokens(tokens, start + lead, start + lead + len(core))
+        inner = sentence_tokens(tokens, start + lead, start + lead + len(core))
         spans = protect(core) if protect is not None and core else ()
         if not core:
             raw.append(Piece(sentence, False))
@@ -496,7 +323,7 @@ def split_sentences(text: str, lang: str, syntax: str | None) -> list[str]:
     """``segment.split_sentences`` for any syntax (HTML tags are never split)."""
     if syntax != "html":
         return segment.split_sentences(text, lang, markdown=syntax == "markdown")
-    return segment._split(text, lang, _paragraph_tokens(text, syntax)[0])
+    return segment._split(text, lang, paragraph_tokens(text, syntax)[0])
 
 
 def plain(text: str, syntax: str | None) -> str:
@@ -504,7 +331,7 @@ def plain(text: str, syntax: str | None) -> str:
     if syntax != "html":
         return text
     return "".join(
-        html.unescape(text[s:e]) for s, e, kind, _ in _html_events(text) if kind == "data"
+        html.unescape(text[s:e]) for s, e, kind, _ in html_events(text) if kind == "data"
     )
 
 
