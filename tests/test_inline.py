@@ -211,3 +211,22 @@ def test_pipeline_sends_whole_sentences_and_falls_back_per_sentence(tiny, tmp_pa
     assert [p.target for p in longer.segments][: len(first.segments)] == [
         p.target for p in first.segments
     ]
+
+
+def test_a_kept_answer_is_put_back_from_the_cache(tiny, tmp_path: Path) -> None:
+    """The kept path: a cached raw answer (as a model that keeps its tags writes it) is checked
+    and restored on every run; the sentence's notes say nothing of fragments."""
+    model = str(tiny("marian-multi"))
+    doc = tmp_path / "a.md"
+    doc.write_text(ARTICLE, encoding="utf-8")
+    wb = Workbench(cache=tmp_path / "cache", backend="torch", beams=1)
+    prefix = _seg_prefix(wb, model, tmp_path)
+    answer = "З понеділка <g1>новий</g1> пором коштує <g2>2 €</g2>."
+    key = signature.digest(prefix, "The <g1>new</g1> ferry costs <g2>€2</g2> from Monday.")
+    wb.store.put_segments([(key, answer)], {"signature": "test", "model": model})
+    result = wb.translate(doc, "uk", src="en", model=model)
+    assert result.text is not None
+    assert "З понеділка **новий** пором коштує [2 €](https://x.example/p?a=1)." in result.text
+    pair = next(p for p in result.segments if p.source.startswith("The **new**"))
+    assert pair.target == "З понеділка **новий** пором коштує [2 €](https://x.example/p?a=1)."
+    assert pair.cached and not any(n.startswith("markup:") for n in pair.notes)
