@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,35 @@ def test_a_kept_answer_is_put_back_from_the_cache(tiny, tmp_path: Path) -> None:
     pair = next(p for p in result.segments if p.source.startswith("The **new**"))
     assert pair.target == "З понеділка **новий** пором коштує [2 €](https://x.example/p?a=1)."
     assert pair.cached and not any(n.startswith("markup:") for n in pair.notes)
+
+
+def test_an_html_format_keeps_tags_and_escapes_text(tiny, tmp_path: Path) -> None:
+    """A format whose block text is HTML (as HTML and DOCX readers give it): tags and attribute
+    values come back byte for byte, and text is escaped whatever the model wrote."""
+    from tests.test_formats import Lines
+    from workbench import formats
+
+    class HtmlLines(Lines):
+        name = "htmllines"
+        suffixes = (".hlines",)
+        inline_markup = "html"
+
+    fmt = formats.register(HtmlLines())
+    try:
+        doc = tmp_path / "a.hlines"
+        doc.write_text(
+            '<b>Tom &amp; Jerry</b> visit <a href="https://x.example/?a=1&amp;b=2">the pier</a>.\n'
+            "Fish &lt;and&gt; chips cost more.<br>\n",
+            encoding="utf-8",
+        )
+        wb = Workbench(cache=tmp_path / "cache", backend="torch", beams=1)
+        result = wb.translate(doc, "uk", src="en", model=str(tiny("marian-multi")))
+        assert result.error is None and result.text is not None
+        out = result.text
+        for tag in ("<b>", "</b>", '<a href="https://x.example/?a=1&amp;b=2">', "</a>", "<br>"):
+            assert out.count(tag) == 1, (tag, out)
+        text = re.sub(r"<[^<>]*>", "", out)  # what is left between the tags is escaped text
+        assert "<" not in text and ">" not in text
+        assert re.fullmatch(r"(?:[^&]|&(?:amp|lt|gt);)*", text, re.DOTALL), text
+    finally:
+        formats.unregister(fmt.name)
