@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from workbench import cancel, detection, segment, signature
+from workbench import cancel, detection, inline, segment, signature
 from workbench.documents import Document, content_hash
 from workbench.engines import Chunk, Engine, LocalEngine, SegmentError
 from workbench.errors import CacheError, WorkbenchError
@@ -19,6 +19,7 @@ from workbench.models.pool import ModelPool
 from workbench.results import SegmentPair, TranslationResult
 from workbench.settings import GenerationSettings, TranslateOptions
 from workbench.store import NullStore, Store, not_cached_note, over_limit
+from workbench.tasks import markup
 from workbench.tasks.legs import Job, load_segments, plan_leg
 
 # Misses are translated and stored in chunks, so an interrupted run loses at most one chunk of
@@ -104,10 +105,14 @@ def translate_documents(
     engine = engine or LocalEngine()
     held: list[Job] = []  # cascades: assembled once their fallback segments are in
     pivots: list[Job] = []  # pivot routes: assembled once their second leg is in
+    repairs: list[Job] = []  # sentences whose placeholders were lost: their fragments first
 
     def hold(job: Job) -> bool:
         if job.pivot is not None:
             pivots.append(job)
+            return True
+        if markup.broken(job):
+            repairs.append(job)
             return True
         if job.fallback is None:
             return False
@@ -115,6 +120,15 @@ def translate_documents(
         return True
 
     _run_misses(jobs, pool, store, engine, on_segments, on_planned, finish, hold)
+    if repairs:
+        markup.run_repairs(repairs, pool, store, engine, _run_misses)
+        for job in repairs:
+            if job.result.error is None and job.fallback is not None:
+                held.append(job)
+                continue
+            if job.result.error is None:
+                _assemble(job, store, pool.run.max_cache_value_bytes)
+            finish(job)
     if pivots:
         from workbench.tasks.pivot import run_pivots
 
@@ -185,7 +199,13 @@ def _plan(
 
         rec = plan_fallback(job, fallback, rec, pool, gen)
         job.rec = rec
+    if job.doc.format.inline_markup and job.pivot is None:
+        # Sentences with markup go whole, with placeholders: the document's key says so, so a
+        # document cached sentence fragment by fragment is not served (segment keys unchanged).
+        rec = job.rec = {**rec, "inline": inline.VERSION}
     result.signature, result.key = signature.signature(rec), signature.key(rec)
+    if result.key != job.seg_prefix:
+        result.segment_key = job.seg_prefix
     result.settings = dict(plan.settings)
 
     if not job.doc.translatable_blocks():
@@ -207,13 +227,8 @@ def _plan(
         result.seconds = time.perf_counter() - job.start
         return
 
-    markdown = job.doc.format.inline_markup
-    texts: list[str] = []
-    for text in job.doc.translatable_texts():
-        pieces = segment.pieces(text, source, markdown=markdown)
-        job.block_pieces.append(pieces)
-        texts.extend(piece.text for piece in pieces if piece.translate)
-    load_segments(job, texts, store)
+    load_segments(job, markup.cut(job, source), store)
+    markup.index(job)
 
 
 def _check_output(job: Job) -> None:
@@ -444,10 +459,13 @@ def _assemble(job: Job, store: Store, limit: int = 0) -> None:
         for piece in pieces:
             if piece.translate:
                 k, text = next(it)
-                target = job.found[k]
+                target = markup.final(job, k)  # markup put back
                 translations.append(target)
                 later = job.later_notes.get(k, ())
-                pairs.append(SegmentPair(text, target, k not in notes, (*notes.get(k, ()), *later)))
+                source = markup.source(job, k, text)
+                pairs.append(
+                    SegmentPair(source, target, k not in notes, (*notes.get(k, ()), *later))
+                )
         texts.append(segment.reassemble(pieces, translations))
     result.text = job.doc.render_translation(texts, result.target_lang)
     result.segments = pairs
