@@ -168,6 +168,8 @@ def _plan(
     )
     result.language_token = plan.language_token
     job.rec, job.plan = rec, plan
+    result.licence = pool.licence(resolved)  # provenance only: not in the recipe
+    result.licences[resolved.model_id] = result.licence
     result.model, result.revision, result.backend = (
         resolved.model_id,
         resolved.revision,
