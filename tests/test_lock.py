@@ -350,3 +350,12 @@ def test_which_licences_are_non_commercial(licence: str | None, restricted: bool
 def test_model_card_licence(tmp_path: Path, card: str, found: str | None) -> None:
     (tmp_path / "README.md").write_text(card, "utf-8")
     assert card_licence(tmp_path) == found
+
+
+def test_lock_says_what_it_needs(docs: Path, tmp_path: Path) -> None:
+    code, output = _lock(str(docs))
+    assert code == 2 and "nothing to lock: give --to LANGS" in output
+    code, output = _lock(str(tmp_path / "nowhere"), "--to", "uk")
+    assert code == 2 and "nowhere: no such file or folder" in output
+    code, output = _lock(str(tmp_path / "missing.toml"))
+    assert code == 2 and "no such job file" in output

@@ -166,6 +166,9 @@ def lock(
         inputs = list(job.inputs)
         command = lock_command([], job_file=job_file, lock_file=lock_file)
     else:
+        for raw in paths:
+            if not Path(raw).exists():
+                raise fail(f"{raw}: no such file or folder; give the files and folders of a run")
         translate = None
         steps, exclude, inputs = [], [], paths
         if to:
