@@ -228,7 +228,8 @@ def test_pivot_legs_are_locked_with_their_licences(world: Path, tmp_path: Path) 
     (folder / "workbench.lock").unlink()
     code, output = _lock(str(folder), "--to", "uk", "--from", "ko", "--model", "test/not-here")
     assert code == 2
-    assert "cannot lock test/not-here" in output
+    assert "cannot lock test/not-here: it is not in the local Hugging Face cache" in output
+    assert "`workbench models download test/not-here`" in output
     assert not (folder / "workbench.lock").exists()
 
 

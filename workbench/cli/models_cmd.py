@@ -153,7 +153,7 @@ def lock(
 
     from workbench.api import Workbench
     from workbench.cli.locking import licence_notice
-    from workbench.runs.lock import lock_command, lock_path, make_lock, needed_models, write_lock
+    from workbench.runs.lock import lock_command, lock_path, lock_run
     from workbench.runs.steps import Step
     from workbench.settings import TranslateOptions
 
@@ -189,13 +189,13 @@ def lock(
             paths, translate=translate, summary=summary, src=src, lock_file=lock_file
         )
     target = lock_file or lock_path(paths, job_file)
-    needs = needed_models(wb, inputs, steps, src=src, exclude=exclude)
-    locked, problems = make_lock(wb.offline_pool, needs, command)
+    locked, problems = lock_run(
+        wb, inputs, steps, path=target, command=command, src=src, exclude=exclude
+    )
     if problems:
         for line in problems:
             typer.echo(f"workbench: error: {line}", err=True)
         raise fail(f"{target} was not written: lock only models that are on this machine")
-    write_lock(target, locked)
     for m in locked.models:
         typer.echo(f"{m.model}@{m.revision[:12]} ({m.licence}): {'; '.join(m.uses)}")
     licence_notice(licences={m.model: m.licence for m in locked.models})

@@ -252,7 +252,7 @@ def make_lock(pool: ModelPool, needs: dict[str, set[str]], command: str) -> tupl
         try:
             resolved = pool.resolve(ref)
         except ModelError as exc:
-            problems.append(f"cannot lock {ref}: {exc}")
+            problems.append(f"cannot lock {ref}: {_not_here(ref, exc)}")
             continue
         entry = pool.catalog.get(resolved.model_id)
         licence, where = licence_of(resolved, entry.licence if entry else None)
@@ -268,6 +268,39 @@ def make_lock(pool: ModelPool, needs: dict[str, set[str]], command: str) -> tupl
             )
         )
     return Lock(command, models), problems
+
+
+def _not_here(ref: str, exc: ModelError) -> str:
+    """Why ``ref`` cannot be locked: for a hub model not in the cache, what to do (the
+    resolver's own words speak of offline mode, which a lock uses whatever the user set)."""
+    from workbench.models.resolve import cached_snapshot, hub_cache_dir, looks_like_path
+
+    if looks_like_path(ref) or cached_snapshot(ref) is not None:
+        return str(exc)
+    return (
+        f"it is not in the local Hugging Face cache ({hub_cache_dir()}); download it first "
+        f"with `workbench models download {ref}`, then lock"
+    )
+
+
+def lock_run(
+    wb: Workbench,
+    paths: Sequence[str],
+    steps: Sequence[Step],
+    *,
+    path: Path,
+    command: str,
+    src: str | None = None,
+    exclude: Sequence[Path] = (),
+) -> tuple[Lock, list[str]]:
+    """Lock the models of ``steps`` over ``paths`` into ``path`` (what ``workbench models
+    lock`` does): the lock, and one line per model that cannot be locked, in which case
+    nothing is written. ``command`` is the command that makes this lock again."""
+    needs = needed_models(wb, paths, steps, src=src, exclude=exclude)
+    lock, problems = make_lock(wb.offline_pool, needs, command)
+    if not problems:
+        write_lock(path, lock)
+    return lock, problems
 
 
 def write_lock(path: Path, lock: Lock) -> None:
