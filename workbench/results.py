@@ -60,6 +60,11 @@ class TranslationResult:
     # language (None: direct), each leg's languages, model, revision and whether it was cached,
     # and why. None: the model was given.
     route: dict[str, Any] | None = None
+    # The licence of ``model`` (its model card, config, else the catalog; "unknown"), and of
+    # every model this output used (a pivot's second leg, a fallback): information only,
+    # never part of the key.
+    licence: str | None = None
+    licences: dict[str, str] = field(default_factory=dict)
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
     def fail(self, exc: WorkbenchError) -> None:
@@ -109,7 +114,8 @@ class SummaryResult:
     model: str | None = None
     revision: str | None = None
     backend: str | None = None
-    licence: str | None = None
+    licence: str | None = None  # the summariser's (see TranslationResult.licence)
+    licences: dict[str, str] = field(default_factory=dict)  # every model used: summary, translation
     signature: str | None = None
     key: str | None = None
     prompt: str | None = None  # template name@sha (chat models)

@@ -101,6 +101,8 @@ def discover_all(paths: list[str], exclude: list[Path] | None = None) -> Discove
     return found
 
 
+#: A folder run's lock file (``workbench.runs.lock``): never an article, never "ignored".
+LOCK_NAME = "workbench.lock"
 #: Why an article-like file in an input folder is not read.
 EARLIER_OUTPUT = "an earlier output (a provenance record lies beside it); not read as input"
 EARLIER_OUTPUT_FOLDER = f"an earlier output folder (it holds {MANIFEST_NAME}); not read as input"
@@ -150,7 +152,7 @@ def _walk(
         found.skipped.append((folder, EARLIER_OUTPUT_FOLDER))
         return
     for entry in entries:
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or entry.name == LOCK_NAME:
             continue
         path = Path(entry.path)
         try:

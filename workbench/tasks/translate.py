@@ -184,6 +184,8 @@ def _plan(
     if job.doc.format.keyed:  # the same text read as another format is another document
         rec = {**rec, "format": job.doc.fmt}
     job.rec, job.plan = rec, plan
+    result.licence = pool.licence(resolved)  # provenance only: not in the recipe
+    result.licences[resolved.model_id] = result.licence
     result.model, result.revision, result.backend = (
         resolved.model_id,
         resolved.revision,

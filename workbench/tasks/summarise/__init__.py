@@ -110,8 +110,9 @@ def _summarise(doc: Document, ctx: Context, result: SummaryResult) -> None:
     plan = make_plan(ctx, source, target)
     result.strategy = plan.strategy
     result.summariser = plan.kind
-    if plan.entry is not None:
-        result.licence = plan.entry.licence
+    if plan.resolved is not None:
+        result.licence = ctx.pool.licence(plan.resolved)  # provenance only: not in the key
+        result.licences[plan.resolved.model_id] = result.licence
     if plan.strategy == "translate":
         # Summarise in the article's language (cached), then translate the summary.
         inner = SummaryResult(lang=plan.source, path=doc.source)
