@@ -24,6 +24,8 @@ class TranslationResult:
     """The translation of one document into one language, with what ran to produce it."""
 
     target_lang: str
+    # The translated document as text; for a binary format (a Word file) its readable view
+    # (``Document.view``: paragraphs as Markdown-like text), the document itself in ``data``.
     text: str | None = None
     source_lang: str | None = None
     detected: bool = False
@@ -58,6 +60,8 @@ class TranslationResult:
     # and why. None: the model was given.
     route: dict[str, Any] | None = None
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
+    # A binary format's translated document (the bytes of a .docx); None for text formats.
+    data: bytes | None = field(default=None, repr=False)
 
     def fail(self, exc: WorkbenchError) -> None:
         """Record a problem; the result keeps the exception for API callers to re-raise."""
@@ -66,6 +70,10 @@ class TranslationResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def output(self) -> str | bytes | None:
+        """What an output file holds: ``data`` for a binary format, else ``text``."""
+        return self.data if self.data is not None else self.text
 
     def warnings(self) -> list[str]:
         """One line per thing the user should look at, each naming the input."""
@@ -88,6 +96,7 @@ class TranslationResult:
         """A JSON-ready record of what produced this output."""
         data = asdict(self)
         data.pop("text")
+        data.pop("data")
         data.pop("exception")
         data["segments"] = len(self.segments)
         return data

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from workbench import cancel, detection, segment, signature
-from workbench.documents import Document, content_hash
+from workbench.documents import Document
 from workbench.engines import Chunk, Engine, LocalEngine, SegmentError
 from workbench.errors import CacheError, WorkbenchError
 from workbench.models.pool import ModelPool
@@ -145,7 +145,7 @@ def _plan(
         result.source_mismatch = mismatch
         result.notes.append(f"--from {source} was given, but the text looks like {mismatch}")
     if source == result.target_lang:
-        result.text = job.doc.render()
+        _set_output(result, job.doc, None)
         result.cache = "off"
         result.notes.append(f"already in {source}: copied unchanged")
         _run_checks(result)
@@ -186,10 +186,13 @@ def _plan(
     result.signature, result.key = signature.signature(rec), signature.key(rec)
     result.settings = dict(plan.settings)
 
-    doc_key = signature.digest(result.key, content_hash(job.doc.render()))
+    doc_key = signature.digest(result.key, job.doc.input_hash())
     hit = store.get_document(doc_key)
-    if hit is not None and _valid_doc_entry(hit):
-        result.text = hit["text"]
+    if hit is not None and _valid_doc_entry(hit, job.doc):
+        if job.doc.format.binary:
+            _set_output(result, job.doc, hit["blocks"])
+        else:
+            result.text = hit["text"]
         result.segments = [SegmentPair(s, t, True) for s, t in hit["segments"]]
         result.cache, result.hits = "document", len(result.segments)
         if isinstance(hit.get("cascade"), dict):
@@ -221,7 +224,7 @@ def _check_output(job: Job) -> None:
     if result.text is None or result.source_lang == result.target_lang:
         return
     # Too few letters to go on: not checked (None).
-    output = job.doc.format.parse(result.text)
+    output = job.doc.format.readable().parse(result.text)
     _flag_output(
         result, detection.output_language(output, result.source_lang or "en", result.target_lang)
     )
@@ -247,8 +250,23 @@ def _run_checks(result: TranslationResult) -> None:
     result.checks, result.verdict = as_dicts(flags), verdict(flags)
 
 
-def _valid_doc_entry(entry: dict[str, Any]) -> bool:
+def _valid_doc_entry(entry: dict[str, Any], doc: Document) -> bool:
+    if doc.format.binary:  # rebuilt from the input and the translated block texts
+        blocks = entry.get("blocks")
+        if not isinstance(blocks, list) or not all(isinstance(b, str) for b in blocks):
+            return False
+        if len(blocks) != len(doc.translatable_blocks()):
+            return False
     return isinstance(entry.get("text"), str) and isinstance(entry.get("segments"), list)
+
+
+def _set_output(result: TranslationResult, doc: Document, texts: list[str] | None) -> None:
+    """Put ``doc`` with ``texts`` in place (None: as it is) into ``result``: its text, and for
+    a binary format its bytes (``data``) with the readable view as ``text``."""
+    if doc.format.binary:
+        result.data, result.text = doc.render(texts), doc.view(texts)
+    else:
+        result.text = doc.render(texts)
 
 
 def chunk_segments(backend: str, max_batch_size: int) -> int:
@@ -433,7 +451,7 @@ def _assemble(job: Job, store: Store, limit: int = 0) -> None:
                 later = job.later_notes.get(k, ())
                 pairs.append(SegmentPair(text, target, k not in notes, (*notes.get(k, ()), *later)))
         texts.append(segment.reassemble(pieces, translations))
-    result.text = job.doc.render(texts)
+    _set_output(result, job.doc, texts)
     result.segments = pairs
     _check_output(job)
     _run_checks(result)
@@ -442,12 +460,16 @@ def _assemble(job: Job, store: Store, limit: int = 0) -> None:
     else:
         result.cache = "segments"
     result.seconds = time.perf_counter() - job.start
-    doc_key = signature.digest(result.key, content_hash(job.doc.render()))
-    value = {
+    doc_key = signature.digest(result.key, job.doc.input_hash())
+    value: dict[str, Any] = {
         "text": result.text,
         "segments": [[p.source, p.target] for p in pairs],
         "output_lang": result.output_lang,
     }
+    if job.doc.format.binary:
+        # The translated block texts, not the output's bytes: a hit renders them into the
+        # input again (the same bytes), and the entry stays the size of the text.
+        value["blocks"] = texts
     if result.cascade is not None:
         value["cascade"] = result.cascade
     # A value over the limit is not stored (the output is still written): one huge row makes
