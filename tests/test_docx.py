@@ -289,6 +289,17 @@ def test_folder_run_writes_word_files_and_reports_broken_ones(tiny, tmp_path: Pa
     xliff = (out / "good.uk.docx.xlf").read_text("utf-8")
     assert "Residents welcomed" in xliff and 'srcLang="en"' in xliff
     assert (out / "translations.tmx").exists()
+    # A post-edited first unit (the heading) goes back into the Word file.
+    xlf = out / "good.uk.docx.xlf"
+    unit = "<target>Поромне сполучення</target>"
+    edited = re.sub(r"<target>[^<]*</target>", unit, xliff, count=1)
+    xlf.write_text(edited, "utf-8")
+    res = runner.invoke(
+        app, ["import-xliff", str(out), str(xlf), "--cache", str(tmp_path / "c.sqlite3")]
+    )
+    assert res.exit_code == 0, res.output
+    assert docx.Document(target).paragraphs[0].text == "Поромне сполучення"
+    assert_translated_docx(source, target.read_bytes())
 
 
 def test_a_job_file_translates_then_summarises_as_plain_text(tiny, tmp_path: Path) -> None:
