@@ -22,7 +22,7 @@ from workbench.documents import read_document
 from workbench.errors import InputError
 
 docx = pytest.importorskip("docx")
-from docx.oxml import OxmlElement  # noqa: E402
+from docx.oxml import OxmlElement, parse_xml  # noqa: E402
 from docx.oxml.ns import qn  # noqa: E402
 
 runner = CliRunner()
@@ -151,7 +151,9 @@ def test_blocks_kinds_and_a_byte_identical_render(tmp_path: Path) -> None:
     view = doc.view()
     assert view.startswith("# Ferry service returns to the islands\n\n")
     assert "\n- The first ferry leaves at seven.\n" in view
-    assert "\n1. Board at the north pier.\n" in view and "| North island" in view
+    assert "\n1. Board at the north pier.\n" in view
+    assert "\n| Route | Departure |\n| North island | Seven in the morning |\n" in view
+    assert "Harbour Gazette" not in view  # a running header is not the article
     assert "four pounds & more" in view and "<" not in view
     assert doc.input_hash() == doc.input_hash() and len(doc.input_hash()) == 64
 
@@ -351,3 +353,38 @@ def test_libreoffice_opens_the_translation(tmp_path: Path) -> None:
     assert "Ferry service returns to the islands" in text
     assert "The harbour council met on Monday to discuss the ПОРОМ." in text
     assert "Board at the north pier." in text and "Seven in the morning" in text
+
+
+def test_fields_bookmarks_and_tabs_are_kept_around_translated_words(tmp_path: Path) -> None:
+    """What Word puts inside paragraphs: the pieces that are not words stay as they are."""
+    pieces = (
+        '<w:bookmarkStart w:id="0" w:name="top"/>',
+        "<w:r><w:t>Name:</w:t><w:tab/><w:t>the harbour</w:t></w:r>",
+        '<w:proofErr w:type="spellStart"/>',
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>',
+        '<w:r><w:instrText xml:space="preserve"> PAGE </w:instrText></w:r>',
+        '<w:r><w:fldChar w:fldCharType="separate"/></w:r>',
+        "<w:r><w:t>page one</w:t></w:r>",
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r>',
+        '<w:bookmarkEnd w:id="0"/>',
+    )
+    d = docx.Document()
+    p = d.add_paragraph()._p
+    made = parse_xml(f'<w:p xmlns:w="{p.nsmap["w"]}">{"".join(pieces)}</w:p>')
+    for child in list(made):
+        p.append(child)
+    d.save(tmp_path / "f.docx")
+    doc = read_document(tmp_path / "f.docx")
+    (text,) = doc.translatable_texts()
+    assert re.fullmatch(
+        r"<x\d+/>Name:<tab/>the harbour<x\d+/><x\d+/><x\d+/>page one<x\d+/><x\d+/>", text
+    ), text
+    out = doc.render([text.replace("the harbour", "гавань").replace("page one", "сторінка")])
+    xml = members(out)["word/document.xml"].decode()
+    assert "<w:tab/><w:t>гавань</w:t>" in xml and "<w:t>сторінка</w:t>" in xml
+    assert xml.count("<w:fldChar") == 3 and "PAGE" in xml and 'w:name="top"' in xml
+    assert "proofErr" not in xml
+    order = [
+        xml.index(s) for s in ('w:name="top"', "Name:", "гавань", "PAGE", "сторінка", "bookmarkEnd")
+    ]
+    assert order == sorted(order)

@@ -151,8 +151,8 @@ class Document:
         """What identifies this input in cache keys and provenance (``input_sha256``): the
         normalised text's ``content_hash``, or the SHA-256 of a binary format's bytes (its
         output carries every byte of them that is not translated)."""
-        if self.data is not None:
-            return hashlib.sha256(self.data).hexdigest()
+        if self.format.binary:
+            return hashlib.sha256(self.data or b"").hexdigest()
         return content_hash(self.render())
 
     def as_text(self) -> Document:

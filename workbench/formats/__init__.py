@@ -82,7 +82,8 @@ def _scan() -> dict[str, Format[Any]]:
     """The built-in formats: ``FORMAT`` of every public module of this package.
 
     Plain text comes first (it is what a file without a suffix is read as), then the other text
-    formats by module name, then binary ones (a Word file), so that listings of readable types do not depend on the file system.
+    formats by module name, then binary ones (a Word file), so that listings of readable types
+    do not depend on the file system.
     """
     found: list[Format[Any]] = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):

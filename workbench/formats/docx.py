@@ -60,9 +60,11 @@ _DROPPED = frozenset({_w("proofErr"), _w("lastRenderedPageBreak")})
 
 @dataclass
 class WordBlock(Block):
-    """A paragraph: ``mark`` is its Markdown prefix in the readable view (``## ``, ``- ``)."""
+    """A paragraph: ``mark`` is its Markdown prefix in the readable view (``## ``, ``- ``);
+    ``cell`` is (row, column) of the table cell it is in (rows counted through the part)."""
 
     mark: str = ""
+    cell: tuple[int, int] | None = None
 
 
 @dataclass
@@ -360,7 +362,7 @@ def _kind(p: Any, part: Any, document: Any, styles: dict[str, str]) -> tuple[str
     style = ppr.find(_w("pStyle")) if ppr is not None else None
     name = styles.get(style.get(_w("val"), ""), "") if style is not None else ""
     if any(a.tag == _w("tc") for a in p.iterancestors()):
-        return "table", "| "
+        return "table", ""
     if name == "title":
         return "title", "# "
     if heading := _HEADING.match(name):
@@ -391,8 +393,14 @@ class Docx(Format[Document]):
         document = _open(data, name)
         styles = _style_names(document)
         blocks: list[Block] = []
+        rows: dict[Any, int] = {}
         for part, p in _paragraphs(document):
             kind, mark = _kind(p, part, document, styles)
+            tc = next(p.iterancestors(_w("tc")), None)
+            cell = None
+            if tc is not None:
+                tr = tc.getparent()
+                cell = (rows.setdefault(tr, len(rows)), tr.index(tc))
             fragment = analyse(p).fragment
             body = fragment.strip()
             lead, trail = fragment[: len(fragment) - len(fragment.lstrip())], ""
@@ -409,6 +417,7 @@ class Docx(Format[Document]):
                     suffixes=[trail],
                     endings=[""],
                     mark=mark,
+                    cell=cell,
                 )
             )
         if not any(b.translatable for b in blocks):
@@ -439,17 +448,29 @@ class Docx(Format[Document]):
         return _repack(data, changed)
 
     def view(self, doc: Document, texts: list[str] | None = None) -> str:
-        """The paragraphs as Markdown-like text: ``# `` headings, ``- `` list items, ``| ``
-        table cells, one paragraph each, formatting left out."""
+        """The paragraphs as Markdown-like text, formatting left out: one paragraph each, with
+        ``# `` headings and ``- `` or ``1. `` list items; a table's rows as ``| a | b |`` lines.
+        Headers and footers are left out: they are not the article (summaries read this)."""
         replacements = iter(texts or ())
-        out = []
+        out: list[str] = []
+        last: tuple[int, int] | None = None  # the table cell of the previous block
         for block in doc.blocks:
             fragment = block.lines[0]
             if texts is not None and block.translatable:
                 fragment = next(replacements)
+            if block.kind == "meta":
+                continue
             words = " ".join(plain_text(fragment).split())
-            if words:
+            cell = getattr(block, "cell", None)
+            if cell is not None and last is not None:
+                # Another paragraph of the same cell, the next cell, or the table's next row.
+                joint = " " if cell == last else " | " if cell[0] == last[0] else " |\n| "
+                out[-1] = out[-1][: -len(" |")] + (joint + words).rstrip(" ") + " |"
+            elif cell is not None:
+                out.append(f"| {words} |")
+            elif words:
                 out.append(getattr(block, "mark", "") + words)
+            last = cell
         return "\n\n".join(out) + "\n"
 
 
