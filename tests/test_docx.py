@@ -174,6 +174,10 @@ def test_rendering_keeps_runs_links_and_untranslated_parts(tmp_path: Path) -> No
     assert [r.text for r in body.runs if r.bold] == ["Residents-uk welcomed-uk"]
     assert "four-uk pounds-uk & more-uk." in body.text
     assert again.sections[0].header.paragraphs[0].text.endswith("edition-uk")
+    # Its own fragments put back give a document that reads as the same fragments.
+    same = tmp_path / "same.docx"
+    same.write_bytes(doc.render(doc.translatable_texts()))
+    assert read_document(same).translatable_texts() == doc.translatable_texts()
 
 
 def test_a_lost_tag_keeps_what_it_stands_for(tmp_path: Path) -> None:
