@@ -24,6 +24,8 @@ class TranslationResult:
     """The translation of one document into one language, with what ran to produce it."""
 
     target_lang: str
+    # The translated document as text; for a binary format (a Word file) its readable view
+    # (``Document.view``: paragraphs as Markdown-like text), the document itself in ``data``.
     text: str | None = None
     source_lang: str | None = None
     detected: bool = False
@@ -66,6 +68,8 @@ class TranslationResult:
     licence: str | None = None
     licences: dict[str, str] = field(default_factory=dict)
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
+    # A binary format's translated document (the bytes of a .docx); None for text formats.
+    data: bytes | None = field(default=None, repr=False)
 
     def fail(self, exc: WorkbenchError) -> None:
         """Record a problem; the result keeps the exception for API callers to re-raise."""
@@ -74,6 +78,10 @@ class TranslationResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def output(self) -> str | bytes | None:
+        """What an output file holds: ``data`` for a binary format, else ``text``."""
+        return self.data if self.data is not None else self.text
 
     def warnings(self) -> list[str]:
         """One line per thing the user should look at, each naming the input."""
@@ -96,6 +104,7 @@ class TranslationResult:
         """A JSON-ready record of what produced this output."""
         data = asdict(self)
         data.pop("text")
+        data.pop("data")
         data.pop("exception")
         data["segments"] = len(self.segments)
         return data

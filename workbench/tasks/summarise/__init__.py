@@ -68,6 +68,7 @@ def summarise_documents(
     ctx = Context(opts, pool, gen, store or NullStore(), engine)
     results = []
     for doc in docs:
+        doc = doc.as_text()  # a Word file is summarised from its readable text
         result = SummaryResult(lang=opts.lang, path=doc.source)
         start = time.perf_counter()
         try:
