@@ -129,7 +129,8 @@ def test_built_in_formats_keep_their_names_suffixes_and_flags() -> None:
     assert formats.get("srt").summary_suffix == ".txt" and formats.get("md").summary_suffix is None
     assert formats.get("md").inline_markup and not formats.get("txt").inline_markup
     assert formats.for_path("news/A.MARKDOWN") is formats.get("md")
-    assert formats.for_path("notes") is None and formats.for_path("page.docx") is None
+    assert formats.for_path("notes") is None and formats.for_path("page.odt") is None
+    assert formats.for_path("report.DOCX") is formats.get("docx") and formats.get("docx").binary
     assert formats.for_path("page.HTM") is formats.get("html") and formats.get("html").inline_markup
     assert formats.get("html").summary_suffix == ".txt"
     assert parse("# T\n").format is formats.get(formats.DEFAULT)
