@@ -135,9 +135,9 @@ def test_built_in_formats_keep_their_names_suffixes_and_flags() -> None:
     assert formats.get("html").summary_suffix == ".txt"
     assert parse("# T\n").format is formats.get(formats.DEFAULT)
     with pytest.raises(
-        WorkbenchError, match="unknown format 'docx'; the formats are txt, html, md"
+        WorkbenchError, match="unknown format 'odt'; the formats are txt, html, md"
     ):
-        formats.get("docx")
+        formats.get("odt")
 
 
 def test_formats_are_found_on_first_use_not_at_import() -> None:
