@@ -274,9 +274,9 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def read_document(path: str | Path) -> Document:
-    """Read and parse an article in the format of its suffix (plain text without one);
-    InputError says what is wrong and what to do."""
+def read_document(path: str | Path, fmt: str | None = None) -> Document:
+    """Read and parse an article in the format named ``fmt``, else that of its suffix (plain
+    text without one); InputError says what is wrong and what to do."""
     path = Path(path)
     name = str(path)
     if not path.exists():
@@ -306,5 +306,5 @@ def read_document(path: str | Path) -> Document:
         raise InputError(name, "contains only whitespace; there is no text to work on")
     # A suffix no format reads is read as plain text here; folder runs and the CLI refuse such
     # files before reading them (runs/outputs.py).
-    fmt = formats.for_path(path) or formats.get(formats.PLAIN)
-    return fmt.parse(text, name)
+    chosen = formats.get(fmt) if fmt else formats.for_path(path) or formats.get(formats.PLAIN)
+    return chosen.parse(text, name)

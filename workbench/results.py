@@ -57,6 +57,9 @@ class TranslationResult:
     # language (None: direct), each leg's languages, model, revision and whether it was cached,
     # and why. None: the model was given.
     route: dict[str, Any] | None = None
+    # The web page the document was fetched from (``Workbench.translate_url``): URL, final
+    # URL, HTTP status, time and sha256 of the bytes (workbench.web.Page.record).
+    fetch: dict[str, Any] | None = None
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
     def fail(self, exc: WorkbenchError) -> None:
@@ -90,6 +93,8 @@ class TranslationResult:
         data.pop("text")
         data.pop("exception")
         data["segments"] = len(self.segments)
+        if self.fetch is None:
+            data.pop("fetch")  # records of files stay as they were
         return data
 
 
@@ -129,6 +134,7 @@ class SummaryResult:
     path: str | None = None
     checks: list[dict[str, Any]] = field(default_factory=list)  # quality flags (segment None)
     verdict: str | None = None  # "pass" or "flag"; None: not checked
+    fetch: dict[str, Any] | None = None  # the web page it came from, as in TranslationResult
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -150,4 +156,6 @@ class SummaryResult:
         data.pop("text")
         data.pop("exception")
         data["task"] = "summarise"
+        if self.fetch is None:
+            data.pop("fetch")
         return data

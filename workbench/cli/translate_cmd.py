@@ -31,6 +31,7 @@ from workbench.cli.options import (
     DeviceOption,
     EngineOption,
     FailOnOption,
+    FormatOption,
     ManifestOption,
     NoCacheOption,
     OfflineOption,
@@ -59,6 +60,7 @@ def translate(
     ] = None,
     pivot: Annotated[str | None, typer.Option("--pivot", help=translate_help("pivot"))] = None,
     out: OutOption = Path("out"),
+    fmt: FormatOption = None,
     beams: BeamsOption = None,
     device: DeviceOption = DEFAULT_DEVICE,
     backend: BackendOption = DEFAULT_BACKEND,
@@ -77,11 +79,13 @@ def translate(
     quiet: QuietOption = False,
 ) -> None:
     """Translate articles into one or more languages."""
+    from workbench import formats
     from workbench.api import Workbench
     from workbench.runs.folder import translate_paths
     from workbench.settings import QualitySettings, TranslateOptions
 
     quality = QualitySettings(fail_on=fail_on)
+    fmt = fmt and formats.get(fmt).name  # an unknown name: one line listing the formats
     options = TranslateOptions(
         (to,), src=src, model=model, fallback_model=fallback_model, pivot=pivot
     ).checked()
@@ -101,7 +105,9 @@ def translate(
         if len(options.targets) != 1:
             raise fail("reading stdin writes stdout: give exactly one --to language")
         with quiet_libraries(quiet):
-            (result,) = wb.translate(stdin_text(wb.run.max_document_bytes), options=options)
+            (result,) = wb.translate(
+                stdin_text(wb.run.max_document_bytes), options=options, fmt=fmt
+            )
         typer.echo(result.text, nl=False)
         for warning in result.warnings():
             eprint(f"workbench: warning: {warning}", quiet)
@@ -123,5 +129,6 @@ def translate(
             manifest=manifest,
             listener=progress,
             overwrite_edits=overwrite_edits,
+            fmt=fmt,
         )
     finish(report, quiet=quiet, as_json=as_json, fail_on=quality.fail_on)

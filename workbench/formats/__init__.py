@@ -34,7 +34,8 @@ class Format(ABC, Generic[D]):
 
     #: Stored in ``Document.fmt`` and in provenance records: never rename a format.
     name: str
-    #: Lower-case file suffixes with their dot, the usual one first (it names outputs).
+    #: Lower-case file suffixes with their dot, the usual one first (it names outputs). Empty:
+    #: a format read only when chosen by name (``--format``), never by a file's suffix.
     suffixes: tuple[str, ...]
     #: Whether block text carries inline markup and link syntax (Markdown's ``**``, `` ` ``,
     #: ``[text](target)``) that segmentation must keep whole and untranslated.
@@ -42,6 +43,9 @@ class Format(ABC, Generic[D]):
     #: The suffix of a summary of such a file, when a summary (plain prose) is not a document
     #: of this format (a subtitle file has timings): None, the input's own suffix.
     summary_suffix: str | None = None
+    #: Whether ``render(parse(text))`` gives ``text`` back. False for a format that extracts
+    #: an article from its input (a web page): its documents are of another format.
+    lossless: bool = True
 
     @abstractmethod
     def parse(self, text: str, source: str | None = None) -> D:
@@ -66,7 +70,8 @@ def _scan() -> dict[str, Format[Any]]:
     """The built-in formats: ``FORMAT`` of every public module of this package.
 
     Plain text comes first (it is what a file without a suffix is read as), then the others by
-    module name, so that listings of readable types do not depend on the file system.
+    module name, formats without suffixes of their own last, so that listings of readable types
+    do not depend on the file system.
     """
     found: list[Format[Any]] = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
@@ -76,7 +81,7 @@ def _scan() -> dict[str, Format[Any]]:
         fmt = getattr(module, "FORMAT", None)
         if isinstance(fmt, Format):
             found.append(fmt)
-    found.sort(key=lambda f: f.name != PLAIN)  # stable: the rest keep module order
+    found.sort(key=lambda f: (f.name != PLAIN, not f.suffixes))  # stable: module order
     table: dict[str, Format[Any]] = {}
     for fmt in found:
         _check_new(table, fmt)
@@ -100,7 +105,7 @@ def _check_new(table: dict[str, Format[Any]], fmt: Format[Any]) -> None:
         shared = set(fmt.suffixes) & set(other.suffixes)
         if shared:
             raise ValueError(f"format {other.name!r} already reads {', '.join(sorted(shared))}")
-    if not fmt.suffixes or any(s != s.lower() or not s.startswith(".") for s in fmt.suffixes):
+    if any(s != s.lower() or not s.startswith(".") for s in fmt.suffixes):
         raise ValueError(f"format {fmt.name!r}: suffixes must be lower case and start with '.'")
 
 
@@ -152,5 +157,5 @@ def suffixes() -> tuple[str, ...]:
 
 def either() -> str:
     """The usual suffix of each format, for messages: ``.txt or .md``."""
-    main = [fmt.suffixes[0] for fmt in _table().values()]
+    main = [fmt.suffixes[0] for fmt in _table().values() if fmt.suffixes]
     return main[0] if len(main) == 1 else f"{', '.join(main[:-1])} or {main[-1]}"
