@@ -3,8 +3,9 @@ provenance and a manifest.
 
 Semantics, shared by ``workbench translate``, ``workbench run`` (job files) and the API:
 
-- Inputs: files and folders; folders are walked recursively in sorted order and contribute
-  the files of formats workbench reads (``workbench.formats``). Other files are ignored and
+- Inputs: files, folders and URLs; folders are walked recursively in sorted order and
+  contribute the files of formats workbench reads (``workbench.formats``); a URL is fetched and
+  its article extracted (``runs/pages.py``, ``workbench.web``). Other files are ignored and
   counted in the report (hidden files are skipped silently). Outputs mirror the input tree
   under ``out``; an output folder inside an input folder is never read as input.
 - Existing outputs: by default every output is written again (from the cache, so cheaply) and
