@@ -76,6 +76,15 @@ CYRILLIC = """<html><head><title>Новини</title></head><body><article>
 <p>Посадовці кажуть, що пором перевозитиме до 240 пасажирів і скоротить час переправи.</p>
 </article></body></html>
 """
+XHTML = """<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"
+ "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml"><head><title>Ferry</title></head><body><article>
+<h1>Council votes on the ferry</h1>
+<p>The city council voted 31 to 8 on Thursday to replace the diesel ferry that links the old
+harbour with the island district, officials said after the meeting.</p>
+</article></body></html>
+"""
 LOGIN = """<html><head><title>Sign in</title><script>var session = 1;</script></head><body>
 <form action="/login"><input name="user"><input name="password" type="password"></form>
 </body></html>
@@ -113,6 +122,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(200, SECOND.encode("utf-8"))
             elif path == "/news/cyrillic.html":
                 self.send(200, CYRILLIC.encode("cp1251"), "text/html; charset=windows-1251")
+            elif path == "/news/strict.xhtml":
+                self.send(200, XHTML.encode("utf-8"), "application/xhtml+xml")
             elif path == "/login":
                 self.send(200, LOGIN.encode("utf-8"))
             elif path == "/broken":
@@ -252,6 +263,8 @@ def test_redirect_is_followed_and_recorded_and_charset_is_honoured(site: Site) -
     assert f"Original: {site.url('/moved')}" in doc.render()  # the address as given
     doc, _ = wb.read_url(site.url("/news/cyrillic.html"))
     assert "# Міська рада схвалила електричний пором" in doc.render()
+    doc, _ = wb.read_url(site.url("/news/strict.xhtml"))  # XML declaration and all
+    assert doc.render().startswith("# Council votes on the ferry\n")
 
 
 def test_output_names_are_safe_stable_and_distinct() -> None:
