@@ -178,8 +178,9 @@ def run_steps(
     """Run ``steps`` in order over every document found in ``paths``, writing into ``out``.
 
     ``manifest`` defaults to ``out/manifest.jsonl``; ``fmt`` names the format every input is
-    read in (``--format``; None: by suffix, and ``article`` for a URL). Raises WorkbenchError only when the run
-    cannot start (or the cache becomes unusable); document problems are failed rows.
+    read in (``--format``; None: by suffix, and ``article`` for a URL). Raises WorkbenchError
+    only when the run cannot start (or the cache becomes unusable); document problems are
+    failed rows.
     """
     if not steps:
         raise WorkbenchError("nothing to do: no steps were given")
