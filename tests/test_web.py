@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from typer.testing import CliRunner
@@ -114,7 +115,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.hits.append(self.path)  # type: ignore[attr-defined]
-        path = self.path.split("?")[0]
+        path = urlsplit(self.path).path  # a proxy is asked for the whole URL
         try:
             if path == "/news/harbour-ferry.html":
                 self.send(200, NEWS.encode("utf-8"))
@@ -187,6 +188,9 @@ def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     # The suite runs with HF_HUB_OFFLINE=1, which also means "fetch no pages": these tests
     # fetch from this machine only.
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):  # fetched directly
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
     server = Site()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -265,6 +269,20 @@ def test_redirect_is_followed_and_recorded_and_charset_is_honoured(site: Site) -
     assert "# Міська рада схвалила електричний пором" in doc.render()
     doc, _ = wb.read_url(site.url("/news/strict.xhtml"))  # XML declaration and all
     assert doc.render().startswith("# Council votes on the ferry\n")
+
+
+def test_proxy_from_the_environment_is_used(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The test site acts as the proxy: it is asked for the whole URL of a host that does not
+    # exist, which only a proxy can reach.
+    monkeypatch.setenv("HTTP_PROXY", site.url(""))
+    url = "http://news.invalid/news/harbour-ferry.html"
+    doc, fetched = Workbench(cache=False).read_url(url)
+    assert site.hits == [url] and fetched["status"] == 200
+    assert doc.render().startswith("# City council approves electric ferry")
+    monkeypatch.setenv("NO_PROXY", "news.invalid")  # a host the proxy is not used for
+    with pytest.raises(InputError, match=r"^http://news.invalid/news/harbour-ferry.html: could"):
+        Workbench(cache=False).read_url(url)
+    assert len(site.hits) == 1
 
 
 def test_output_names_are_safe_stable_and_distinct() -> None:

@@ -11,7 +11,9 @@ with urllib3, the HTTP client trafilatura (the article extractor) already depend
   refused before the body is read, and the body is streamed and dropped once past it;
 - at most ``RunSettings.max_redirects`` redirects, followed here one by one so that each target
   must be http or https too (a loop is refused when the limit is reached);
-- only HTML answers (``text/html``, ``application/xhtml+xml``) for article extraction.
+- only HTML answers (``text/html``, ``application/xhtml+xml``);
+- the proxy the environment names (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``), as the
+  standard library reads it.
 
 Offline mode (``--offline``, ``HF_HUB_OFFLINE=1``) fetches nothing: a URL is an error saying so.
 Every problem is one ``InputError`` line naming the URL; the other inputs of a run go on.
@@ -165,8 +167,11 @@ def fetch(url: str, settings: RunSettings) -> Page:
 
         raise InputError(url, f"reading URLs needs the web extra: {WEB_EXTRA}") from None
     fetching = _Fetch(url, settings, urllib3)
-    with fetching.http:
+    try:
         return fetching.run()
+    finally:
+        for manager in fetching.managers.values():
+            manager.clear()
 
 
 class _Fetch:
@@ -175,13 +180,26 @@ class _Fetch:
     def __init__(self, url: str, settings: RunSettings, urllib3: Any) -> None:
         self.url, self.settings, self.urllib3 = url, settings, urllib3
         self.deadline = time.monotonic() + settings.fetch_timeout
-        self.http = urllib3.PoolManager(
-            headers={
+        self.managers: dict[str, Any] = {}  # by proxy ("": direct), made when first needed
+
+    def manager(self, url: str) -> Any:
+        """The connection pool for ``url``: through the proxy the environment names for its
+        scheme (``HTTPS_PROXY``, ``HTTP_PROXY``; not for a host in ``NO_PROXY``), else direct."""
+        import urllib.request  # the standard library's reading of the proxy variables
+
+        parts = urlsplit(url)
+        proxy = urllib.request.getproxies().get(parts.scheme.lower(), "")
+        if proxy and urllib.request.proxy_bypass(parts.hostname or ""):
+            proxy = ""
+        if proxy not in self.managers:
+            headers = {
                 "User-Agent": f"workbench/{__version__} (news translation)",
                 "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
-            },
-            retries=False,
-        )
+            }
+            make = self.urllib3.ProxyManager if proxy else self.urllib3.PoolManager
+            args = (proxy,) if proxy else ()
+            self.managers[proxy] = make(*args, headers=headers, retries=False)
+        return self.managers[proxy]
 
     def fail(self, problem: str) -> InputError:
         return InputError(self.url, problem)
@@ -218,7 +236,7 @@ class _Fetch:
         if left <= 0:
             raise self.timed_out()
         try:
-            return self.http.request(
+            return self.manager(current).request(
                 "GET",
                 current,
                 preload_content=False,
