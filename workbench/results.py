@@ -67,6 +67,9 @@ class TranslationResult:
     # never part of the key.
     licence: str | None = None
     licences: dict[str, str] = field(default_factory=dict)
+    # The web page the document was fetched from (``Workbench.translate_url``): URL, final
+    # URL, HTTP status, time and sha256 of the bytes (workbench.web.Page.record).
+    fetch: dict[str, Any] | None = None
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
     # A binary format's translated document (the bytes of a .docx); None for text formats.
     data: bytes | None = field(default=None, repr=False)
@@ -107,6 +110,8 @@ class TranslationResult:
         data.pop("data")
         data.pop("exception")
         data["segments"] = len(self.segments)
+        if self.fetch is None:
+            data.pop("fetch")  # records of files stay as they were
         return data
 
 
@@ -147,6 +152,7 @@ class SummaryResult:
     path: str | None = None
     checks: list[dict[str, Any]] = field(default_factory=list)  # quality flags (segment None)
     verdict: str | None = None  # "pass" or "flag"; None: not checked
+    fetch: dict[str, Any] | None = None  # the web page it came from, as in TranslationResult
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -168,4 +174,6 @@ class SummaryResult:
         data.pop("text")
         data.pop("exception")
         data["task"] = "summarise"
+        if self.fetch is None:
+            data.pop("fetch")
         return data
