@@ -26,7 +26,8 @@ from workbench.documents import content_hash, parse, read_document
 from workbench.settings import GenerationSettings, TranslateOptions
 from workbench.signature import digest
 from workbench.tasks.legs import Job
-from workbench.tasks.translate import TranslationResult, _check_output, translate_documents
+from workbench.tasks.output import check_output
+from workbench.tasks.translate import TranslationResult, translate_documents
 
 EN = SEEDS / "en" / "harbour-ferry.md"
 KO = SEEDS / "ko" / "library-night.md"
@@ -73,7 +74,7 @@ def test_contradicts_only_when_the_detector_is_sure() -> None:
 def check(text: str, target: str, source: str = "en") -> TranslationResult:
     """Run the output check on ``text`` as the translation of the English seed article."""
     result = TranslationResult(target_lang=target, source_lang=source, text=text, path="a.md")
-    _check_output(Job(0, read_document(EN), result))
+    check_output(Job(0, read_document(EN), result))
     return result
 
 
