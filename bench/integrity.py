@@ -573,7 +573,7 @@ def bad_inputs(suite: Suite) -> None:
         "binary file (.md)": folder / "binary.md",
         "empty file (.txt)": folder / "empty.txt",
         "invalid UTF-8 (.md, Latin-1 bytes)": folder / "latin1.md",
-        "unknown suffix named explicitly (.docx)": suite.root / "notes.docx",
+        "unknown suffix named explicitly (.odt)": suite.root / "notes.odt",
     }
     bad["binary file (.md)"].write_bytes(b"\x00\x01PK\x03\x04" + os.urandom(3000))
     bad["empty file (.txt)"].write_bytes(b"")
@@ -582,8 +582,8 @@ def bad_inputs(suite: Suite) -> None:
     )
     import zipfile
 
-    with zipfile.ZipFile(bad["unknown suffix named explicitly (.docx)"], "w") as docx:
-        docx.writestr("word/document.xml", "<w:document>Hello</w:document>")
+    with zipfile.ZipFile(bad["unknown suffix named explicitly (.odt)"], "w") as package:
+        package.writestr("content.xml", "<w:document>Hello</w:document>")
     unreadable = folder / "unreadable.md"
     unreadable.write_text("This file cannot be read.\n", "utf-8")
     os.chmod(unreadable, 0)
@@ -596,7 +596,7 @@ def bad_inputs(suite: Suite) -> None:
     suite.translate(ref, None, list(good))
     out = suite.root / "mixed-out"
     run = suite.translate(
-        out, suite.root / "mixed.sqlite3", [folder, bad["unknown suffix named explicitly (.docx)"]]
+        out, suite.root / "mixed.sqlite3", [folder, bad["unknown suffix named explicitly (.odt)"]]
     )
     errors = [ln for ln in run.stderr.splitlines() if "error" in ln or "ignored" in ln]
     lost, wrong, _ = suite.compare(out, strict=True, ref=ref)
@@ -1129,19 +1129,19 @@ def runs(suite: Suite) -> None:
             base / "types",
             {
                 **docs,
-                "page.docx": "<p>The council met.</p>",
+                "page.odt": "<p>The council met.</p>",
                 "clip.srt": "1\n00:00:01,000 --> 00:00:02,000\nHi\n",
             },
         )
         out = base / "types-out"
         run = summarise(
-            [folder / "page.docx", folder / "clip.srt", folder / "a.md"], out, "--no-cache"
+            [folder / "page.odt", folder / "clip.srt", folder / "a.md"], out, "--no-cache"
         )
         got = outputs(out)
         lost, wrong = _diff(got, expected)
         rows = {Path(r["input"]).name: r for r in _manifest(out)}
         cases = []
-        for name in ("page.docx", "clip.srt"):
+        for name in ("page.odt", "clip.srt"):
             mine = [e for e in _errors(run.stderr) if name in e]
             handled = (
                 run.returncode == 1

@@ -223,7 +223,8 @@ def test_a_model_translates_the_furniture(tiny, tmp_path: Path) -> None:
         "Photo: Jane Roe / AFP",
         "Original:",
     ):
-        assert furniture in sources
+        # Furniture with markup (an image's alt text) is one sentence with its placeholders.
+        assert any(furniture in source for source in sources), furniture
 
 
 @pytest.mark.parametrize(("name", "fmt", "rows", "first"), LAYOUTS, ids=[x[0] for x in LAYOUTS])
