@@ -50,7 +50,8 @@ PROVIDED: dict[str, frozenset[str]] = {
             "words",
         }
     ),
-    "translate": frozenset({"text", "src", "tgt", "source_language", "target_language"}),
+    # ``terms``: the glossary's terms found in the sentence (the ``-glossary`` template).
+    "translate": frozenset({"text", "src", "tgt", "source_language", "target_language", "terms"}),
 }
 PROVIDED["combine"] = PROVIDED["summarise"]
 

@@ -57,6 +57,9 @@ class TranslationResult:
     # language (None: direct), each leg's languages, model, revision and whether it was cached,
     # and why. None: the model was given.
     route: dict[str, Any] | None = None
+    # With a glossary (workbench.glossary.apply.account): its file and hash, how it was
+    # applied, counts of applied, missed and deprecated terms, and each term found per segment.
+    glossary: dict[str, Any] | None = None
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
     def fail(self, exc: WorkbenchError) -> None:
@@ -129,6 +132,7 @@ class SummaryResult:
     path: str | None = None
     checks: list[dict[str, Any]] = field(default_factory=list)  # quality flags (segment None)
     verdict: str | None = None  # "pass" or "flag"; None: not checked
+    glossary: dict[str, Any] | None = None  # with a glossary: the article's terms it used
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
     @property

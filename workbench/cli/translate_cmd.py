@@ -58,6 +58,9 @@ def translate(
         str | None, typer.Option("--fallback-model", help=translate_help("fallback_model"))
     ] = None,
     pivot: Annotated[str | None, typer.Option("--pivot", help=translate_help("pivot"))] = None,
+    glossary: Annotated[
+        str | None, typer.Option("--glossary", "-g", help=translate_help("glossary"))
+    ] = None,
     out: OutOption = Path("out"),
     beams: BeamsOption = None,
     device: DeviceOption = DEFAULT_DEVICE,
@@ -83,9 +86,13 @@ def translate(
 
     quality = QualitySettings(fail_on=fail_on)
     options = TranslateOptions(
-        (to,), src=src, model=model, fallback_model=fallback_model, pivot=pivot
+        (to,), src=src, model=model, fallback_model=fallback_model, pivot=pivot, glossary=glossary
     ).checked()
     check_models(options.model, options.fallback_model, offline=offline)
+    if options.glossary:
+        from workbench.glossary import load
+
+        load(options.glossary)  # a malformed glossary stops the command before any work
     wb = Workbench(
         device=device,
         backend=backend,

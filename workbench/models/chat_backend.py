@@ -323,7 +323,7 @@ class ChatTranslator:
         room -= int(settings["max_new_tokens_extra"])
         limit = max(8, min(int(settings["max_input_tokens"]), int(room / (1.0 + ratio))))
         split = split_units(texts, limit, self.count_text)
-        conversations = [prompt.render({**values, "text": unit}) for unit in split.texts]
+        conversations = [self._conversation(prompt, values, unit, plan) for unit in split.texts]
         bounds = [
             math.ceil(self.count_text(unit) * settings["max_new_tokens_ratio"])
             + int(settings["max_new_tokens_extra"])
@@ -340,3 +340,18 @@ class ChatTranslator:
         unit_out = [[(" ".join(o.text.split()), o.notes)] for o in outs]
         joined = rejoin(len(texts), split.owner, unit_out, joiner_for(tgt))
         return [joined[t] for t in range(len(texts))]
+
+    def _conversation(
+        self, prompt: Any, values: dict[str, Any], unit: str, plan: ModelPlan
+    ) -> list[dict[str, str]]:
+        """The chat turn for one unit: with the glossary's terms found in it (the
+        ``-glossary`` template), or the plain template when there are none."""
+        if plan.terms:
+            from workbench.glossary import apply
+            from workbench.glossary.match import find
+
+            found = find(unit, apply.plan_rules(plan), plan.src)
+            if found:
+                terms = apply.terms_text(found, unit)
+                return apply.glossary_prompt(plan).render({**values, "text": unit, "terms": terms})
+        return prompt.render({**values, "text": unit})

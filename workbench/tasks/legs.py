@@ -12,6 +12,7 @@ from typing import Any
 
 from workbench import segment, signature
 from workbench.documents import Document
+from workbench.glossary import Glossary, apply
 from workbench.models.plan import ModelPlan
 from workbench.models.pool import ModelPool
 from workbench.models.resolve import ResolvedModel
@@ -41,6 +42,7 @@ class Job:
     fallback: Job | None = None  # the cascade's fallback model: its plan, recipe and key
     pivot: Job | None = None  # a pivot route's second leg (pivot -> target)
     later_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # e.g. fallback reasons
+    glossary: Glossary | None = None  # --glossary: applied on every leg, for its language pair
 
 
 def plan_leg(
@@ -82,14 +84,24 @@ def leg_job(job: Job, plan: ModelPlan, rec: dict[str, Any]) -> Job:
         plan.backend,
     )
     scratch.signature, scratch.key = signature.signature(rec), key
-    return Job(job.index, job.doc, scratch, rec=rec, plan=plan, seg_prefix=key)
+    return Job(
+        job.index, job.doc, scratch, rec=rec, plan=plan, seg_prefix=key, glossary=job.glossary
+    )
 
 
 def load_segments(job: Job, texts: list[str], store: Store) -> None:
     """Give ``job`` these sentences to translate, keyed under its model and answered from the
     cache where it can."""
     job.seg_texts = list(texts)
-    job.seg_keys = [signature.digest(job.seg_prefix, t) for t in job.seg_texts]
+    # A segment a glossary changes the request for is keyed with the rules that match it;
+    # every other segment keeps the key it has without a glossary.
+    extras = apply.segment_extras(job.glossary, job.plan, job.seg_texts)
+    job.seg_keys = [
+        signature.digest(job.seg_prefix, t) if x is None else signature.digest(job.seg_prefix, t, x)
+        for t, x in zip(job.seg_texts, extras, strict=True)
+    ]
+    if job.plan is not None:
+        job.plan = apply.with_terms(job.plan, job.glossary)
     job.found = store.get_segments(job.seg_keys) if job.seg_keys else {}
 
 

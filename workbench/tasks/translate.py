@@ -15,6 +15,8 @@ from workbench import cancel, detection, segment, signature
 from workbench.documents import Document, content_hash
 from workbench.engines import Chunk, Engine, LocalEngine, SegmentError
 from workbench.errors import CacheError, WorkbenchError
+from workbench.glossary import apply as glossary_apply
+from workbench.glossary import load as load_glossary
 from workbench.models.pool import ModelPool
 from workbench.results import SegmentPair, TranslationResult
 from workbench.settings import GenerationSettings, TranslateOptions
@@ -60,6 +62,7 @@ def translate_documents(
     options = options.checked()  # returns options its caller checked as they are
     targets, src, model = list(options.targets), options.src, options.model
     fallback, via = options.fallback_model, options.pivot
+    glossary = load_glossary(options.glossary) if options.glossary else None
     results: list[list[TranslationResult]] = []
     jobs: list[Job] = []
     for d, doc in enumerate(docs):
@@ -73,7 +76,7 @@ def translate_documents(
             source = exc
         mismatch = detection.contradiction(doc, src, *targets) if src is not None else None
         for result in row:
-            job = Job(d, doc, result, start=time.perf_counter())
+            job = Job(d, doc, result, start=time.perf_counter(), glossary=glossary)
             try:
                 if isinstance(source, WorkbenchError):
                     raise source
@@ -148,7 +151,7 @@ def _plan(
         result.text = job.doc.render()
         result.cache = "off"
         result.notes.append(f"already in {source}: copied unchanged")
-        _run_checks(result)
+        _run_checks(result, None)
         result.seconds = time.perf_counter() - job.start
         return
     route, leg_tgt = None, result.target_lang  # the first leg's target: the pivot's, if any
@@ -183,6 +186,8 @@ def _plan(
 
         rec = plan_fallback(job, fallback, rec, pool, gen)
         job.rec = rec
+    if job.glossary is not None:
+        job.rec = rec = glossary_apply.recipe(rec, job.glossary)
     result.signature, result.key = signature.signature(rec), signature.key(rec)
     result.settings = dict(plan.settings)
 
@@ -199,7 +204,7 @@ def _plan(
             _flag_output(result, hit["output_lang"])
         else:
             _check_output(job)
-        _run_checks(result)  # computed after the hit: cached values and keys stay as they are
+        _run_checks(result, job)  # computed after the hit: cached values and keys stay as they are
         result.seconds = time.perf_counter() - job.start
         return
 
@@ -236,14 +241,17 @@ def _flag_output(result: TranslationResult, found: str | None) -> None:
         )
 
 
-def _run_checks(result: TranslationResult) -> None:
-    """The quality checks of a finished translation, reusing its detected language."""
+def _run_checks(result: TranslationResult, job: Job | None) -> None:
+    """The quality checks of a finished translation, reusing its detected language; with a
+    glossary, also its terms (recorded in ``result.glossary``)."""
     from workbench.quality.checks import as_dicts, check_translation, verdict
 
     pairs = [(p.source, p.target) for p in result.segments]
     flags = check_translation(
         pairs, result.source_lang or "en", result.target_lang, output_lang=result.output_lang
     )
+    if job is not None and job.glossary is not None and job.plan is not None:
+        flags += glossary_apply.account(result, job.glossary, glossary_apply.mode(job.plan))
     result.checks, result.verdict = as_dicts(flags), verdict(flags)
 
 
@@ -436,7 +444,7 @@ def _assemble(job: Job, store: Store, limit: int = 0) -> None:
     result.text = job.doc.render(texts)
     result.segments = pairs
     _check_output(job)
-    _run_checks(result)
+    _run_checks(result, job)
     if result.misses:
         result.cache = "partial" if result.hits else "miss"
     else:
