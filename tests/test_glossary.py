@@ -195,6 +195,13 @@ def test_a_malformed_glossary_is_one_line_naming_file_and_line(
     assert "\n" not in message and str(path) in message and says in message
 
 
+def test_a_name_and_a_word_spelt_alike_are_two_entries(tmp_path: Path) -> None:
+    g = load(write(tmp_path, "b.tsv", "en\tuk\nMay\tМей\nmay\tможе\n"))
+    text = "May said it may rain."
+    found = find(text, g.rules("en", "uk"), "en")
+    assert [(m.text_in(text), m.rule.target) for m in found] == [("May", "Мей"), ("may", "може")]
+
+
 def test_exact_repeats_are_merged_not_refused(tmp_path: Path) -> None:
     g = load(write(tmp_path, "b.tsv", "en\tuk\nKyiv\tКиїв\nKyiv\tКиїв\n"))
     assert len(g.entries) == 1

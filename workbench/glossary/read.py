@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.glossary.entries import CASES, MATCH_VERSION, Entry, Glossary, GlossaryError
+from workbench.glossary.match import sensitive
 
 #: The largest glossary file read (a style book is kilobytes; this refuses a mistaken path).
 MAX_BYTES = 20_000_000
@@ -217,7 +218,8 @@ def _checked(entries: list[Entry], name: str) -> list[Entry]:
             continue
         for lang, forms in [*e.terms.items(), *e.deprecated.items()]:
             for form in forms:
-                key = (lang, form.casefold())
+                # "May" (a name, as written) and "may" (any case) are different terms.
+                key = (lang, form if sensitive(form, e.case) else form.casefold())
                 other = seen.get(key)
                 if other is not None and other is not e and _conflict(other, e, lang):
                     raise GlossaryError(
