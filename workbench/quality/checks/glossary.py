@@ -38,6 +38,8 @@ def check_pairs(
                     "source": written,
                     "target": m.rule.target,
                     "keep": m.rule.keep,
+                    # Several target forms (Київ|Києва|Києві): the term inflects there.
+                    "inflects": not m.rule.keep and len(m.rule.accepted) > 1,
                     "status": status,
                 }
             )
