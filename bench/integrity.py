@@ -1129,19 +1129,19 @@ def runs(suite: Suite) -> None:
             base / "types",
             {
                 **docs,
-                "page.html": "<p>The council met.</p>",
+                "page.docx": "<p>The council met.</p>",
                 "clip.srt": "1\n00:00:01,000 --> 00:00:02,000\nHi\n",
             },
         )
         out = base / "types-out"
         run = summarise(
-            [folder / "page.html", folder / "clip.srt", folder / "a.md"], out, "--no-cache"
+            [folder / "page.docx", folder / "clip.srt", folder / "a.md"], out, "--no-cache"
         )
         got = outputs(out)
         lost, wrong = _diff(got, expected)
         rows = {Path(r["input"]).name: r for r in _manifest(out)}
         cases = []
-        for name in ("page.html", "clip.srt"):
+        for name in ("page.docx", "clip.srt"):
             mine = [e for e in _errors(run.stderr) if name in e]
             handled = (
                 run.returncode == 1

@@ -113,17 +113,21 @@ def assert_lines_kept(source: str, translated: str) -> None:
 
 
 def test_built_in_formats_keep_their_names_suffixes_and_flags() -> None:
-    assert [f.name for f in formats.all_formats()] == ["txt", "md", "srt", "vtt"]
-    assert formats.suffixes() == (".txt", ".md", ".markdown", ".srt", ".vtt")
-    assert formats.either() == ".txt, .md, .srt or .vtt"
+    assert [f.name for f in formats.all_formats()] == ["txt", "html", "md", "srt", "vtt"]
+    assert formats.suffixes() == (".txt", ".html", ".htm", ".md", ".markdown", ".srt", ".vtt")
+    assert formats.either() == ".txt, .html, .md, .srt or .vtt"
     assert formats.for_path("clip.SRT") is formats.get("srt")
     assert formats.get("srt").summary_suffix == ".txt" and formats.get("md").summary_suffix is None
     assert formats.get("md").inline_markup and not formats.get("txt").inline_markup
     assert formats.for_path("news/A.MARKDOWN") is formats.get("md")
-    assert formats.for_path("notes") is None and formats.for_path("page.html") is None
+    assert formats.for_path("notes") is None and formats.for_path("page.docx") is None
+    assert formats.for_path("page.HTM") is formats.get("html") and formats.get("html").inline_markup
+    assert formats.get("html").summary_suffix == ".txt"
     assert parse("# T\n").format is formats.get(formats.DEFAULT)
-    with pytest.raises(WorkbenchError, match="unknown format 'html'; the formats are txt, md, srt"):
-        formats.get("html")
+    with pytest.raises(
+        WorkbenchError, match="unknown format 'docx'; the formats are txt, html, md"
+    ):
+        formats.get("docx")
 
 
 def test_formats_are_found_on_first_use_not_at_import() -> None:
@@ -157,7 +161,9 @@ def test_a_new_module_in_the_package_is_a_new_format(
     monkeypatch.setattr(formats, "__path__", [*formats.__path__, str(tmp_path)])
     monkeypatch.setattr(formats, "_formats", None)  # scanned again on next use
     try:
-        assert formats.suffixes() == (".txt", ".md", ".markdown", ".shout", ".srt", ".vtt")
+        assert formats.suffixes() == (
+            ".txt", ".html", ".htm", ".md", ".markdown", ".shout", ".srt", ".vtt"
+        )  # fmt: skip
         path = tmp_path / "a.shout"
         path.write_text("Title\n\nBody text.\n", encoding="utf-8")
         doc = read_document(path)
@@ -170,7 +176,7 @@ def test_register_refuses_clashes_and_unregister_removes(lines_format: Format) -
     assert formats.get("lines") is lines_format
     assert formats.for_path("a.lines") is lines_format
     assert formats.suffixes()[-1] == ".lines"
-    assert formats.either() == ".txt, .md, .srt, .vtt or .lines"
+    assert formats.either() == ".txt, .html, .md, .srt, .vtt or .lines"
     with pytest.raises(ValueError, match="already registered"):
         formats.register(Lines())
 
@@ -283,7 +289,10 @@ def test_cli_reads_a_registered_format_and_refuses_an_unregistered_one(
     assert res.exit_code == 1, res.output
     assert_lines_kept(LINES_TEXT, (out / "cues.uk.lines").read_text("utf-8"))
     (line,) = [x for x in res.stderr.splitlines() if "cues.subs" in x]
-    assert "is a .subs file; workbench reads .txt, .md, .markdown, .srt, .vtt, .lines files" in line
+    assert (
+        "is a .subs file; workbench reads .txt, .html, .htm, .md, .markdown, .srt, .vtt, .lines files"
+        in line
+    )
     assert not (out / "cues.uk.subs").exists() and not (out / "cues.uk.txt").exists()
     rows = {Path(r["input"]).name: r for r in manifest(out)}
     assert rows["cues.subs"]["error"] and not rows["cues.lines"]["error"]
@@ -296,7 +305,10 @@ def test_an_unregistered_suffix_is_refused_in_one_line(tmp_path: Path) -> None:
     res = cli("summarise", str(path), "--model", "lead", "--from", "en", "--out", str(out))
     assert res.exit_code == 1, res.output
     (line,) = [x for x in res.stderr.splitlines() if "cues.lines" in x]
-    assert "is a .lines file; workbench reads .txt, .md, .markdown, .srt, .vtt files only" in line
+    assert (
+        "is a .lines file; workbench reads .txt, .html, .htm, .md, .markdown, .srt, .vtt files only"
+        in line
+    )
 
 
 def test_lead_summary_of_a_registered_format(tmp_path: Path, lines_format: Format) -> None:

@@ -457,18 +457,22 @@ def test_the_chat_prompt_holds_the_sentences_terms(tmp_path: Path, tiny) -> None
     }
     prompt = backend._translate_prompt()
     text = "Fidesz met the Kiev city parliament."
-    messages = backend._conversation(prompt, values, text, carrying)
-    user = messages[-1]["content"]
+    terms = backend._terms(text, carrying)
+    user = backend._conversation(prompt, values, text, carrying, terms)[-1]["content"]
     assert "- Kiev → Київ (not Kiev)" in user and "- parliament → парламент" in user
     assert "- Fidesz: keep exactly as written, untranslated (party name)" in user
     assert "Rada" not in user  # only the terms found in this sentence
     assert text in user
+    # With the sentences before it: the context template with the terms.
+    with_context = backend._with_context(values, text, ("It rained.",), 16, terms, carrying)
+    assert with_context is not None
+    user = with_context[-1]["content"]
+    assert "- Kiev → Київ (not Kiev)" in user and "It rained." in user and text in user
     # A sentence without terms gets the plain template, byte for byte.
-    plain = backend._conversation(prompt, values, "It rained.", carrying)
+    assert backend._terms("It rained.", carrying) == ""
+    plain = backend._conversation(prompt, values, "It rained.", carrying, "")
     assert plain == prompt.render({**values, "text": "It rained."})
-    assert backend._conversation(
-        prompt, values, text, replace(carrying, terms=())
-    ) == prompt.render({**values, "text": text})
+    assert backend._terms(text, replace(carrying, terms=())) == ""
 
 
 def test_terms_text_lists_each_term_once() -> None:

@@ -193,7 +193,13 @@ def test_a_job_file_sets_every_run_and_generation_setting(tmp_path: Path) -> Non
         "max_segments": 10,
         "max_cache_value_bytes": 0,
     }
-    gen = {"beams": 2, "max_new_tokens_ratio": 1.5, "max_new_tokens_extra": 4, "repeat_guard": 0}
+    gen = {
+        "beams": 2,
+        "max_new_tokens_ratio": 1.5,
+        "max_new_tokens_extra": 4,
+        "repeat_guard": 0,
+        "context_sentences": 5,
+    }
     assert set(run) == names(RunSettings) and set(gen) == names(GenerationSettings)
     top = "\n".join(f"{k} = {toml_value(v)}" for k, v in {**run, **gen}.items())
     job = load_job(write_job(tmp_path, top))

@@ -19,6 +19,7 @@ BUILT_IN = {
     "summarise-lang": "summarise",
     "combine": "combine",
     "translate-chat": "translate",
+    "translate-chat-context": "translate",
 }
 
 
@@ -63,6 +64,7 @@ def test_builtin_templates_load_and_render(name: str, task: str) -> None:
         "source_language": "English",
         "target_language": "Korean",
         "length": "in at most 3 sentences",
+        "context": "The harbour council met.",
     }
     messages = prompt.render(values)
     assert [m["role"] for m in messages] == ["system", "user"]

@@ -57,21 +57,21 @@ def model(tiny) -> Path:
 
 
 def test_a_file_type_without_a_reader_is_refused_by_name(tmp_path: Path) -> None:
-    (tmp_path / "page.html").write_text("<p>The council met.</p>", encoding="utf-8")
+    (tmp_path / "page.docx").write_text("<p>The council met.</p>", encoding="utf-8")
     (tmp_path / "clip.sub").write_text("{1}{25}Hi\n", "utf-8")
     good = tmp_path / "a.md"
     good.write_text(article(1), encoding="utf-8")
     out = tmp_path / "out"
-    res = lead([tmp_path / "page.html", tmp_path / "clip.sub", good], out)
+    res = lead([tmp_path / "page.docx", tmp_path / "clip.sub", good], out)
     assert res.exit_code == 1, res.output
     lines = [line for line in res.stderr.splitlines() if "error" in line]
     assert len(lines) == 2
-    for name, suffix in (("page.html", ".html"), ("clip.sub", ".sub")):
+    for name, suffix in (("page.docx", ".docx"), ("clip.sub", ".sub")):
         (line,) = [x for x in lines if name in x]
-        assert f"is a {suffix} file" in line and ".txt, .md, .markdown" in line
+        assert f"is a {suffix} file" in line and ".txt, .html, .htm, .md, .markdown" in line
     assert sorted(outputs(out)) == ["a.summary.en.md"]  # nothing renamed .txt
     rows = {Path(r["input"]).name: r for r in manifest(out)}
-    assert rows["page.html"]["error"] and rows["clip.sub"]["error"] and not rows["a.md"]["error"]
+    assert rows["page.docx"]["error"] and rows["clip.sub"]["error"] and not rows["a.md"]["error"]
 
 
 # --- every input accounted for ---------------------------------------------------------------

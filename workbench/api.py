@@ -75,7 +75,8 @@ def _translate_options(
 class Workbench:
     """Translate (and summarise) documents with local models, keeping them loaded.
 
-    Settings come as keywords (``device``, ``backend``, ``precision``, ``offline``; ``beams``)
+    Settings come as keywords (``device``, ``backend``, ``precision``, ``offline``; ``beams``,
+    ``context_sentences``)
     or whole (``run=RunSettings(...)``, ``generation=GenerationSettings(...)``). Given both,
     the keywords are merged into the object (``dataclasses.replace``): a keyword that is given
     wins over the object's value, so ``Workbench(run=RunSettings(max_batch_size=8),
@@ -92,6 +93,7 @@ class Workbench:
         refresh: bool = False,
         offline: bool | None = None,
         beams: int | None = None,
+        context_sentences: int | None = None,
         run: RunSettings | None = None,
         generation: GenerationSettings | None = None,
         engine: str | Engine = "local",
@@ -105,7 +107,7 @@ class Workbench:
             offline=offline,
         )
         self.generation: GenerationSettings = _merged(
-            generation or GenerationSettings(), beams=beams
+            generation or GenerationSettings(), beams=beams, context_sentences=context_sentences
         )
         self.pool = ModelPool(self.run)
         self._offline_pool: ModelPool | None = None
@@ -217,6 +219,7 @@ class Workbench:
         fallback_model: str | None = None,
         pivot: str | None = None,
         glossary: str | Path | None = None,
+        context_sentences: int | None = None,
     ) -> TranslationResult | list[TranslationResult]:
         """Translate one text or file into one language (returns a result) or several (a list).
 
@@ -224,8 +227,10 @@ class Workbench:
         ``TranslateOptions`` (``fallback_model``: a quality-gated cascade; ``pivot``: the
         language a pair no single available model serves goes through; ``glossary``: a TSV,
         CSV or TBX file of terms to keep to, see ``result.glossary``); ``options`` gives them
-        whole, and a keyword given too takes the place of its field. One language code as a
-        string (``"ko"``) returns one result; a list, or ``"ko,uk"``, returns a list.
+        whole, and a keyword given too takes the place of its field. ``beams`` and
+        ``context_sentences`` (chat models: preceding sentences sent with each sentence) take
+        the place of this Workbench's generation settings for this call. One language code as
+        a string (``"ko"``) returns one result; a list, or ``"ko,uk"``, returns a list.
 
         Raises WorkbenchError when the document cannot be translated.
         """
@@ -233,7 +238,9 @@ class Workbench:
         raw = to if to is not None else options.targets if options is not None else None
         single = isinstance(raw, str) and "," not in raw
         opts = _translate_options(to, src, model, options, fallback_model, pivot, glossary)
-        rows = self.translate_documents([doc], options=opts, beams=beams)
+        rows = self.translate_documents(
+            [doc], options=opts, beams=beams, context_sentences=context_sentences
+        )
         for result in rows[0]:
             if result.exception is not None:
                 raise result.exception
@@ -250,6 +257,7 @@ class Workbench:
         model: str | None = None,
         beams: int | None = None,
         options: TranslateOptions | None = None,
+        context_sentences: int | None = None,
         on_segments: Callable[[int], None] | None = None,
         on_planned: Callable[[int], None] | None = None,
         on_result: Callable[[int, TranslationResult], None] | None = None,
@@ -265,7 +273,7 @@ class Workbench:
             docs,
             opts,
             pool=self.pool,
-            gen=_merged(self.generation, beams=beams),
+            gen=_merged(self.generation, beams=beams, context_sentences=context_sentences),
             store=self.store,
             engine=self.engine,
             on_segments=on_segments,

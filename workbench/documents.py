@@ -138,6 +138,10 @@ class Document:
         """
         return self.format.render(self, texts)
 
+    def render_translation(self, texts: list[str], lang: str) -> str:
+        """The document with ``texts`` in place, as a translation into ``lang``."""
+        return self.format.render_translation(self, texts, lang)
+
     def render_blocks(
         self, texts: list[str] | None = None, escape: Callable[[Block, str], str] | None = None
     ) -> str:
@@ -163,8 +167,9 @@ class Document:
 
     def prose(self) -> str:
         """Title and body text for summarising or detecting the language, blank-line separated."""
+        plain = self.format.plain
         return "\n\n".join(
-            block.text
+            plain(block.text)
             for block in self.blocks
             if block.translatable and block.kind not in _NOT_PROSE
         )
@@ -297,10 +302,12 @@ def read_document(path: str | Path) -> Document:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        fmt = formats.for_path(path)
+        hint = fmt.encoding_hint(data) if fmt is not None else None
         raise InputError(
             name,
             f"is not UTF-8 text (invalid byte 0x{data[exc.start]:02X} at offset {exc.start}); "
-            "re-save it as UTF-8",
+            + (hint or "re-save it as UTF-8"),
         ) from exc
     if not text.lstrip("\ufeff").strip():
         raise InputError(name, "contains only whitespace; there is no text to work on")

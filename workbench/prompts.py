@@ -50,8 +50,10 @@ PROVIDED: dict[str, frozenset[str]] = {
             "words",
         }
     ),
-    # ``terms``: the glossary's terms found in the sentence (the ``-glossary`` template).
-    "translate": frozenset({"text", "src", "tgt", "source_language", "target_language", "terms"}),
+    # ``terms``: the glossary's terms found in the sentence (the ``-glossary`` templates).
+    "translate": frozenset(
+        {"text", "context", "src", "tgt", "source_language", "target_language", "terms"}
+    ),
 }
 PROVIDED["combine"] = PROVIDED["summarise"]
 

@@ -7,8 +7,6 @@ signature are built from the same objects, so what is printed is what ran.
 from __future__ import annotations
 
 import os
-import types
-import typing
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,12 @@ def _at_least(owner: object, names: tuple[str, ...], least: int) -> None:
             raise WorkbenchError(f"{name} must be at least {least}, not {value}")
 
 
+#: Preceding sentences a chat model translates each sentence with, unless told otherwise.
+DEFAULT_CONTEXT_SENTENCES = 3
+#: The most a run may ask for: each one lengthens every prompt of the document.
+MAX_CONTEXT_SENTENCES = 16
+
+
 @dataclass(frozen=True)
 class GenerationSettings:
     """Decoding settings; defaults are greedy and bounded, so outputs are reproducible."""
@@ -64,13 +68,27 @@ class GenerationSettings:
             "and decode that segment again with repeats forbidden (0 disables)."
         },
     )
+    context_sentences: int | None = field(
+        default=None,
+        metadata={
+            "help": "Chat models: how many preceding sentences of the same document each "
+            f"sentence is translated with, so names and terms stay consistent (default "
+            f"{DEFAULT_CONTEXT_SENTENCES}, at most {MAX_CONTEXT_SENTENCES}; 0 turns it off). "
+            "Sentence-level models ignore it."
+        },
+    )
 
     def __post_init__(self) -> None:
         # Checked here, so the API, the CLI and job files refuse a bad value the same way.
         from workbench.errors import WorkbenchError
 
         _at_least(self, ("beams",), 1)
-        _at_least(self, ("max_new_tokens_extra", "repeat_guard"), 0)
+        _at_least(self, ("max_new_tokens_extra", "repeat_guard", "context_sentences"), 0)
+        if (self.context_sentences or 0) > MAX_CONTEXT_SENTENCES:
+            raise WorkbenchError(
+                f"context_sentences must be at most {MAX_CONTEXT_SENTENCES}, "
+                f"not {self.context_sentences}"
+            )
         if not self.max_new_tokens_ratio > 0:
             raise WorkbenchError(
                 f"max_new_tokens_ratio must be above 0, not {self.max_new_tokens_ratio}"
@@ -423,40 +441,6 @@ def env_offline() -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-#: How a settings file (a job file) names the type a field takes.
-_KIND_NAMES = {
-    str: "text",
-    bool: "true or false",
-    int: "a whole number",
-    float: "a number",
-    dict: "a table",
-    tuple: "a list",
-}
-
-
-def _kinds(hint: Any) -> tuple[type, ...]:
-    """The types a field's type hint admits (``int | None`` → ``(int,)``)."""
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        return tuple(k for arg in typing.get_args(hint) for k in _kinds(arg))
-    if hint is type(None):
-        return ()
-    return (typing.get_origin(hint) or hint,)
-
-
-def type_problem(value: Any, hint: Any) -> str | None:
-    """What is wrong with the type of ``value``, read from a TOML file, for a field of type
-    ``hint`` (a type or a hint such as ``int | None``): ``expected a whole number, got
-    'four'``; None when it fits. A bool is no number here, a whole number is a float."""
-    kinds = _kinds(hint)
-    if isinstance(value, bool):
-        fits = bool in kinds
-    elif isinstance(value, int) and float in kinds:
-        fits = True
-    else:
-        fits = isinstance(value, tuple(list if k is tuple else k for k in kinds))
-    return None if fits else f"expected {_KIND_NAMES[kinds[0]]}, got {value!r}"
-
-
 def help_for(cls: type, name: str) -> str:
     """The help text of one settings field, for CLI options."""
     for f in fields(cls):
@@ -475,10 +459,12 @@ def default_for(cls: type, name: str) -> Any:
 
 __all__ = [
     "BACKENDS",
+    "DEFAULT_CONTEXT_SENTENCES",
     "DEFAULT_SENTENCES",
     "DEVICES",
     "FAIL_ON",
     "LEAD",
+    "MAX_CONTEXT_SENTENCES",
     "PRECISIONS",
     "SCHEMA_VERSION",
     "STRATEGIES",
@@ -494,5 +480,4 @@ __all__ = [
     "env_offline",
     "help_for",
     "replace",
-    "type_problem",
 ]

@@ -74,6 +74,8 @@ def signature(rec: dict[str, Any]) -> str:
             parts.append(f"{name}:{settings[name]}")
     if rec.get("prompt"):
         parts.append(f"prompt:{str(rec['prompt'])[:7]}")
+    if settings.get("context_sentences"):
+        parts.append(f"context:{settings['context_sentences']}")
     pivot = rec.get("pivot")
     if isinstance(pivot, dict):
         # Through a pivot language: the first model is ``model:``, the second follows it.

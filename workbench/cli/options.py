@@ -29,6 +29,9 @@ PathsArgument = Annotated[
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 # Values are checked by the settings classes (one line, as everywhere), not by typer.
 BeamsOption = Annotated[int | None, typer.Option("--beams", help=gen_help("beams"))]
+ContextOption = Annotated[
+    int | None, typer.Option("--context", help=gen_help("context_sentences"), show_default=False)
+]
 DeviceOption = Annotated[str, typer.Option(help=run_help("device"))]
 BackendOption = Annotated[str, typer.Option(help=run_help("backend"))]
 PrecisionOption = Annotated[str, typer.Option(help=run_help("precision"))]

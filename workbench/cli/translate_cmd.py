@@ -28,6 +28,7 @@ from workbench.cli.options import (
     BackendOption,
     BeamsOption,
     CacheOption,
+    ContextOption,
     DeviceOption,
     EngineOption,
     FailOnOption,
@@ -63,6 +64,7 @@ def translate(
     ] = None,
     out: OutOption = Path("out"),
     beams: BeamsOption = None,
+    context: ContextOption = None,
     device: DeviceOption = DEFAULT_DEVICE,
     backend: BackendOption = DEFAULT_BACKEND,
     precision: PrecisionOption = DEFAULT_PRECISION,
@@ -101,6 +103,7 @@ def translate(
         refresh=refresh,
         offline=offline,
         beams=beams,
+        context_sentences=context,
         engine=engine,
         ray_address=address,
     )

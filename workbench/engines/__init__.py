@@ -7,10 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from itertools import groupby
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from workbench import cancel
-from workbench.engines.work import Chunk, ChunkOutputs, SegmentError, describe
+from workbench.engines.work import (
+    Chunk,
+    ChunkOutputs,
+    SegmentError,
+    describe,
+    positions,
+    run_segments,
+)
 from workbench.errors import CacheError, WorkbenchError
 from workbench.models.base import Output
 from workbench.models.pool import ModelPool
@@ -25,6 +32,9 @@ __all__ = [
     "describe",
     "isolate",
 ]
+
+#: What a failing list is narrowed down over: texts, or segment positions.
+T = TypeVar("T")
 
 
 class Engine(Protocol):
@@ -46,7 +56,7 @@ class Engine(Protocol):
 
 
 def isolate(
-    translate: Callable[[list[str]], list[Output]], texts: list[str], model: str
+    translate: Callable[[list[T]], list[Output]], texts: list[T], model: str
 ) -> ChunkOutputs:
     """Translate ``texts`` in halves, down to single segments, to find those that fail.
 
@@ -62,7 +72,7 @@ def isolate(
 
 
 def attempt(
-    translate: Callable[[list[str]], list[Output]], texts: list[str], model: str
+    translate: Callable[[list[T]], list[Output]], texts: list[T], model: str
 ) -> ChunkOutputs:
     """``translate(texts)``; if it raises (other than a WorkbenchError), the failure is narrowed
     down with ``isolate`` so that only the segments that fail alone fail."""
@@ -125,8 +135,8 @@ class LocalEngine:
                         index, chunk = items[done]
                         try:
                             outs = isolate(
-                                _translator(backend, chunk),
-                                list(chunk.texts),
+                                positions(backend, chunk.plan, chunk.texts, chunk.contexts),
+                                list(range(len(chunk.texts))),
                                 chunk.resolved.label,
                             )
                         except KeyboardInterrupt as exc:
@@ -152,11 +162,6 @@ class LocalEngine:
     def _stream(backend: Any, items: list[tuple[int, Chunk]]) -> Iterator[list[Output]]:
         first = items[0][1]
         many = getattr(backend, "translate_many", None)
-        if many is None:
-            return (backend.translate(list(c.texts), c.plan) for _, c in items)
+        if many is None or first.contexts:
+            return (run_segments(backend, c.plan, c.texts, c.contexts) for _, c in items)
         return many((list(c.texts) for _, c in items), first.plan)
-
-
-def _translator(backend: Any, chunk: Chunk) -> Callable[[list[str]], list[Output]]:
-    """``texts -> outputs`` for the plan (model, language pair, settings) of ``chunk``."""
-    return lambda texts: backend.translate(texts, chunk.plan)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.engines import ChunkOutputs, SegmentError, attempt
+from workbench.engines.work import positions
 from workbench.errors import ModelError, WorkbenchError
 from workbench.models.base import Output
 from workbench.models.plan import ModelPlan
@@ -76,11 +77,12 @@ class ChunkTranslator:
                 "backend (e.g. --device cpu or --backend torch)"
             )
 
-        def run(texts: list[str]) -> list[Output]:
-            return backend.translate(texts, plan)
-
+        texts = list(row["texts"])
+        # Each segment's preceding sentences, with a context window (chat models); else [].
+        contexts = [tuple(c) for c in json.loads(row.get("contexts") or "[]")]
+        run = positions(backend, plan, texts, contexts)
         # Only the segments that fail alone fail (see workbench.engines.isolate).
-        return attempt(run, list(row["texts"]), resolved.label)
+        return attempt(run, list(range(len(texts))), resolved.label)
 
     def _locate(self, row: dict[str, Any]) -> ResolvedModel:
         path = Path(row["path"])
@@ -153,6 +155,8 @@ class RayEngine:
                 "source": c.resolved.source,
                 "plan": json.dumps(c.plan.wire(), ensure_ascii=False, sort_keys=True),
                 "texts": list(c.texts),
+                # JSON text, so every row has the same columns whether or not it has them.
+                "contexts": json.dumps([list(x) for x in c.contexts], ensure_ascii=False),
             }
             for i, c in enumerate(chunks)
         ]

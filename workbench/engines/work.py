@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from workbench.errors import WorkbenchError
 from workbench.models.base import Output
@@ -16,13 +18,16 @@ class Chunk:
 
     Engines run chunks through ``translate_chunks`` (see ``workbench.engines.Engine``). The
     ``plan`` is the one the cache keys were built from: whatever runs the chunk decodes with
-    its settings and must run exactly its backend.
+    its settings and must run exactly its backend. ``contexts``, when the plan has a context
+    window (chat models), holds each segment's preceding sentences (parallel to ``texts``);
+    it is empty otherwise, and backends are then called as they always were.
     """
 
     group: int
     plan: ModelPlan
     keys: tuple[str, ...]
     texts: tuple[str, ...]
+    contexts: tuple[tuple[str, ...], ...] = ()
 
     @property
     def resolved(self) -> ResolvedModel:
@@ -39,6 +44,32 @@ class Chunk:
     @property
     def tgt(self) -> str:
         return self.plan.tgt
+
+
+def run_segments(
+    backend: Any,
+    plan: ModelPlan,
+    texts: Sequence[str],
+    contexts: Sequence[Sequence[str]] | None = None,
+) -> list[Output]:
+    """``backend.translate`` of ``texts``, with their contexts where there are any (only a
+    backend whose plan has a context window, the chat backend, is ever given them)."""
+    if contexts:
+        return list(backend.translate(list(texts), plan, contexts=[tuple(c) for c in contexts]))
+    return list(backend.translate(list(texts), plan))
+
+
+def positions(
+    backend: Any, plan: ModelPlan, texts: Sequence[str], contexts: Sequence[Sequence[str]]
+) -> Callable[[list[int]], list[Output]]:
+    """``segment positions -> outputs``: what ``isolate`` narrows a failure down with, so that
+    each segment keeps its own context whichever half it lands in."""
+
+    def run(idx: list[int]) -> list[Output]:
+        ctx = [contexts[i] for i in idx] if contexts else None
+        return run_segments(backend, plan, [texts[i] for i in idx], ctx)
+
+    return run
 
 
 class SegmentError(WorkbenchError):

@@ -114,7 +114,7 @@ def _import(out: Path, file: Path, store: Store, result: Imported) -> None:
     result.edited = list(edits)
     if edits == human_targets(output):
         return  # nothing differs from the output as it stands: nothing written
-    text = rebuild(doc, pieces, targets)
+    text = rebuild(doc, pieces, targets, output.get("target_lang"))
     prov = dict(output.prov)
     if edits:
         prov[HUMAN_EDITED] = {

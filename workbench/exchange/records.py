@@ -133,15 +133,17 @@ def sources(pieces: list[list[segment.Piece]]) -> list[str]:
     return [p.text for block in pieces for p in block if p.translate]
 
 
-def rebuild(doc: Document, pieces: list[list[segment.Piece]], targets: list[str]) -> str:
+def rebuild(
+    doc: Document, pieces: list[list[segment.Piece]], targets: list[str], lang: str | None = None
+) -> str:
     """The output document with ``targets`` (one per segment) in place, as translation
-    reassembles it."""
+    reassembles it (as a translation into ``lang`` when given)."""
     it = iter(targets)
     texts = []
     for block in pieces:
         wanted = sum(1 for p in block if p.translate)
         texts.append(segment.reassemble(block, [next(it) for _ in range(wanted)]))
-    return doc.render(texts)
+    return doc.render(texts) if lang is None else doc.render_translation(texts, lang)
 
 
 def machine_pairs(output: Output, store: Store) -> list[tuple[str, str]]:
@@ -156,7 +158,7 @@ def machine_pairs(output: Output, store: Store) -> list[tuple[str, str]]:
     # Not cached whole (over the size limit): every segment is cached on its own.
     doc = read_input(output)
     wanted = sources(block_pieces(doc, output.get("source_lang")))
-    keys = [signature.digest(key, text) for text in wanted]
+    keys = segment_keys(output, key, wanted)
     found = store.get_segments(list(dict.fromkeys(keys))) if keys else {}
     if any(k not in found for k in keys):
         raise WorkbenchError(
@@ -165,6 +167,19 @@ def machine_pairs(output: Output, store: Store) -> list[tuple[str, str]]:
             "(it fills the cache and keeps post-edited outputs as they are), then export again"
         )
     return [(text, found[k]) for text, k in zip(wanted, keys, strict=True)]
+
+
+def segment_keys(output: Output, key: str, texts: list[str]) -> list[str]:
+    """The cache keys the translation run stored ``texts`` under: each with its preceding
+    sentences where the run translated with a context window (chat models)."""
+    from workbench.tasks.legs import segment_key, windows
+
+    settings = output.prov.get("settings")
+    window = settings.get("context_sentences") if isinstance(settings, dict) else None
+    if not isinstance(window, int) or isinstance(window, bool) or window <= 0:
+        return [segment_key(key, text) for text in texts]
+    around = windows(texts, window)
+    return [segment_key(key, t, c) for t, c in zip(texts, around, strict=True)]
 
 
 def human_targets(output: Output) -> dict[str, str]:

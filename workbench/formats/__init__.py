@@ -42,6 +42,10 @@ class Format(ABC, Generic[D]):
     #: The suffix of a summary of such a file, when a summary (plain prose) is not a document
     #: of this format (a subtitle file has timings): None, the input's own suffix.
     summary_suffix: str | None = None
+    #: Whether a document's cache key (and so its cached output) names this format: the same
+    #: text read as this format is another document (an HTML page is not Markdown). The
+    #: formats that predate this flag leave it off, so that their cache keys stay as they were.
+    keyed: bool = False
 
     @abstractmethod
     def parse(self, text: str, source: str | None = None) -> D:
@@ -53,6 +57,21 @@ class Format(ABC, Generic[D]):
     @abstractmethod
     def render(self, doc: D, texts: list[str] | None = None) -> str:
         """``doc`` as text, with ``texts`` (one per translatable block) in place when given."""
+
+    def render_translation(self, doc: D, texts: list[str], lang: str) -> str:
+        """``doc`` translated into ``lang``: ``render(doc, texts)``, unless the format also
+        records the document's language (HTML's ``<html lang>``)."""
+        return self.render(doc, texts)
+
+    def plain(self, text: str) -> str:
+        """A block's text as plain prose (for summaries and language detection): the text
+        itself, unless the format's markup is not prose (HTML's tags and entities)."""
+        return text
+
+    def encoding_hint(self, data: bytes) -> str | None:
+        """What to do about a file of this format that is not UTF-8, when the file itself
+        says which encoding it is in (HTML's ``<meta charset>``); None: nothing to add."""
+        return None
 
     def __repr__(self) -> str:
         return f"<format {self.name} {' '.join(self.suffixes)}>"

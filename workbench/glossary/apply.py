@@ -64,32 +64,37 @@ def segment_extras(glossary: Glossary | None, plan: Any, texts: Sequence[str]) -
     if glossary is None or mode(plan) == CHECK:
         return [None] * len(texts)
     pair = rules(glossary, plan.src, plan.tgt)
-    prompt_sha = glossary_prompt(plan).sha256
+    # The templates a sentence with terms may be asked with (with its context, or without).
+    shas = [glossary_prompt(plan).sha256]
+    if getattr(plan, "context_sentences", 0):
+        shas.append(glossary_prompt(plan, context=True).sha256)
     out: list[Any] = []
     for text in texts:
         found = find(text, pair, plan.src)
-        out.append(_extra(found, PROMPT, prompt_sha) if found else None)
+        out.append(_extra(found, PROMPT, shas) if found else None)
     return out
 
 
-def _extra(found: list[Match], how: str, prompt_sha: str | None) -> dict[str, Any]:
+def _extra(found: list[Match], how: str, prompt_shas: list[str]) -> dict[str, Any]:
     used = {m.rule.entry: m.rule for m in found}
     extra: dict[str, Any] = {
         "glossary": MATCH_VERSION,
         "how": how,
         "rules": [used[i].data() for i in sorted(used)],
     }
-    if prompt_sha:
-        extra["prompt"] = prompt_sha
+    if prompt_shas:
+        extra["glossary_prompts"] = prompt_shas
     return extra
 
 
-def glossary_prompt(plan: Any) -> Any:
-    """The template a chat model translates a segment with terms by."""
+def glossary_prompt(plan: Any, context: bool = False) -> Any:
+    """The template a chat model translates a sentence with terms by: its family's template
+    (``context``: the one with preceding sentences) with ``-glossary`` after the name."""
     from workbench import prompts
     from workbench.models import families
 
-    name = families.get(plan.info.family).prompt
+    family = families.get(plan.info.family)
+    name = family.context_prompt if context else family.prompt
     return _prompt(f"{name}-glossary", str(prompts.user_folder()))
 
 

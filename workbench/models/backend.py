@@ -74,10 +74,13 @@ def load_backend(resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> 
     return TorchSeq2Seq(resolved, info, run)
 
 
-def recipe_extra(resolved: ResolvedModel, info: ModelInfo, run: RunSettings) -> dict[str, Any]:
-    """Backend-specific parts of the cache key (e.g. the prompt template hash of a chat model)."""
+def recipe_extra(
+    resolved: ResolvedModel, info: ModelInfo, run: RunSettings, context: int = 0
+) -> dict[str, Any]:
+    """Backend-specific parts of the cache key (e.g. the prompt template hash of a chat model;
+    ``context``: the preceding sentences each sentence is translated with)."""
     if families.get(info.family).chat:
         from workbench.models.chat_backend import translation_recipe_extra
 
-        return translation_recipe_extra(resolved, info, run)
+        return translation_recipe_extra(resolved, info, run, context=context)
     return {}

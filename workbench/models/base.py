@@ -52,5 +52,6 @@ class Backend(Protocol):
 
     def translate(self, texts: list[str], plan: ModelPlan) -> list[Output]:
         """Translate ``texts`` as ``plan`` says (language pair, decoding settings, language
-        control); one Output per text, in order."""
+        control); one Output per text, in order. A plan with a context window (chat models)
+        also passes ``contexts=``: each text's preceding sentences (see ``Chunk.contexts``)."""
         ...

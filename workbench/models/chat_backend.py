@@ -75,22 +75,30 @@ def chat_settings(resolved: ResolvedModel, info: ModelInfo) -> dict[str, Any]:
     }
 
 
-def _translate_prompt(info: ModelInfo) -> str:
-    """The template ``workbench translate --model <chat model>`` renders for every segment."""
-    name = families.get(info.family).prompt
+def _translate_prompt(info: ModelInfo, context: bool = False) -> str:
+    """The template ``workbench translate --model <chat model>`` renders for every segment
+    (``context``: for a segment sent with its document's preceding sentences)."""
+    family = families.get(info.family)
+    name = family.context_prompt if context else family.prompt
     if name is None:
-        raise ModelError(f"model family {info.family!r} has no translation prompt")
+        what = "translation prompt with context" if context else "translation prompt"
+        raise ModelError(f"model family {info.family!r} has no {what}")
     return name
 
 
 def translation_recipe_extra(
-    resolved: ResolvedModel, info: ModelInfo, run: RunSettings
+    resolved: ResolvedModel, info: ModelInfo, run: RunSettings, context: int = 0
 ) -> dict[str, Any]:
-    """Cache-key parts of chat translation: the template's hash and the chat decoding settings."""
+    """Cache-key parts of chat translation: the template's hash and the chat decoding settings;
+    with a ``context`` window, the context template's hash too (without one, nothing changes)."""
     from workbench import prompts
 
     prompt = prompts.load(_translate_prompt(info), task="translate")
-    return {"prompt": prompt.sha256, "chat": chat_settings(resolved, info)}
+    extra: dict[str, Any] = {"prompt": prompt.sha256, "chat": chat_settings(resolved, info)}
+    if context:
+        with_context = prompts.load(_translate_prompt(info, context=True), task="translate")
+        extra["context_prompt"] = with_context.sha256
+    return extra
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,7 @@ class ChatTranslator:
         self._base: Any = None
         self._eos: frozenset[int] = frozenset()
         self._prompt: Any = None
+        self._context_prompt: Any = None
 
     @property
     def name(self) -> str:
@@ -292,18 +301,30 @@ class ChatTranslator:
 
     # --- translation (the Backend interface) -------------------------------------------------
 
-    def _translate_prompt(self) -> Any:
-        if self._prompt is None:
-            from workbench import prompts
+    def _translate_prompt(self, context: bool = False) -> Any:
+        from workbench import prompts
 
+        if context:
+            if self._context_prompt is None:
+                name = _translate_prompt(self.info, context=True)
+                self._context_prompt = prompts.load(name, task="translate")
+            return self._context_prompt
+        if self._prompt is None:
             self._prompt = prompts.load(_translate_prompt(self.info), task="translate")
         return self._prompt
 
-    def translate(self, texts: list[str], plan: ModelPlan) -> list[Output]:
+    def translate(
+        self,
+        texts: list[str],
+        plan: ModelPlan,
+        contexts: list[tuple[str, ...]] | None = None,
+    ) -> list[Output]:
         """Translate each segment with one chat turn rendered from the translate-chat template.
 
         A segment longer than the run's input limit is split at clause boundaries and its
-        pieces translated in turn (never truncated), as the seq2seq backends do.
+        pieces translated in turn (never truncated), as the seq2seq backends do. With
+        ``contexts`` (one tuple of preceding sentences per segment) and a plan with a context
+        window, a segment is sent with its context (see ``_with_context``).
         """
         if not texts:
             return []
@@ -323,12 +344,26 @@ class ChatTranslator:
         room -= int(settings["max_new_tokens_extra"])
         limit = max(8, min(int(settings["max_input_tokens"]), int(room / (1.0 + ratio))))
         split = split_units(texts, limit, self.count_text)
-        conversations = [self._conversation(prompt, values, unit, plan) for unit in split.texts]
+        # A unit holding glossary terms is asked with them (the ``-glossary`` templates).
+        terms = [self._terms(unit, plan) for unit in split.texts]
+        conversations = [
+            self._conversation(prompt, values, unit, plan, t)
+            for unit, t in zip(split.texts, terms, strict=True)
+        ]
         bounds = [
             math.ceil(self.count_text(unit) * settings["max_new_tokens_ratio"])
             + int(settings["max_new_tokens_extra"])
             for unit in split.texts
         ]
+        window = plan.context_sentences
+        if contexts is not None and window:
+            for u, owner in enumerate(split.owner):
+                context = contexts[owner][-window:]
+                if context:
+                    found = self._with_context(
+                        values, split.texts[u], context, bounds[u], terms[u], plan
+                    )
+                    conversations[u] = found or conversations[u]
         outs = self.generate(
             conversations,
             bounds,
@@ -341,17 +376,55 @@ class ChatTranslator:
         joined = rejoin(len(texts), split.owner, unit_out, joiner_for(tgt))
         return [joined[t] for t in range(len(texts))]
 
-    def _conversation(
-        self, prompt: Any, values: dict[str, Any], unit: str, plan: ModelPlan
-    ) -> list[dict[str, str]]:
-        """The chat turn for one unit: with the glossary's terms found in it (the
-        ``-glossary`` template), or the plain template when there are none."""
-        if plan.terms:
-            from workbench.glossary import apply
-            from workbench.glossary.match import find
+    def _with_context(
+        self,
+        values: dict[str, str],
+        unit: str,
+        context: tuple[str, ...],
+        bound: int,
+        terms: str = "",
+        plan: ModelPlan | None = None,
+    ) -> list[dict[str, str]] | None:
+        """The conversation asking for ``unit`` with as many of its preceding sentences as fit
+        (and the glossary's ``terms`` found in it, if any).
 
-            found = find(unit, apply.plan_rules(plan), plan.src)
-            if found:
-                terms = apply.terms_text(found, unit)
-                return apply.glossary_prompt(plan).render({**values, "text": unit, "terms": terms})
+        Prompt and reply share the model's context: the oldest sentences are dropped until the
+        prompt plus the reply's bound fit in it. The sentence itself is never cut (it was split
+        to fit without context), so None (no room for any context) means the plain prompt.
+        """
+        prompt = self._translate_prompt(context=True)
+        if terms and plan is not None:
+            from workbench.glossary import apply
+
+            prompt = apply.glossary_prompt(plan, context=True)
+        room = int(self.settings["context_tokens"])
+        for start in range(len(context)):
+            kept = [" ".join(s.split()) for s in context[start:]]  # one sentence a line
+            filled = {**values, "text": unit, "context": "\n".join(kept), "terms": terms}
+            conversation = prompt.render(filled)
+            if self.count(conversation) + bound <= room:
+                return conversation
+        return None
+
+    @staticmethod
+    def _terms(unit: str, plan: ModelPlan) -> str:
+        """The glossary's terms found in ``unit`` (the ``$terms`` of the ``-glossary``
+        templates), or "" when the plan carries none or none is there."""
+        if not plan.terms:
+            return ""
+        from workbench.glossary import apply
+        from workbench.glossary.match import find
+
+        found = find(unit, apply.plan_rules(plan), plan.src)
+        return apply.terms_text(found, unit) if found else ""
+
+    def _conversation(
+        self, prompt: Any, values: dict[str, Any], unit: str, plan: ModelPlan, terms: str = ""
+    ) -> list[dict[str, str]]:
+        """The chat turn for one unit without context: with the glossary's ``terms`` (the
+        ``-glossary`` template), or the plain template when there are none."""
+        if terms:
+            from workbench.glossary import apply
+
+            return apply.glossary_prompt(plan).render({**values, "text": unit, "terms": terms})
         return prompt.render({**values, "text": unit})

@@ -41,6 +41,12 @@ class ModelPlan:
     terms: tuple[Mapping[str, Any], ...] = ()
 
     @property
+    def context_sentences(self) -> int:
+        """How many preceding sentences of its document each sentence is translated with
+        (chat models; 0: each sentence alone, as every sentence-level model does)."""
+        return int(self.settings.get("context_sentences", 0))
+
+    @property
     def language_token(self) -> str | None:
         """How the target language is asked for: a source prefix (``>>por<<``, ``<2ko>``) or a
         forced first token (``__uk__``, ``ukr_Cyrl``); None for single-pair and chat models."""

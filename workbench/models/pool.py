@@ -153,14 +153,31 @@ def translation_plan(
 
     ctl = families.control(info, src, tgt)
     settings = {**effective(resolved.path, gen), "max_input_tokens": run.max_input_tokens}
+    window = context_window(info, gen)
+    if window:
+        # Only where a window is used: every other plan (and its cache key) stays as it was.
+        settings["context_sentences"] = window
     return ModelPlan(
         task="translate",
         resolved=resolved,
         info=info,
         backend=backend_name(info, run),
         settings=settings,
-        extra=recipe_extra(resolved, info, run),
+        extra=recipe_extra(resolved, info, run, context=window),
         src=src,
         tgt=tgt,
         control=ctl,
     )
+
+
+def context_window(info: ModelInfo, gen: GenerationSettings) -> int:
+    """How many preceding sentences of its document each sentence is translated with: the
+    run's ``context_sentences`` (default DEFAULT_CONTEXT_SENTENCES) for a family with a
+    context template (chat models), 0 for sentence-level models."""
+    from workbench.settings import DEFAULT_CONTEXT_SENTENCES
+
+    if families.get(info.family).context_prompt is None:
+        return 0
+    if gen.context_sentences is None:
+        return DEFAULT_CONTEXT_SENTENCES
+    return gen.context_sentences

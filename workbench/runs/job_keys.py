@@ -1,8 +1,12 @@
-"""Job-file keys, read from the settings classes: a new setting is a job-file key too."""
+"""Job-file keys, read from the settings classes: a new setting is a job-file key too; and
+the check of a value's type against its field."""
 
 from __future__ import annotations
 
+import types
+import typing
 from dataclasses import fields
+from typing import Any
 
 from workbench.settings import (
     GenerationSettings,
@@ -44,3 +48,37 @@ def step_keys(task: str) -> tuple[str, ...]:
 def summarise_option_names() -> tuple[str, ...]:
     """The summarising options a summarise step sets besides its languages and model."""
     return tuple(f.name for f in fields(SummaryOptions) if f.name not in (*KEY_NAMES, "model"))
+
+
+#: How a settings file (a job file) names the type a field takes.
+_KIND_NAMES = {
+    str: "text",
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    dict: "a table",
+    tuple: "a list",
+}
+
+
+def _kinds(hint: Any) -> tuple[type, ...]:
+    """The types a field's type hint admits (``int | None`` → ``(int,)``)."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return tuple(k for arg in typing.get_args(hint) for k in _kinds(arg))
+    if hint is type(None):
+        return ()
+    return (typing.get_origin(hint) or hint,)
+
+
+def type_problem(value: Any, hint: Any) -> str | None:
+    """What is wrong with the type of ``value``, read from a TOML file, for a field of type
+    ``hint`` (a type or a hint such as ``int | None``): ``expected a whole number, got
+    'four'``; None when it fits. A bool is no number here, a whole number is a float."""
+    kinds = _kinds(hint)
+    if isinstance(value, bool):
+        fits = bool in kinds
+    elif isinstance(value, int) and float in kinds:
+        fits = True
+    else:
+        fits = isinstance(value, tuple(list if k is tuple else k for k in kinds))
+    return None if fits else f"expected {_KIND_NAMES[kinds[0]]}, got {value!r}"

@@ -52,6 +52,7 @@ from workbench.runs.job_keys import (
     step_keys,
     summarise_option_names,
     top_keys,
+    type_problem,
 )
 from workbench.runs.outputs import discover_all, output_name, safe_join
 from workbench.runs.provenance import up_to_date
@@ -64,7 +65,6 @@ from workbench.settings import (
     RunSettings,
     SummaryOptions,
     TranslateOptions,
-    type_problem,
 )
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from workbench.engines import Engine
 from workbench.models.pool import ModelPool
 from workbench.settings import GenerationSettings
 from workbench.store import Store
-from workbench.tasks.legs import Job, leg_job, load_segments, plan_leg
+from workbench.tasks.legs import Job, leg_job, load_segments, plan_leg, windows
 
 #: Severities that send a sentence to the fallback model.
 GATING = ("error", "warning")
@@ -83,7 +83,10 @@ def run_fallbacks(
         why = failing(job.seg_texts, outputs, src, tgt)
         reasons[id(job)] = why
         fb = job.fallback
-        load_segments(fb, [job.seg_texts[i] for i in sorted(why)], store)
+        # A fallback with a context window sees each sentence's place in the whole document.
+        around = windows(job.seg_texts, fb.plan.context_sentences if fb.plan else 0)
+        picked = sorted(why)
+        load_segments(fb, [job.seg_texts[i] for i in picked], store, [around[i] for i in picked])
         if fb.seg_keys:
             second.append(fb)
     run_misses(second, pool, store, engine, None, None, None, lambda _: True)

@@ -33,6 +33,9 @@ class Job:
     block_pieces: list[list[segment.Piece]] = field(default_factory=list)
     seg_keys: list[str] = field(default_factory=list)
     seg_texts: list[str] = field(default_factory=list)
+    # Each sentence's preceding sentences, when the plan translates with a context window
+    # (chat models); empty otherwise. They are part of each sentence's key.
+    seg_contexts: list[tuple[str, ...]] = field(default_factory=list)
     found: dict[str, str] = field(default_factory=dict)
     fresh_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # computed this run
     start: float = 0.0
@@ -89,20 +92,55 @@ def leg_job(job: Job, plan: ModelPlan, rec: dict[str, Any]) -> Job:
     )
 
 
-def load_segments(job: Job, texts: list[str], store: Store) -> None:
+def load_segments(
+    job: Job,
+    texts: list[str],
+    store: Store,
+    contexts: list[tuple[str, ...]] | None = None,
+) -> None:
     """Give ``job`` these sentences to translate, keyed under its model and answered from the
-    cache where it can."""
+    cache where it can.
+
+    When the job's plan has a context window, each sentence carries the sentences before it:
+    ``contexts`` where given (one per text), else the window of ``texts`` themselves (the
+    document's sentences in order). A sentence's key then covers its context.
+    """
     job.seg_texts = list(texts)
+    window = job.plan.context_sentences if job.plan is not None else 0
+    job.seg_contexts = []
+    if window:
+        job.seg_contexts = list(contexts) if contexts is not None else windows(texts, window)
     # A segment a glossary changes the request for is keyed with the rules that match it;
     # every other segment keeps the key it has without a glossary.
     extras = apply.segment_extras(job.glossary, job.plan, job.seg_texts)
     job.seg_keys = [
-        signature.digest(job.seg_prefix, t) if x is None else signature.digest(job.seg_prefix, t, x)
-        for t, x in zip(job.seg_texts, extras, strict=True)
+        segment_key(job.seg_prefix, t, job.seg_contexts[i] if window else None, extras[i])
+        for i, t in enumerate(job.seg_texts)
     ]
     if job.plan is not None:
         job.plan = apply.with_terms(job.plan, job.glossary)
     job.found = store.get_segments(job.seg_keys) if job.seg_keys else {}
 
 
-__all__ = ["Job", "leg_job", "load_segments", "plan_leg"]
+def windows(texts: list[str], window: int) -> list[tuple[str, ...]]:
+    """Each text's ``window`` preceding texts, oldest first (fewer at the start)."""
+    return [tuple(texts[max(0, i - window) : i]) for i in range(len(texts))]
+
+
+def segment_key(
+    prefix: str,
+    text: str,
+    context: tuple[str, ...] | None = None,
+    glossary: dict[str, Any] | None = None,
+) -> str:
+    """The cache key of one sentence under a model's key ``prefix``: the same sentence after
+    other sentences is another entry, and so is one asked with a glossary's terms
+    (``glossary``: ``workbench.glossary.apply.segment_extras``). Without either, the key is
+    the one every sentence-level model has always used."""
+    if context is None and glossary is None:
+        return signature.digest(prefix, text)
+    extra = {} if context is None else {"context": list(context)}
+    return signature.digest(prefix, text, {**extra, **(glossary or {})})
+
+
+__all__ = ["Job", "leg_job", "load_segments", "plan_leg", "segment_key", "windows"]

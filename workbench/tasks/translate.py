@@ -170,6 +170,8 @@ def _plan(
         pool, resolved, source, leg_tgt, gen, detected=detected, where=job.doc.source
     )
     result.language_token = plan.language_token
+    if job.doc.format.keyed:  # the same text read as another format is another document
+        rec = {**rec, "format": job.doc.fmt}
     job.rec, job.plan = rec, plan
     result.model, result.revision, result.backend = (
         resolved.model_id,
@@ -191,6 +193,8 @@ def _plan(
     result.signature, result.key = signature.signature(rec), signature.key(rec)
     result.settings = dict(plan.settings)
 
+    if not job.doc.translatable_blocks():
+        result.notes.append("nothing to translate: copied unchanged")
     doc_key = signature.digest(result.key, content_hash(job.doc.render()))
     hit = store.get_document(doc_key)
     if hit is not None and _valid_doc_entry(hit):
@@ -223,7 +227,11 @@ def _check_output(job: Job) -> None:
     Skipped where detection means little: a copied document, or too few letters to go on.
     """
     result = job.result
-    if result.text is None or result.source_lang == result.target_lang:
+    if (
+        result.text is None
+        or result.source_lang == result.target_lang
+        or not job.doc.translatable_blocks()  # copied: there is nothing to check
+    ):
         return
     # Too few letters to go on: not checked (None).
     output = job.doc.format.parse(result.text)
@@ -297,17 +305,20 @@ def _run_misses(
         first = group[0]
         assert first.plan is not None and first.rec is not None
         wanted: dict[str, str] = {}  # key -> text, in first-seen order, deduplicated
+        around: dict[str, tuple[str, ...]] = {}  # key -> preceding sentences (context window)
         for job in group:
             for k, text in zip(job.seg_keys, job.seg_texts, strict=True):
                 if k not in job.found and k not in wanted:
                     wanted[k] = text
+            around.update(zip(job.seg_keys, job.seg_contexts, strict=False))
         # Length-sorted chunks keep each chunk's batches tight.
-        items = sorted(wanted.items(), key=lambda kv: (len(kv[1]), kv[0]))
+        items = sorted(wanted.items(), key=lambda kv: (len(kv[1]) + _chars(around, kv[0]), kv[0]))
         size = chunk_segments(first.rec["backend"], pool.batch_limits()[0])
         for start in range(0, len(items), size):
             part = items[start : start + size]
+            contexts = tuple(around[k] for k, _ in part) if around else ()
             chunks.append(
-                Chunk(g, first.plan, tuple(k for k, _ in part), tuple(t for _, t in part))
+                Chunk(g, first.plan, tuple(k for k, _ in part), tuple(t for _, t in part), contexts)
             )
             remaining[g] += 1
     if on_planned:
@@ -362,6 +373,11 @@ def _run_misses(
         remaining[g] -= 1
         if remaining[g] == 0:
             finish(g)
+
+
+def _chars(around: dict[str, tuple[str, ...]], key: str) -> int:
+    """Characters of a sentence's context (0 without one), for sorting by prompt length."""
+    return sum(len(s) for s in around.get(key, ()))
 
 
 def _keeping(stream: Iterator[T], keep: Callable[[KeyboardInterrupt], None]) -> Iterator[T]:
@@ -441,7 +457,7 @@ def _assemble(job: Job, store: Store, limit: int = 0) -> None:
                 later = job.later_notes.get(k, ())
                 pairs.append(SegmentPair(text, target, k not in notes, (*notes.get(k, ()), *later)))
         texts.append(segment.reassemble(pieces, translations))
-    result.text = job.doc.render(texts)
+    result.text = job.doc.render_translation(texts, result.target_lang)
     result.segments = pairs
     _check_output(job)
     _run_checks(result, job)

@@ -94,6 +94,9 @@ class Family:
     chat: ClassVar[bool] = False
     #: The template a chat model translates with (``workbench.prompts``); None when unprompted.
     prompt: ClassVar[str | None] = None
+    #: The template it translates a sentence with its document's preceding sentences with
+    #: (``--context``); None: the family translates sentences alone.
+    context_prompt: ClassVar[str | None] = None
     #: What a "cannot translate" message adds about a summariser of this family.
     summariser_note: ClassVar[str] = ""
 

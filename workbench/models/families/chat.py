@@ -14,6 +14,7 @@ class Chat(Family):
     )
     chat = True
     prompt = "translate-chat"  # the template `workbench translate --model <chat model>` renders
+    context_prompt = "translate-chat-context"  # the same, with the preceding sentences
 
     def recognise(self, files: ModelFiles) -> ModelInfo | None:
         if files.model_type not in self.model_types and not files.config.get("architectures", [""])[

@@ -21,9 +21,10 @@ def body_sentences(doc: Document, lang: str) -> list[str]:
 
     out: list[str] = []
     first = True
+    plain = doc.format.plain  # HTML: the words, without tags and entities
     for block in doc.blocks:
         if block.translatable and block.kind in BODY_KINDS:
-            text = block.text
+            text = plain(block.text)
             if first:
                 text, first = text[opener_length(text) :], False
             for sentence in segment.split_sentences(text, lang, markdown=doc.format.inline_markup):
@@ -34,7 +35,7 @@ def body_sentences(doc: Document, lang: str) -> list[str]:
 
 def title(doc: Document) -> str:
     """The article's title, or empty."""
-    return next((b.text for b in doc.blocks if b.kind == "title"), "")
+    return next((doc.format.plain(b.text) for b in doc.blocks if b.kind == "title"), "")
 
 
 def limit_sentences(
