@@ -11,7 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from workbench import segment
+from workbench import inline
 from workbench.documents import Document
 
 URL = re.compile(r"https?://[^\s)\]>]+")
@@ -45,10 +45,12 @@ def assert_structure_kept(source: str, translated: str) -> None:
 def expected_segments(doc: Document, lang: str) -> list[str]:
     """Every translatable piece of a document, in order: what must come back translated."""
     out: list[str] = []
+    syntax = inline.syntax_of(doc.format.inline_markup)
     for text in doc.translatable_texts():
+        # A sentence with markup is one segment: its source as written.
         out.extend(
-            p.text
-            for p in segment.pieces(text, lang, markdown=doc.format.inline_markup)
+            p.source if isinstance(p, inline.Marked) else p.text
+            for p in inline.pieces(text, lang, syntax)
             if p.translate
         )
     return out

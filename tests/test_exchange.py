@@ -321,6 +321,13 @@ def _post_edit(xlf: Path, edits: dict[str, str], dest: Path) -> list[str]:
 
 HEADING_EDIT = "Рада схвалила новий пором & <причал>"
 LINK_EDIT = "застосунок «Транзит»"
+# A sentence with a link is one unit: its source and target carry the Markdown.
+LINK_SOURCE = (
+    "Tickets are sold through the [transit app](https://transit.example.org/app?x=1&y=2) for now"
+)
+LINK_SENTENCE = (
+    f"Квитки продають через [{LINK_EDIT}](https://transit.example.org/app?x=1&y=2) поки що"
+)
 
 
 def test_import_rerun_and_overwrite_edits(world: World, out: Path, tmp_path: Path) -> None:
@@ -330,7 +337,7 @@ def test_import_rerun_and_overwrite_edits(world: World, out: Path, tmp_path: Pat
     edited = tmp_path / "a.uk.md.xlf"
     ids = _post_edit(
         out / "a.uk.md.xlf",
-        {"Council approves new ferry": HEADING_EDIT, "transit app": LINK_EDIT},
+        {"Council approves new ferry": HEADING_EDIT, LINK_SOURCE: LINK_SENTENCE},
         edited,
     )
     assert len(ids) == 2

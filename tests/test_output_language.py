@@ -117,8 +117,8 @@ def test_a_model_that_copies_its_input_is_flagged(tiny) -> None:
     assert first.ok and first.key is not None
     store.documents.clear()
     for answer, expect in ((None, "en"), (UK_SENTENCE, "uk")):
-        for pair in first.segments:
-            store.segments[digest(first.key, pair.source)] = answer or pair.source
+        for text in _model_texts(doc):
+            store.segments[digest(first.segment_key or first.key, text)] = answer or text
         store.documents.clear()
         again = run()
         assert again.cache == "segments" and again.output_lang == expect
@@ -218,3 +218,19 @@ def test_translated_prose_is_what_gets_checked() -> None:
     text = f"# Пором\n\n{UK_SENTENCE}\n\n```\nprint('hello world, this is code')\n```\n"
     assert "print" not in parse(text, "md").prose()
     assert not check(text, "uk").lang_mismatch
+
+
+def _model_texts(doc) -> list[str]:
+    """Every text the model is given for ``doc``: sentences (with placeholders where they have
+    markup) and the fragments such a sentence falls back to."""
+    from workbench import inline
+
+    syntax = inline.syntax_of(doc.format.inline_markup)
+    out = []
+    for text in doc.translatable_texts():
+        for piece in inline.pieces(text, "en", syntax):
+            if piece.translate:
+                out.append(piece.text)
+            if isinstance(piece, inline.Marked):
+                out.extend(p.text for p in piece.fragments if p.translate)
+    return out

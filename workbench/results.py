@@ -32,6 +32,9 @@ class TranslationResult:
     backend: str | None = None
     signature: str | None = None
     key: str | None = None
+    # The key its model's sentences are cached under, where it is not ``key`` (a document key
+    # that also covers placeholders, a cascade or a pivot route).
+    segment_key: str | None = None
     segments: list[SegmentPair] = field(default_factory=list)
     cache: str = "miss"  # "document" (whole hit), "partial", "miss", "off"
     hits: int = 0

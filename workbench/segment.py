@@ -136,12 +136,15 @@ def _trim_url(url: str) -> str:
     return url
 
 
-def _mark_spans(text: str, markdown: bool) -> list[int]:
-    """Mark every character as translatable text, an atomic protected span or a markup delimiter."""
+def _mark_spans(text: str, markdown: bool, log: list | None = None) -> list[int]:
+    """Mark every character as translatable text, an atomic protected span or a markup delimiter.
+
+    ``log`` receives each claim (start, end, mark) in order: delimiters come in pairs."""
     marks = [_TEXT] * len(text)
     work = list(text)  # protected characters are blanked out so later patterns skip them
 
     def claim(start: int, end: int, mark: int) -> None:
+        log is None or log.append((start, end, mark))
         for i in range(start, end):
             marks[i] = mark
             work[i] = "x"

@@ -88,5 +88,7 @@ def signature(rec: dict[str, Any]) -> str:
         parts.append(f"glossary:{str(rec['glossary'])[:7]}")
     parts.append(f"backend:{rec['backend']}")
     parts.append(f"seg:{rec['seg']}")
+    if rec.get("inline"):
+        parts.append(f"inline:{rec['inline']}")  # sentences with markup sent with placeholders
     parts.append(f"wb:{__version__}")
     return "|".join(parts)

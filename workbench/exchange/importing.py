@@ -30,6 +30,7 @@ from workbench.exchange.records import (
     rebuild,
     sources,
     unit_id,
+    whole,
 )
 from workbench.exchange.xliff import XliffFile, XliffUnit, read_xliff
 from workbench.exchange.xmltext import MAX_BYTES
@@ -99,7 +100,7 @@ def _import(out: Path, file: Path, store: Store, result: Imported) -> None:
     result.output = output.path
     _check_origin(found, output, name)
     doc = read_input(output)
-    pieces = block_pieces(doc, output.get("source_lang"))
+    pieces = block_pieces(doc, output.get("source_lang"), whole(output))
     wanted = sources(pieces)
     machine = machine_pairs(output, store)
     if [s for s, _ in machine] != wanted:

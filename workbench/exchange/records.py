@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench import segment, signature
+from workbench import inline, segment, signature
 from workbench.documents import Document, content_hash, read_document
 from workbench.errors import InputError, WorkbenchError
 from workbench.runs.outputs import read_json, safe_join
@@ -122,15 +122,21 @@ def read_input(output: Output) -> Document:
     return doc
 
 
-def block_pieces(doc: Document, src: str) -> list[list[segment.Piece]]:
-    """Each translatable block's pieces, exactly as translation cuts them."""
-    markdown = doc.format.inline_markup
-    return [segment.pieces(text, src, markdown=markdown) for text in doc.translatable_texts()]
+def block_pieces(doc: Document, src: str, whole: bool = True) -> list[list[segment.Piece]]:
+    """Each translatable block's pieces, exactly as translation cuts them (``whole``: sentences
+    with markup in one piece, with placeholders; not for a pivot route's output)."""
+    syntax = inline.syntax_of(doc.format.inline_markup)
+    return [inline.pieces(text, src, syntax, whole=whole) for text in doc.translatable_texts()]
 
 
 def sources(pieces: list[list[segment.Piece]]) -> list[str]:
-    """The segments to translate, in document order."""
-    return [p.text for block in pieces for p in block if p.translate]
+    """The segments as written, in document order (a sentence with markup as it stands)."""
+    return [
+        p.source if isinstance(p, inline.Marked) else p.text
+        for block in pieces
+        for p in block
+        if p.translate
+    ]
 
 
 def rebuild(
@@ -157,28 +163,53 @@ def machine_pairs(output: Output, store: Store) -> list[tuple[str, str]]:
         return [(s, t) for s, t in pairs]
     # Not cached whole (over the size limit): every segment is cached on its own.
     doc = read_input(output)
-    wanted = sources(block_pieces(doc, output.get("source_lang")))
-    keys = segment_keys(output, key, wanted)
+    flat = [p for b in block_pieces(doc, output.get("source_lang"), whole(output)) for p in b]
+    flat = [p for p in flat if p.translate]
+    prefix = output.get("segment_key") or key  # recorded where the sentences' key differs
+    keys = segment_keys(output, prefix, [p.text for p in flat])
     found = store.get_segments(list(dict.fromkeys(keys))) if keys else {}
+    pairs = []
+    for p, k in zip(flat, keys, strict=True):
+        if isinstance(p, inline.Marked) and k in found and p.encoded is not None:
+            try:  # the cache holds the model's output, placeholders and all
+                pairs.append((p.source, inline.restore(p.encoded, found[k])))
+            except inline.PlaceholderError:  # the sentence went in fragments: theirs answer
+                texts = [f.text for f in p.fragments if f.translate]
+                parts = segment_keys(output, prefix, texts, fragments=True)
+                got = store.get_segments(parts)
+                if any(f not in got for f in parts):
+                    found.pop(k)
+                    continue
+                pairs.append((p.source, inline.fragments_text(p, [got[f] for f in parts])))
+        elif k in found:
+            pairs.append((p.text, found[k]))
     if any(k not in found for k in keys):
         raise WorkbenchError(
             f"{output.path}: its segments are not in the cache (was it translated with "
             "--no-cache, or was the cache cleared?); run the same `workbench translate` again "
             "(it fills the cache and keeps post-edited outputs as they are), then export again"
         )
-    return [(text, found[k]) for text, k in zip(wanted, keys, strict=True)]
+    return pairs
 
 
-def segment_keys(output: Output, key: str, texts: list[str]) -> list[str]:
+def whole(output: Output) -> bool:
+    """Whether the output's sentences with markup went whole, with placeholders."""
+    return "|inline:" in str(output.get("signature") or "")
+
+
+def segment_keys(
+    output: Output, key: str, texts: list[str], *, fragments: bool = False
+) -> list[str]:
     """The cache keys the translation run stored ``texts`` under: each with its preceding
-    sentences where the run translated with a context window (chat models)."""
+    sentences where the run translated with a context window (chat models); ``fragments``
+    of a sentence whose placeholders were lost went without context."""
     from workbench.tasks.legs import segment_key, windows
 
     settings = output.prov.get("settings")
     window = settings.get("context_sentences") if isinstance(settings, dict) else None
     if not isinstance(window, int) or isinstance(window, bool) or window <= 0:
         return [segment_key(key, text) for text in texts]
-    around = windows(texts, window)
+    around = [()] * len(texts) if fragments else windows(texts, window)
     return [segment_key(key, t, c) for t, c in zip(texts, around, strict=True)]
 
 

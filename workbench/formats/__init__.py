@@ -36,9 +36,12 @@ class Format(ABC, Generic[D]):
     name: str
     #: Lower-case file suffixes with their dot, the usual one first (it names outputs).
     suffixes: tuple[str, ...]
-    #: Whether block text carries inline markup and link syntax (Markdown's ``**``, `` ` ``,
-    #: ``[text](target)``) that segmentation must keep whole and untranslated.
-    inline_markup: bool = False
+    #: The inline markup syntax of block text: None or False (plain text), ``"markdown"``
+    #: (``**``, `` ` ``, ``[text](target)``; True means the same) or ``"html"`` (inline tags
+    #: paired by name, void tags and comments kept whole, entities decoded for the model and
+    #: text escaped when put back). Sentences with markup go to the model whole, with
+    #: placeholders (``workbench.inline``).
+    inline_markup: bool | str | None = False
     #: The suffix of a summary of such a file, when a summary (plain prose) is not a document
     #: of this format (a subtitle file has timings): None, the input's own suffix.
     summary_suffix: str | None = None

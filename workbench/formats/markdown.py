@@ -248,7 +248,7 @@ class Markdown(Format[Document]):
 
     name = "md"
     suffixes = (".md", ".markdown")
-    inline_markup = True
+    inline_markup = "markdown"
 
     def parse(self, text: str, source: str | None = None) -> Document:
         return build(text, self.name, lambda lines: MarkdownParser(lines).parse(), source)

@@ -230,11 +230,12 @@ def check_segments(doc: Document, name: str, limit: int) -> None:
     estimate = sum(1 + len(_SENTENCE_END.findall(t)) for t in texts)
     if estimate <= limit:
         return
-    from workbench.segment import split_sentences
+    from workbench.inline import split_sentences, syntax_of
 
     count = 0
+    syntax = syntax_of(doc.format.inline_markup)
     for text in texts:
-        count += len(split_sentences(text, "en", markdown=doc.format.inline_markup))
+        count += len(split_sentences(text, "en", syntax))
         if count > limit:
             raise InputError(
                 name,

@@ -19,6 +19,7 @@ from workbench.engines import Engine
 from workbench.models.pool import ModelPool
 from workbench.settings import GenerationSettings
 from workbench.store import Store
+from workbench.tasks import markup
 from workbench.tasks.legs import Job, leg_job, load_segments, plan_leg, windows
 
 #: Severities that send a sentence to the fallback model.
@@ -79,8 +80,10 @@ def run_fallbacks(
     reasons: dict[int, dict[int, list[str]]] = {}
     for job in held:
         src, tgt = job.result.source_lang, job.result.target_lang
-        outputs = [job.found[k] for k in job.seg_keys]
-        why = failing(job.seg_texts, outputs, src, tgt)
+        # Checked as readers see them: markup put back (placeholders would count as numbers).
+        outputs = [markup.final(job, k) for k in job.seg_keys]
+        texts = [markup.source(job, k, t) for k, t in zip(job.seg_keys, job.seg_texts, strict=True)]
+        why = failing(texts, outputs, src, tgt)
         reasons[id(job)] = why
         fb = job.fallback
         # A fallback with a context window sees each sentence's place in the whole document.
@@ -108,7 +111,14 @@ def run_fallbacks(
         else:
             for n, i in enumerate(sorted(why)):
                 k = job.seg_keys[i]
-                job.found[k] = fb.found[fb.seg_keys[n]]
+                out, piece = fb.found[fb.seg_keys[n]], job.marked.get(k)
+                lost = markup.problem(piece, out) if piece is not None else None
+                if lost is not None:  # the first model's sentence stands
+                    note = f"fallback:{label} not used: {lost}"
+                    job.later_notes[k] = (*job.later_notes.get(k, ()), note)
+                    continue
+                job.found[k] = out
+                job.repaired.pop(k, None)
                 job.later_notes[k] = (f"fallback:{label}", *why[i])
                 cascade["segments"].append({"index": i, "model": label, "why": why[i]})
             if why:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench import segment, signature
+from workbench import inline, segment, signature
 from workbench.documents import Document
 from workbench.glossary import Glossary, apply
 from workbench.models.plan import ModelPlan
@@ -46,6 +46,12 @@ class Job:
     pivot: Job | None = None  # a pivot route's second leg (pivot -> target)
     later_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # e.g. fallback reasons
     glossary: Glossary | None = None  # --glossary: applied on every leg, for its language pair
+    # Sentences sent whole with placeholders (workbench.inline): per translatable piece (None
+    # for a plain one), then by key; and the fragment translations of those whose output lost
+    # a placeholder.
+    marked_at: list[inline.Marked | None] = field(default_factory=list)
+    marked: dict[str, inline.Marked] = field(default_factory=dict)
+    repaired: dict[str, str] = field(default_factory=dict)
 
 
 def plan_leg(

@@ -11,16 +11,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from workbench import cancel, detection, segment, signature
+from workbench import cancel, detection, inline, segment, signature
 from workbench.documents import Document, content_hash
 from workbench.engines import Chunk, Engine, LocalEngine, SegmentError
 from workbench.errors import CacheError, WorkbenchError
 from workbench.glossary import apply as glossary_apply
-from workbench.glossary import load as load_glossary
 from workbench.models.pool import ModelPool
 from workbench.results import SegmentPair, TranslationResult
 from workbench.settings import GenerationSettings, TranslateOptions
 from workbench.store import NullStore, Store, not_cached_note, over_limit
+from workbench.tasks import markup
 from workbench.tasks.legs import Job, load_segments, plan_leg
 
 # Misses are translated and stored in chunks, so an interrupted run loses at most one chunk of
@@ -62,7 +62,7 @@ def translate_documents(
     options = options.checked()  # returns options its caller checked as they are
     targets, src, model = list(options.targets), options.src, options.model
     fallback, via = options.fallback_model, options.pivot
-    glossary = load_glossary(options.glossary) if options.glossary else None
+    glossary = glossary_apply.load(options.glossary) if options.glossary else None
     results: list[list[TranslationResult]] = []
     jobs: list[Job] = []
     for d, doc in enumerate(docs):
@@ -107,10 +107,14 @@ def translate_documents(
     engine = engine or LocalEngine()
     held: list[Job] = []  # cascades: assembled once their fallback segments are in
     pivots: list[Job] = []  # pivot routes: assembled once their second leg is in
+    repairs: list[Job] = []  # sentences whose placeholders were lost: their fragments first
 
     def hold(job: Job) -> bool:
         if job.pivot is not None:
             pivots.append(job)
+            return True
+        if markup.broken(job):
+            repairs.append(job)
             return True
         if job.fallback is None:
             return False
@@ -118,6 +122,15 @@ def translate_documents(
         return True
 
     _run_misses(jobs, pool, store, engine, on_segments, on_planned, finish, hold)
+    if repairs:
+        markup.run_repairs(repairs, pool, store, engine, _run_misses)
+        for job in repairs:
+            if job.result.error is None and job.fallback is not None:
+                held.append(job)
+                continue
+            if job.result.error is None:
+                _assemble(job, store, pool.run.max_cache_value_bytes)
+            finish(job)
     if pivots:
         from workbench.tasks.pivot import run_pivots
 
@@ -188,9 +201,14 @@ def _plan(
 
         rec = plan_fallback(job, fallback, rec, pool, gen)
         job.rec = rec
-    if job.glossary is not None:
-        job.rec = rec = glossary_apply.recipe(rec, job.glossary)
+    job.rec = rec = glossary_apply.recipe(rec, job.glossary)
+    if job.doc.format.inline_markup and job.pivot is None:
+        # Sentences with markup go whole, with placeholders: the document's key says so, so a
+        # document cached sentence fragment by fragment is not served (segment keys unchanged).
+        rec = job.rec = {**rec, "inline": inline.VERSION}
     result.signature, result.key = signature.signature(rec), signature.key(rec)
+    if result.key != job.seg_prefix:
+        result.segment_key = job.seg_prefix
     result.settings = dict(plan.settings)
 
     if not job.doc.translatable_blocks():
@@ -212,13 +230,8 @@ def _plan(
         result.seconds = time.perf_counter() - job.start
         return
 
-    markdown = job.doc.format.inline_markup
-    texts: list[str] = []
-    for text in job.doc.translatable_texts():
-        pieces = segment.pieces(text, source, markdown=markdown)
-        job.block_pieces.append(pieces)
-        texts.extend(piece.text for piece in pieces if piece.translate)
-    load_segments(job, texts, store)
+    load_segments(job, markup.cut(job, source), store)
+    markup.index(job)
 
 
 def _check_output(job: Job) -> None:
@@ -250,16 +263,14 @@ def _flag_output(result: TranslationResult, found: str | None) -> None:
 
 
 def _run_checks(result: TranslationResult, job: Job | None) -> None:
-    """The quality checks of a finished translation, reusing its detected language; with a
-    glossary, also its terms (recorded in ``result.glossary``)."""
+    """The quality checks (and glossary terms) of a translation, reusing its detected language."""
     from workbench.quality.checks import as_dicts, check_translation, verdict
 
     pairs = [(p.source, p.target) for p in result.segments]
     flags = check_translation(
         pairs, result.source_lang or "en", result.target_lang, output_lang=result.output_lang
     )
-    if job is not None and job.glossary is not None and job.plan is not None:
-        flags += glossary_apply.account(result, job.glossary, glossary_apply.mode(job.plan))
+    flags += glossary_apply.job_checks(result, job)
     result.checks, result.verdict = as_dicts(flags), verdict(flags)
 
 
@@ -452,10 +463,13 @@ def _assemble(job: Job, store: Store, limit: int = 0) -> None:
         for piece in pieces:
             if piece.translate:
                 k, text = next(it)
-                target = job.found[k]
+                target = markup.final(job, k)  # markup put back
                 translations.append(target)
                 later = job.later_notes.get(k, ())
-                pairs.append(SegmentPair(text, target, k not in notes, (*notes.get(k, ()), *later)))
+                source = markup.source(job, k, text)
+                pairs.append(
+                    SegmentPair(source, target, k not in notes, (*notes.get(k, ()), *later))
+                )
         texts.append(segment.reassemble(pieces, translations))
     result.text = job.doc.render_translation(texts, result.target_lang)
     result.segments = pairs

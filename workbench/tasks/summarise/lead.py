@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workbench import segment
+from workbench import inline
 from workbench.documents import Document
 from workbench.settings import DEFAULT_SENTENCES
 
@@ -27,7 +27,9 @@ def body_sentences(doc: Document, lang: str) -> list[str]:
             text = plain(block.text)
             if first:
                 text, first = text[opener_length(text) :], False
-            for sentence in segment.split_sentences(text, lang, markdown=doc.format.inline_markup):
+            syntax = inline.syntax_of(doc.format.inline_markup)
+            for sentence in inline.split_sentences(text, lang, syntax):
+                sentence = inline.plain(sentence, syntax)  # HTML: the words, not the tags
                 if sentence.strip() and any(ch.isalpha() for ch in sentence):
                     out.append(sentence.strip())
     return out

@@ -1,0 +1,191 @@
+"""The protected spans of a paragraph with inline markup, for ``workbench.inline``: which are
+atoms and which pair up (emphasis, links, HTML elements by name), per sentence.
+
+Markdown spans come from ``segment``'s own marking (the same spans the fragment mode keeps
+verbatim); HTML is tokenized by the standard library's ``html.parser``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+from workbench import segment
+
+# HTML elements without content: always an atom.
+_VOID = frozenset(
+    (
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    )
+)
+
+
+@dataclass(eq=False)
+class Token:
+    """A protected span: an atom, or one end of a pair (``mate`` is the other)."""
+
+    start: int
+    end: int
+    kind: str  # "atom", "open" or "close"
+    restore: str
+    mate: Token | None = None  # the other end of a pair
+    tag: tuple[str, str] | None = None  # HTML: ("start" | "end", name)
+
+
+class _Tags(HTMLParser):
+    """Offsets and kinds of an HTML fragment's tags, comments and text (stdlib tokenizer)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.events: list[tuple[tuple[int, int], str, str]] = []
+
+    def _at(self, kind: str, name: str = "") -> None:
+        self.events.append((self.getpos(), kind, name))
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        self._at("void" if tag in _VOID else "start", tag)
+
+    def handle_startendtag(self, tag: str, attrs: object) -> None:
+        self._at("void", tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._at("end", tag)
+
+    def handle_data(self, data: str) -> None:
+        self._at("data")
+
+    def handle_comment(self, data: str) -> None:
+        self._at("void")
+
+    handle_decl = handle_pi = unknown_decl = handle_comment
+
+
+def html_events(text: str) -> list[tuple[int, int, str, str]]:
+    """(start, end, kind, name) of every construct of an HTML fragment, in order."""
+    parser = _Tags()
+    parser.feed(text)
+    parser.close()
+    lines = [0]
+    for m in re.finditer(r"\n", text):
+        lines.append(m.end())
+    starts = [(lines[line - 1] + col, kind, name) for (line, col), kind, name in parser.events]
+    out = []
+    for i, (start, kind, name) in enumerate(starts):
+        end = starts[i + 1][0] if i + 1 < len(starts) else len(text)
+        if end > start:
+            out.append((start, end, kind, name))
+    return out
+
+
+def _tag_of(text: str) -> tuple[str, str] | None:
+    events = html_events(text)
+    if len(events) == 1 and events[0][2] in ("start", "end"):
+        return events[0][2], events[0][3]
+    return None
+
+
+def paragraph_tokens(text: str, syntax: str | None) -> tuple[list[int], list[Token]]:
+    """The paragraph's character marks (for sentence splitting) and its protected spans."""
+    tokens: list[Token] = []
+    if syntax == "html":
+        marks = [segment._TEXT] * len(text)
+        for start, end, kind, name in html_events(text):
+            if kind == "data":
+                continue
+            marks[start:end] = [segment._ATOM] * (end - start)
+            tag = (kind, name) if kind in ("start", "end") else None
+            tokens.append(Token(start, end, "atom", text[start:end], tag=tag))
+        return marks, tokens
+    log: list[tuple[int, int, int]] = []
+    marks = segment._mark_spans(text, syntax == "markdown", log)
+    i = 0
+    while i < len(log):
+        start, end, mark = log[i]
+        if mark == segment._DELIM and i + 1 < len(log) and log[i + 1][2] == segment._DELIM:
+            # Delimiters are claimed in pairs; a link's target follows its closing bracket.
+            close_start, close_end, _ = log[i + 1]
+            i += 2
+            if text[start:end].endswith("[") and i < len(log) and log[i][0] == close_end:
+                close_end = log[i][1]
+                i += 1
+            opening = Token(start, end, "open", text[start:end])
+            closing = Token(close_start, close_end, "close", text[close_start:close_end])
+            opening.mate, closing.mate = closing, opening
+            tokens += [opening, closing]
+            continue
+        tag = _tag_of(text[start:end]) if text[start : start + 1] == "<" else None
+        tokens.append(Token(start, end, "atom", text[start:end], tag=tag))
+        i += 1
+    # A later pattern can claim over an earlier one (a URL running into a footnote reference,
+    # blanked by then): overlapping spans become one atom.
+    merged: list[Token] = []
+    for t in sorted(tokens, key=lambda t: (t.start, -t.end)):
+        if merged and t.start < merged[-1].end:
+            last = merged[-1]
+            for end in (last, t):
+                if end.mate is not None:
+                    end.mate.kind, end.mate.mate = "atom", None
+            end_at = max(last.end, t.end)
+            merged[-1] = Token(last.start, end_at, "atom", text[last.start : end_at])
+        else:
+            merged.append(t)
+    return marks, merged
+
+
+def sentence_tokens(tokens: list[Token], start: int, end: int) -> list[Token]:
+    """Copies of the tokens inside ``[start, end)``, offsets relative to ``start``; a pair is
+    kept only with both ends inside, HTML tags are paired by name, crossing pairs are undone."""
+    inside = [t for t in tokens if start <= t.start and t.end <= end]
+    copies: dict[int, Token] = {
+        id(t): Token(t.start - start, t.end - start, t.kind, t.restore, tag=t.tag) for t in inside
+    }
+    for t in inside:
+        mate = copies.get(id(t.mate)) if t.mate is not None else None
+        copies[id(t)].mate = mate
+        if mate is None:
+            copies[id(t)].kind = "atom"
+    out = sorted(copies.values(), key=lambda t: t.start)
+    stack: list[Token] = []
+    for t in out:  # HTML elements: an end tag closes the nearest open tag of its name
+        if t.kind != "atom" or t.tag is None:
+            continue
+        if t.tag[0] == "start":
+            stack.append(t)
+        else:
+            for j in range(len(stack) - 1, -1, -1):
+                if stack[j].tag is not None and stack[j].tag[1] == t.tag[1]:
+                    opening = stack.pop(j)
+                    opening.kind, t.kind = "open", "close"
+                    opening.mate, t.mate = t, opening
+                    del stack[j:]
+                    break
+    open_stack: list[Token] = []
+    for t in out:  # pairs must nest: one that crosses another becomes two atoms
+        if t.kind == "open":
+            open_stack.append(t)
+        elif t.kind == "close":
+            if open_stack and open_stack[-1] is t.mate:
+                open_stack.pop()
+            else:
+                assert t.mate is not None
+                if t.mate in open_stack:
+                    open_stack.remove(t.mate)
+                t.kind = t.mate.kind = "atom"
+    return out
+
+
+__all__ = ["Token", "html_events", "paragraph_tokens", "sentence_tokens"]
