@@ -106,11 +106,6 @@ class Glossary:
     entries: tuple[Entry, ...]
     sha256: str
 
-    @property
-    def label(self) -> str:
-        """``news-style.tsv@3f2a9c1`` for signatures and messages."""
-        return f"{self.path.replace(chr(92), '/').rsplit('/', 1)[-1]}@{self.sha256[:7]}"
-
     def languages(self) -> tuple[str, ...]:
         """Every language some entry has a term in."""
         seen = {lang for e in self.entries for lang in (*e.terms, *e.deprecated)}

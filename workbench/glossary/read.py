@@ -14,13 +14,14 @@ TBX: TBX-Basic and TBX v3 core (``conceptEntry``/``langSec``/``termSec``) as wel
 the first term without one), admitted or deprecated (``deprecatedTerm-admn-sts``,
 ``supersededTerm-admn-sts``); an entry-level ``note`` or ``descrip`` that reads ``keep``,
 ``dnt`` or ``do not translate`` marks a keep entry, and ``descrip type="x-case"`` sets its case.
-Parsed with defusedxml: entities and external references are refused unread.
+Parsed with defusedxml: entities and external references are refused unread. (The TBX
+readers on PyPI are either parts of large toolkits, translate-toolkit with lxml, or
+unmaintained; TBX's core structure is small enough to read directly.)
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from collections.abc import Iterator
 from functools import lru_cache
@@ -395,9 +396,4 @@ def _tbx_entry(concept: _Node) -> Entry:
     return _entry(terms, deprecated, keep, case, "; ".join(notes), concept.line)
 
 
-def file_sha256(path: str | Path) -> str:
-    """sha256 of a file's bytes (for provenance: which file was read)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-__all__ = ["MAX_BYTES", "file_sha256", "load", "read_table", "read_tbx"]
+__all__ = ["MAX_BYTES", "load", "read_table", "read_tbx"]
