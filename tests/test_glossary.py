@@ -620,3 +620,16 @@ def test_a_changed_term_is_restored_without_translating_again(tmp_path: Path, ti
     )
     assert (more.hits, more.misses) == (2, 1)
     assert engine.seen == ["<x1/> sent a <x2/>."]
+
+
+def test_a_plan_carries_its_terms_to_other_processes(tmp_path: Path, tiny) -> None:
+    from workbench.glossary import apply
+    from workbench.models.plan import ModelPlan
+    from workbench.models.pool import ModelPool
+
+    g = load(write(tmp_path, "b.tsv", TSV))
+    pool = ModelPool(RunSettings(backend="torch"))
+    resolved = pool.resolve(str(tiny("chat")))
+    plan = apply.with_terms(pool.plan_translation(resolved, "en", "uk", FAST), g)
+    again = ModelPlan.from_wire(json.loads(json.dumps(plan.wire())), resolved, plan.info)
+    assert apply.plan_rules(again) == apply.plan_rules(plan) and again.terms
