@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tests.helpers import expected_segments, manifest
-from workbench import Workbench, formats, segment
+from workbench import Workbench, formats, inline, segment
 from workbench.cli.app import app
 from workbench.documents import Document, read_document
 from workbench.errors import InputError
@@ -108,13 +108,20 @@ def parse(text: str) -> Document:
     return formats.get("html").parse(text)
 
 
+def _answer(piece: segment.Piece, output: str) -> str:
+    """``output`` as the pipeline puts it into the page: placeholders restored."""
+    encoded = getattr(piece, "encoded", None)
+    return inline.restore(encoded, output) if encoded is not None else output
+
+
 def fake_translation(doc: Document, say: str = NASTY, lang: str = "uk") -> str:
     """The page as the pipeline would put it back, with every sentence marked as translated
     and followed by ``say`` (text a model might write)."""
     texts = []
+    syntax = inline.syntax_of(doc.format.inline_markup)
     for text in doc.translatable_texts():
-        pieces = segment.pieces(text, "en", markdown=doc.format.inline_markup)
-        targets = ["УК " + p.text + say for p in pieces if p.translate]
+        pieces = inline.pieces(text, "en", syntax)
+        targets = [_answer(p, "УК " + p.text + say) for p in pieces if p.translate]
         texts.append(segment.reassemble(pieces, targets))
     return doc.render_translation(texts, lang)
 
@@ -258,7 +265,7 @@ def test_translation_keeps_the_tree(name: str) -> None:
     assert tree(out, CHANGED) == tree(text, CHANGED)
     # No markup from the model: its tags and ampersands are text.
     assert "<script>alert" not in out
-    assert out.count("&lt;script>alert(") == len(expected_segments(parse(text), "en"))
+    assert out.count("&lt;script") == len(expected_segments(parse(text), "en"))
     assert "AT&amp;T &lt; 3" in out
 
 
@@ -277,8 +284,10 @@ def test_untranslated_parts_come_out_byte_identical() -> None:
         '<p translate="no">City News Ltd</p>',
         '<span class="notranslate">Harbour Lines</span>',
         "<textarea>Leave this text</textarea>",
-        "&mdash; City News",
-        "&euro;2&nbsp;each.",
+        # Entities in translated text reach the model as characters and come back as
+        # characters (UTF-8 output), except the three that HTML needs escaped.
+        "\u2014 City News",
+        "\u20ac2\u00a0each.",
         "batteries &amp; solar",
     ):
         assert kept in out, kept

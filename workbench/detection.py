@@ -16,7 +16,7 @@ DETECT_SAMPLE = 1500
 
 def sample(doc: Document) -> str:
     """The start of a document's prose, which language detection goes on."""
-    text = doc.prose() or doc.format.plain(doc.render())  # HTML: its words, not its tags
+    text = doc.prose() or doc.format.plain(doc.view())  # HTML: its words, not its tags
     # A couple of paragraphs identify the language as well as the whole article does, and the
     # detector's time grows with the text: sample the start, cut at a space.
     if len(text) > DETECT_SAMPLE:

@@ -116,6 +116,9 @@ class Document:
     fmt: str  # the name of its format (workbench.formats): 'txt', 'md', ...
     trailing_newline: bool
     source: str | None = None  # path, for messages
+    # A binary format's input bytes (a Word file), which its render rebuilds the output from;
+    # None for text formats, which render from the blocks alone.
+    data: bytes | None = None
 
     @property
     def format(self) -> formats.Format[Document]:
@@ -135,12 +138,33 @@ class Document:
 
         Without ``texts`` the result is the original input byte for byte. A replaced block keeps
         its prefix, suffixes, line endings and number of lines: the new text is re-wrapped.
+        A binary format (``format.binary``) returns bytes.
         """
         return self.format.render(self, texts)
 
     def render_translation(self, texts: list[str], lang: str) -> str:
         """The document with ``texts`` in place, as a translation into ``lang``."""
         return self.format.render_translation(self, texts, lang)
+
+    def view(self, texts: list[str] | None = None) -> str:
+        """The document as readable text (``render`` itself for a text format; a Word file's
+        paragraphs as Markdown-like text), with ``texts`` in place when given."""
+        return self.format.view(self, texts)
+
+    def input_hash(self) -> str:
+        """What identifies this input in cache keys and provenance (``input_sha256``): the
+        normalised text's ``content_hash``, or the SHA-256 of a binary format's bytes (its
+        output carries every byte of them that is not translated)."""
+        if self.format.binary:
+            return hashlib.sha256(self.data or b"").hexdigest()
+        return content_hash(self.render())
+
+    def as_text(self) -> Document:
+        """This document as a text document: itself, or a binary format's ``view`` parsed in
+        the format it is written in (what summaries and language detection read)."""
+        if not self.format.binary:
+            return self
+        return self.format.readable().parse(self.view(), self.source)
 
     def render_blocks(
         self, texts: list[str] | None = None, escape: Callable[[Block, str], str] | None = None
@@ -167,6 +191,8 @@ class Document:
 
     def prose(self) -> str:
         """Title and body text for summarising or detecting the language, blank-line separated."""
+        if self.format.binary:  # block texts carry the format's inline markup: read the view
+            return self.as_text().prose()
         plain = self.format.plain
         return "\n\n".join(
             plain(block.text)
@@ -295,6 +321,11 @@ def read_document(path: str | Path) -> Document:
         raise InputError(name, f"cannot be read ({reason}); check its permissions") from exc
     if not data:
         raise InputError(name, "is empty; there is no text to work on")
+    # A suffix no format reads is read as plain text here; folder runs and the CLI refuse such
+    # files before reading them (runs/outputs.py).
+    fmt = formats.for_path(path) or formats.get(formats.PLAIN)
+    if fmt.binary:
+        return fmt.parse(data, name)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(name, "is UTF-16 text; re-save it as UTF-8")
     if b"\x00" in data:
@@ -311,7 +342,4 @@ def read_document(path: str | Path) -> Document:
         ) from exc
     if not text.lstrip("\ufeff").strip():
         raise InputError(name, "contains only whitespace; there is no text to work on")
-    # A suffix no format reads is read as plain text here; folder runs and the CLI refuse such
-    # files before reading them (runs/outputs.py).
-    fmt = formats.for_path(path) or formats.get(formats.PLAIN)
     return fmt.parse(text, name)

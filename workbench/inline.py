@@ -99,10 +99,32 @@ def _put_back(text: str, syntax: str | None) -> str:
     return html.escape(text, quote=False) if syntax == "html" else text
 
 
+def _empty_pairs_as_atoms(core: str, tokens: list[Token]) -> list[Token]:
+    """A pair with no words inside (``<span></span>``, ``<b> </b>``) is one atom: there is
+    nothing for a model to put between its placeholders, so it could only come back empty."""
+    out: list[Token] = []
+    skip: set[int] = set()
+    for i, t in enumerate(tokens):
+        if i in skip:
+            continue
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if (
+            t.kind == "open"
+            and nxt is not None
+            and nxt is t.mate
+            and not any(ch.isalnum() for ch in core[t.end : nxt.start])
+        ):
+            out.append(Token(t.start, nxt.end, "atom", core[t.start : nxt.end]))
+            skip.add(i + 1)
+        else:
+            out.append(t)
+    return out
+
+
 def _encode(
     core: str, tokens: list[Token], syntax: str | None, protect: Sequence[Protect] = ()
 ) -> Encoded | None:
-    tokens = list(tokens)
+    tokens = _empty_pairs_as_atoms(core, list(tokens))
     for p in sorted(protect, key=lambda p: p.start):
         clear = 0 <= p.start < p.end <= len(core) and all(
             p.end <= t.start or t.end <= p.start for t in tokens

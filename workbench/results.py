@@ -24,6 +24,8 @@ class TranslationResult:
     """The translation of one document into one language, with what ran to produce it."""
 
     target_lang: str
+    # The translated document as text; for a binary format (a Word file) its readable view
+    # (``Document.view``: paragraphs as Markdown-like text), the document itself in ``data``.
     text: str | None = None
     source_lang: str | None = None
     detected: bool = False
@@ -60,10 +62,17 @@ class TranslationResult:
     # language (None: direct), each leg's languages, model, revision and whether it was cached,
     # and why. None: the model was given.
     route: dict[str, Any] | None = None
+    # The licence of ``model`` (its model card, config, else the catalog; "unknown"), and of
+    # every model this output used (a pivot's second leg, a fallback): information only,
+    # never part of the key.
+    licence: str | None = None
+    licences: dict[str, str] = field(default_factory=dict)
     # With a glossary (workbench.glossary.apply.account): its file and hash, how it was
     # applied, counts of applied, missed and deprecated terms, and each term found per segment.
     glossary: dict[str, Any] | None = None
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
+    # A binary format's translated document (the bytes of a .docx); None for text formats.
+    data: bytes | None = field(default=None, repr=False)
 
     def fail(self, exc: WorkbenchError) -> None:
         """Record a problem; the result keeps the exception for API callers to re-raise."""
@@ -72,6 +81,10 @@ class TranslationResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def output(self) -> str | bytes | None:
+        """What an output file holds: ``data`` for a binary format, else ``text``."""
+        return self.data if self.data is not None else self.text
 
     def warnings(self) -> list[str]:
         """One line per thing the user should look at, each naming the input."""
@@ -94,6 +107,7 @@ class TranslationResult:
         """A JSON-ready record of what produced this output."""
         data = asdict(self)
         data.pop("text")
+        data.pop("data")
         data.pop("exception")
         data["segments"] = len(self.segments)
         return data
@@ -112,7 +126,8 @@ class SummaryResult:
     model: str | None = None
     revision: str | None = None
     backend: str | None = None
-    licence: str | None = None
+    licence: str | None = None  # the summariser's (see TranslationResult.licence)
+    licences: dict[str, str] = field(default_factory=dict)  # every model used: summary, translation
     signature: str | None = None
     key: str | None = None
     prompt: str | None = None  # template name@sha (chat models)

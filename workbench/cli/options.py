@@ -70,3 +70,20 @@ QuietOption = Annotated[
 ]
 # Checked by QualitySettings (one line, as in job files).
 FailOnOption = Annotated[str, typer.Option("--fail-on", help=quality_help("fail_on"))]
+LockedOption = Annotated[
+    bool,
+    typer.Option(
+        "--locked",
+        help="Before any work, check that every model the run needs is in the lock file at the "
+        "revision found here (see `workbench models lock`); refuse the run otherwise.",
+    ),
+]
+LockFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--lock-file",
+        help="The lock file (default: workbench.lock in the first folder, or beside the first "
+        "file; for a job file, JOB.toml.lock).",
+        show_default=False,
+    ),
+]

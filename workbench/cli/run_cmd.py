@@ -28,6 +28,8 @@ from workbench.cli.options import (
     ADDRESS_HELP,
     ENGINE_HELP,
     CacheOption,
+    LockedOption,
+    LockFileOption,
     ManifestOption,
     NoCacheOption,
     OfflineOption,
@@ -210,6 +212,9 @@ def finish(report: RunReport, *, quiet: bool, as_json: bool, fail_on: str = "nev
             eprint(line)
     for line in report.warnings:
         eprint(f"workbench: warning: {line}")
+    from workbench.cli.locking import licence_notice
+
+    licence_notice(row.result for row in report.rows if row.ok)
     eprint(report.summary(), quiet)
     if report.failed:
         raise typer.Exit(EXIT_FAILED_DOCS)
@@ -311,6 +316,8 @@ def run(
             "Ray cluster (asked on a terminal; required in scripts).",
         ),
     ] = False,
+    locked: LockedOption = False,
+    lock_file: LockFileOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Run a job file: translate and summarise folders of articles in one command."""
@@ -325,10 +332,23 @@ def run(
         "quality": None if fail_on is None else QualitySettings(fail_on=fail_on),
     }
     job = job.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
+    wb = job.workbench(cache=False if no_cache else cache, refresh=refresh, offline=offline)
+    if locked:
+        from workbench.cli.locking import require_lock
+        from workbench.runs.lock import lock_command, lock_path
+
+        require_lock(
+            wb,
+            list(job.inputs),
+            list(job.steps),
+            lock=lock_file or lock_path([], job_file),
+            refresh=lock_command([], job_file=job_file, lock_file=lock_file),
+            src=job.src,
+            exclude=[job.out],
+        )
     risks = job.confirmations(address_given=address is not None)
     if risks and not dry_run and not yes:
         confirm(job_file, risks)
-    wb = job.workbench(cache=False if no_cache else cache, refresh=refresh, offline=offline)
     with wb:
         if dry_run:
             plan = plan_job(job, wb, address_given=address is not None)

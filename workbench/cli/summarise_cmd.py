@@ -11,11 +11,13 @@ from workbench.cli.common import (
     EXIT_FAILED_DOCS,
     check_models,
     eprint,
+    fail,
     quiet_libraries,
     reads_stdin,
     stdin_text,
     user_errors,
 )
+from workbench.cli.locking import licence_notice, require_lock
 from workbench.cli.options import (
     DEFAULT_BACKEND,
     DEFAULT_DEVICE,
@@ -28,6 +30,8 @@ from workbench.cli.options import (
     DeviceOption,
     EngineOption,
     FailOnOption,
+    LockedOption,
+    LockFileOption,
     ManifestOption,
     NoCacheOption,
     OfflineOption,
@@ -110,6 +114,8 @@ def summarise(
     engine: EngineOption = "local",
     address: AddressOption = None,
     fail_on: FailOnOption = DEFAULT_FAIL_ON,
+    locked: LockedOption = False,
+    lock_file: LockFileOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Summarise articles: lead-N, seq2seq summarisers or chat models, in any language."""
@@ -151,6 +157,8 @@ def summarise(
         engine=engine,
         ray_address=address,
     )
+    if locked:
+        _require_lock(wb, paths, options, out, lock_file)
     if reads_stdin(paths):
         with quiet_libraries(quiet):
             result = wb.summarise(stdin_text(wb.run.max_document_bytes), **options)
@@ -158,6 +166,7 @@ def summarise(
         for line in [*result.warnings(), *wb.warnings()]:
             eprint(f"workbench: warning: {line}")
         _notes(result, quiet)
+        licence_notice([result])
         eprint(f"[{result.signature}] ({result.cache})", quiet)
         if quality.fail_on == "flag" and result.verdict == "flag":
             found = ", ".join(dict.fromkeys(f["check"] for f in result.checks))
@@ -174,15 +183,14 @@ def summarise(
             listener=progress,
             **options,
         )
-    licences: set[str] = set()
     for row in report.rows:
         if row.ok and not as_json:
-            _notes(row.result, quiet, licences)
+            _notes(row.result, quiet)
     finish(report, quiet=quiet, as_json=as_json, fail_on=quality.fail_on)
 
 
-def _notes(result: Any, quiet: bool, shown: set[str] | None = None) -> None:
-    """Warnings worth a line: a language mismatch, and a non-commercial licence (once)."""
+def _notes(result: Any, quiet: bool) -> None:
+    """Warnings worth a line: a language mismatch (licences: ``licence_notice``, once a run)."""
     if result is None:
         return
     if result.lang_mismatch:
@@ -192,9 +200,28 @@ def _notes(result: Any, quiet: bool, shown: set[str] | None = None) -> None:
             + (" (after one retry)" if result.retries else ""),
             quiet,
         )
-    licence = result.licence or ""
-    if "non-commercial" in licence or "NC" in licence.upper().split("-"):
-        if shown is None or result.model not in shown:
-            eprint(f"  note: {result.model} is licensed {licence}", quiet)
-        if shown is not None:
-            shown.add(result.model)
+
+
+def _require_lock(
+    wb: Any, paths: list[str], options: dict[str, Any], out: Path, lock_file: Path | None
+) -> None:
+    """``--locked``: refuse the run unless its models are the locked ones."""
+    from workbench.runs.lock import lock_command, lock_path
+    from workbench.runs.steps import OWN, Step
+
+    if reads_stdin(paths):
+        raise fail(
+            "--locked checks the models of a run over files or folders; save the text to a file"
+        )
+    # The step a folder run makes of these options (runs.folder.summarise_folder).
+    rest = {k: v for k, v in options.items() if k not in ("lang", "src", "model", "beams")}
+    step = Step("summarise", (options["lang"] or OWN,), model=options["model"], options=rest)
+    require_lock(
+        wb,
+        paths,
+        [step],
+        lock=lock_file or lock_path(paths),
+        refresh=lock_command(paths, summary=step, src=options["src"], lock_file=lock_file),
+        src=options["src"],
+        exclude=[out],
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,7 @@ from workbench.cli.common import (
     translate_help,
     user_errors,
 )
+from workbench.cli.locking import licence_notice, require_lock
 from workbench.cli.options import (
     DEFAULT_BACKEND,
     DEFAULT_DEVICE,
@@ -32,6 +33,8 @@ from workbench.cli.options import (
     DeviceOption,
     EngineOption,
     FailOnOption,
+    LockedOption,
+    LockFileOption,
     ManifestOption,
     NoCacheOption,
     OfflineOption,
@@ -45,6 +48,10 @@ from workbench.cli.options import (
     SkipOption,
 )
 from workbench.cli.run_cmd import finish, folder_run
+
+if TYPE_CHECKING:
+    from workbench.api import Workbench
+    from workbench.settings import TranslateOptions
 
 
 @user_errors
@@ -79,6 +86,8 @@ def translate(
     address: AddressOption = None,
     as_json: RowsJsonOption = False,
     fail_on: FailOnOption = DEFAULT_FAIL_ON,
+    locked: LockedOption = False,
+    lock_file: LockFileOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Translate articles into one or more languages."""
@@ -107,6 +116,8 @@ def translate(
         engine=engine,
         ray_address=address,
     )
+    if locked:
+        _require_lock(wb, paths, options, out, lock_file)
     if reads_stdin(paths):
         if len(options.targets) != 1:
             raise fail("reading stdin writes stdout: give exactly one --to language")
@@ -118,6 +129,7 @@ def translate(
         for line in wb.warnings():
             eprint(f"workbench: warning: {line}")
         eprint(f"[{result.signature}]", quiet)
+        licence_notice([result])
         if quality.fail_on == "flag" and result.verdict == "flag":
             found = ", ".join(dict.fromkeys(f["check"] for f in result.checks))
             eprint(f"workbench: error: the quality checks flagged the translation ({found})")
@@ -135,3 +147,24 @@ def translate(
             overwrite_edits=overwrite_edits,
         )
     finish(report, quiet=quiet, as_json=as_json, fail_on=quality.fail_on)
+
+
+def _require_lock(
+    wb: Workbench, paths: list[str], options: TranslateOptions, out: Path, lock_file: Path | None
+) -> None:
+    """``--locked``: refuse the run unless its models are the locked ones."""
+    from workbench.runs.lock import lock_command, lock_path
+    from workbench.runs.steps import Step
+
+    if reads_stdin(paths):
+        raise fail(
+            "--locked checks the models of a run over files or folders; save the text to a file"
+        )
+    require_lock(
+        wb,
+        paths,
+        [Step.translating(options)],
+        lock=lock_file or lock_path(paths),
+        refresh=lock_command(paths, translate=options, lock_file=lock_file),
+        exclude=[out],
+    )

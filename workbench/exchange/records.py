@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench import inline, segment, signature
-from workbench.documents import Document, content_hash, read_document
+from workbench.documents import Document, read_document
 from workbench.errors import InputError, WorkbenchError
 from workbench.runs.outputs import read_json, safe_join
 from workbench.runs.provenance import HUMAN_EDITED
@@ -114,7 +114,7 @@ def read_input(output: Output) -> Document:
             f"{output.path}: its input cannot be read ({exc}); run from the folder the "
             "translation was run from"
         ) from None
-    if content_hash(doc.render()) != output.get("input_sha256"):
+    if doc.input_hash() != output.get("input_sha256"):
         raise WorkbenchError(
             f"{output.path}: its input {where} has changed since it was translated; translate "
             "it again, then export again"
@@ -141,9 +141,9 @@ def sources(pieces: list[list[segment.Piece]]) -> list[str]:
 
 def rebuild(
     doc: Document, pieces: list[list[segment.Piece]], targets: list[str], lang: str | None = None
-) -> str:
+) -> str | bytes:
     """The output document with ``targets`` (one per segment) in place, as translation
-    reassembles it (as a translation into ``lang`` when given)."""
+    reassembles it (as a translation into ``lang`` when given; bytes for a binary format)."""
     it = iter(targets)
     texts = []
     for block in pieces:

@@ -49,17 +49,33 @@ class Format(ABC, Generic[D]):
     #: text read as this format is another document (an HTML page is not Markdown). The
     #: formats that predate this flag leave it off, so that their cache keys stay as they were.
     keyed: bool = False
+    #: A binary format (a Word file) parses bytes and renders bytes; what a person reads as
+    #: text (``TranslationResult.text``, a summary's input) is its ``view``, a document of
+    #: the format named ``view_format``. Text formats parse and render ``str``.
+    binary: bool = False
+    view_format: str = PLAIN
 
     @abstractmethod
-    def parse(self, text: str, source: str | None = None) -> D:
-        """The document in ``text`` as blocks; ``render`` gives ``text`` back byte for byte.
+    def parse(self, text: Any, source: str | None = None) -> D:
+        """The document in ``text`` (``bytes`` for a binary format) as blocks; ``render``
+        gives ``text`` back byte for byte.
 
         ``source`` (a path, for messages) is stored on the document.
         """
 
     @abstractmethod
-    def render(self, doc: D, texts: list[str] | None = None) -> str:
-        """``doc`` as text, with ``texts`` (one per translatable block) in place when given."""
+    def render(self, doc: D, texts: list[str] | None = None) -> Any:
+        """``doc`` as text (``bytes`` for a binary format), with ``texts`` (one per
+        translatable block) in place when given."""
+
+    def view(self, doc: D, texts: list[str] | None = None) -> str:
+        """``doc`` as readable text in the format ``readable()``, with ``texts`` in place:
+        the rendering itself for a text format; a binary format says how."""
+        return str(self.render(doc, texts))
+
+    def readable(self) -> Format[Any]:
+        """The format ``view`` writes in: this one, or a binary format's ``view_format``."""
+        return get(self.view_format) if self.binary else self
 
     def render_translation(self, doc: D, texts: list[str], lang: str) -> str:
         """``doc`` translated into ``lang``: ``render(doc, texts)``, unless the format also
@@ -87,8 +103,9 @@ _formats: dict[str, Format[Any]] | None = None  # by name, in listing order; Non
 def _scan() -> dict[str, Format[Any]]:
     """The built-in formats: ``FORMAT`` of every public module of this package.
 
-    Plain text comes first (it is what a file without a suffix is read as), then the others by
-    module name, so that listings of readable types do not depend on the file system.
+    Plain text comes first (it is what a file without a suffix is read as), then the other text
+    formats by module name, then binary ones (a Word file), so that listings of readable types
+    do not depend on the file system.
     """
     found: list[Format[Any]] = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
@@ -98,7 +115,8 @@ def _scan() -> dict[str, Format[Any]]:
         fmt = getattr(module, "FORMAT", None)
         if isinstance(fmt, Format):
             found.append(fmt)
-    found.sort(key=lambda f: f.name != PLAIN)  # stable: the rest keep module order
+    # Stable: the rest keep module order, text formats before binary ones.
+    found.sort(key=lambda f: (f.name != PLAIN, f.binary))
     table: dict[str, Format[Any]] = {}
     for fmt in found:
         _check_new(table, fmt)

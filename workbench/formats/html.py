@@ -47,7 +47,7 @@ class Html(Format[Document]):
     # True: Markdown's inline rules, under which tags are kept whole and the words between them
     # are translated. Block texts are HTML fragments; when segmentation learns HTML's own
     # inline rules (tags carried through a whole sentence), this becomes "html".
-    inline_markup = True
+    inline_markup = "html"
     summary_suffix = ".txt"  # a summary is plain text, not a page
     keyed = True
 

@@ -40,7 +40,9 @@ class CatalogEntry:
 
     @property
     def non_commercial(self) -> bool:
-        return "NC" in self.licence.upper().split("-") or "non-commercial" in self.licence
+        from workbench.models.licence import is_non_commercial
+
+        return is_non_commercial(self.licence)
 
 
 def _covers(codes: tuple[str, ...], code: str, family: str) -> bool:
@@ -74,7 +76,8 @@ def _entries_from(data: dict[str, Any], origin: str) -> list[CatalogEntry]:
                 sources=tuple(_codes(raw.get("sources", ["*"]))),
                 targets=tuple(_codes(raw.get("targets", ["*"]))),
                 multi_target=bool(raw.get("multi_target", False)),
-                licence=str(raw.get("licence", "unknown")),
+                # ``license`` (the model cards' spelling) is read too.
+                licence=str(raw.get("licence", raw.get("license", "unknown"))),
                 size_mb=raw.get("size_mb"),
                 quality=str(raw.get("quality", "")),
                 default_for=tuple(raw.get("default_for", [])),

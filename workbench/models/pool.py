@@ -29,6 +29,7 @@ class ModelPool:
         self._info: dict[str, ModelInfo] = {}
         self._backends: dict[str, Backend] = {}
         self._summarisers: dict[str, Seq2SeqSummariser] = {}
+        self._licences: dict[str, str] = {}
 
     @property
     def catalog(self) -> Catalog:
@@ -53,6 +54,17 @@ class ModelPool:
         if key not in self._info:
             self._info[key] = inspect(resolved.path)
         return self._info[key]
+
+    def licence(self, resolved: ResolvedModel) -> str:
+        """The model's licence (model card, config, else catalog; ``unknown``), read once.
+        Information for people only: it is never part of a cache key."""
+        key = str(resolved.path)
+        if key not in self._licences:
+            from workbench.models.licence import licence_of
+
+            entry = self.catalog.get(resolved.model_id)
+            self._licences[key] = licence_of(resolved, entry.licence if entry else None)[0]
+        return self._licences[key]
 
     def plan_translation(
         self,

@@ -28,6 +28,7 @@ DOWNLOAD_PATTERNS = (
     "*.tiktoken",
     "*.safetensors",
     "*.py",
+    "README.md",  # the model card: its front matter states the licence (models/licence.py)
 )
 _WEIGHTS = ("*.safetensors", "pytorch_model*.bin")
 # A tokenizer is one of these: a fast tokenizer's tokenizer.json, a sentencepiece model (Marian's

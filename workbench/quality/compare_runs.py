@@ -205,14 +205,15 @@ def read_folders(folders: Sequence[str | Path], store: Any | None = None) -> lis
 
 def read_output(path: Path, name: str, store: Any | None) -> Output:
     """One output file and its provenance record as an Output (see the module doc)."""
-    from workbench.runs.outputs import provenance_path, read_json
+    from workbench.runs.outputs import provenance_path, read_json, read_output_text
 
     prov = read_json(provenance_path(path))
     if not isinstance(prov, dict):
         return Output(name, error=f"{provenance_path(path)}: not a readable provenance record")
-    try:
-        text = path.read_text("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+    fmt = formats.for_path(path) or formats.get(formats.PLAIN)
+    try:  # a binary output (a Word file) is read as its readable view
+        text = read_output_text(path, fmt).removeprefix("\ufeff")
+    except (OSError, UnicodeDecodeError, WorkbenchError) as exc:
         return Output(name, error=f"{path}: cannot be read ({exc})")
     out = Output(
         name=name,
@@ -235,15 +236,14 @@ def read_output(path: Path, name: str, store: Any | None) -> Output:
     )
     source = _source(prov)
     if prov.get("task") == "summarise":
-        out.segments, out.aligned = [(source.render() if source else "", text)], "document"
+        out.segments, out.aligned = [(source.view() if source else "", text)], "document"
         return out
     segments = _cached_segments(prov, text, store)
     if segments is not None:
         out.segments = segments
         return out
-    fmt = formats.for_path(path) or formats.get(formats.PLAIN)
-    targets = fmt.parse(text).translatable_texts()
-    sources = source.translatable_texts() if source else []
+    targets = fmt.readable().parse(text).translatable_texts()
+    sources = source.as_text().translatable_texts() if source else []
     out.segments = [(s, t) for s, t in zip_longest(sources, targets, fillvalue="")]
     out.aligned = "paragraph"
     return out
@@ -251,7 +251,7 @@ def read_output(path: Path, name: str, store: Any | None) -> Output:
 
 def _source(prov: dict[str, Any]) -> Any | None:
     """The input document, when it is still there and unchanged since the run."""
-    from workbench.documents import content_hash, read_document
+    from workbench.documents import read_document
 
     name = prov.get("input")
     if not isinstance(name, str) or not Path(name).is_file():
@@ -260,7 +260,7 @@ def _source(prov: dict[str, Any]) -> Any | None:
         doc = read_document(name)
     except WorkbenchError:
         return None
-    if prov.get("input_sha256") not in (None, content_hash(doc.render())):
+    if prov.get("input_sha256") not in (None, doc.input_hash()):
         return None  # edited since: its paragraphs are not what was translated
     return doc
 

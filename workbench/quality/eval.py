@@ -99,7 +99,13 @@ class EvalReport:
 
 
 def _read(path: Path) -> str:
+    from workbench import formats
+    from workbench.runs.outputs import read_output_text
+
+    fmt = formats.for_path(path)
     try:
+        if fmt is not None and fmt.binary:  # a Word file is scored on its readable text
+            return read_output_text(path, fmt)
         return path.read_text("utf-8-sig")
     except UnicodeDecodeError:
         raise WorkbenchError(f"{path}: not UTF-8 text; re-encode it as UTF-8") from None

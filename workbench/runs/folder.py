@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.documents import Document, content_hash
+from workbench.documents import Document
 from workbench.errors import InputError, WorkbenchError
 from workbench.runs.outputs import (
     MANIFEST_NAME,
@@ -49,6 +49,7 @@ from workbench.runs.outputs import (
     merge_manifest,
     output_name,
     read_limited,
+    read_output_text,
     safe_join,
     write_jsonl_atomic,
 )
@@ -239,7 +240,7 @@ class _Run:
         """Take the readable documents; ``extra`` unreadable ones also count in the progress."""
         self.sources = [s for s, _ in docs]
         self.docs = [d for _, d in docs]
-        self.hashes = [content_hash(d.render()) for d in self.docs]
+        self.hashes = [d.input_hash() for d in self.docs]
         self.texts = [{} for _ in docs]
         self.failed_langs = [{} for _ in docs]
         per_doc = sum(len(step.langs) for step in steps)
@@ -330,13 +331,15 @@ class _Run:
                     result=result,
                 )
             else:
-                row = self._write(d, s, index.get(lang, 0), "translate", lang, result, result.text)
+                row = self._write(
+                    d, s, index.get(lang, 0), "translate", lang, result, result.output()
+                )
             if row.ok and row.output is not None:
                 text = None if kept is not None else result.text
                 if text is None:  # skipped or kept: the output on disk is the translation
                     try:
-                        text = Path(row.output).read_text("utf-8")
-                    except (OSError, UnicodeError) as exc:
+                        text = read_output_text(Path(row.output), self.docs[d].format)
+                    except (OSError, UnicodeError, WorkbenchError) as exc:
                         row.error = f"{row.output}: cannot be read back ({exc})"
                 if text is not None:
                     self.texts[d][lang] = (text, Path(row.output))
@@ -390,7 +393,7 @@ class _Run:
             for d in part:
                 if from_translation and lang is not None:
                     text, path = self.texts[d][lang]
-                    doc = self.docs[d].format.parse(text)
+                    doc = self.docs[d].format.readable().parse(text)
                     doc.source = str(path)
                     inputs.append(doc)
                 else:
@@ -403,7 +406,7 @@ class _Run:
             )
             for d, doc, result in zip(part, inputs, results, strict=True):
                 out_lang = lang or result.lang or "-"  # "own": the language the article is in
-                input_sha = content_hash(doc.render()) if from_translation else self.hashes[d]
+                input_sha = doc.input_hash() if from_translation else self.hashes[d]
                 if (
                     self.skip_existing
                     and result.error is None
@@ -431,7 +434,7 @@ class _Run:
         task: str,
         lang: str,
         result: Any,
-        text: str | None,
+        text: str | bytes | None,
         *,
         input_sha: str | None = None,
         extra: dict[str, Any] | None = None,

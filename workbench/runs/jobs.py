@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench import languages
-from workbench.documents import content_hash
 from workbench.errors import JobError, ModelError, WorkbenchError
 from workbench.runs.folder import check_out, read_sources, run_steps
 from workbench.runs.job_keys import (
@@ -441,7 +440,7 @@ def plan_job(
                 return False
             source, doc = docs[d]
             target = safe_join(job.out, output_name(source.rel, result.target_lang))
-            return up_to_date(target, result.key, content_hash(doc.render()))
+            return up_to_date(target, result.key, doc.input_hash())
 
         results = wb.plan_translations(
             [doc for _, doc in docs], step.translate_options(job.src), beams=step.beams, skip=skip

@@ -102,6 +102,8 @@ def discover_all(paths: list[str], exclude: list[Path] | None = None) -> Discove
     return found
 
 
+#: A folder run's lock file (``workbench.runs.lock``): never an article, never "ignored".
+LOCK_NAME = "workbench.lock"
 #: Why an article-like file in an input folder is not read.
 EARLIER_OUTPUT = "an earlier output (a provenance record lies beside it); not read as input"
 EARLIER_OUTPUT_FOLDER = f"an earlier output folder (it holds {MANIFEST_NAME}); not read as input"
@@ -151,7 +153,7 @@ def _walk(
         found.skipped.append((folder, EARLIER_OUTPUT_FOLDER))
         return
     for entry in entries:
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or entry.name == LOCK_NAME:
             continue
         path = Path(entry.path)
         try:
@@ -282,8 +284,11 @@ def _new_file_mode() -> int:
     return 0o666 & ~_umask
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: Path, text: str | bytes) -> None:
     """Write through a temporary file and rename, so a reader never sees half a file.
+
+    ``text`` is written as UTF-8, its line endings as they are; ``bytes`` (a binary format's
+    output, a Word file) as they are.
 
     The file keeps the mode of the one it replaces (a chmod by the user survives a rewrite);
     a new file follows the umask like any ordinary file (mkstemp alone would force 0600).
@@ -298,9 +303,10 @@ def write_text_atomic(path: Path, text: str) -> None:
     )
     try:
         os.fchmod(fd, mode)
-        # newline="" keeps the line endings the text already has (the input's).
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        # Encoded here, not by a text-mode file: the line endings stay those the text has.
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -349,19 +355,27 @@ def clean_temp_files(root: Path) -> list[Path]:
     return removed
 
 
-def write_text_if_changed(path: Path, text: str) -> bool:
-    """Write ``text`` atomically unless the file already holds exactly it; True if written.
+def write_text_if_changed(path: Path, text: str | bytes) -> bool:
+    """Write ``text`` (or bytes) atomically unless the file already holds exactly it; True if
+    written.
 
     Rewriting an output from the cache is cheap, but leaving identical files alone keeps their
     modification times, so sync tools and watchers see only what really changed.
     """
     try:
-        if path.read_bytes() == text.encode("utf-8"):
+        if path.read_bytes() == (text.encode("utf-8") if isinstance(text, str) else text):
             return False
     except (OSError, UnicodeError):
         pass  # absent, unreadable or unencodable: writing it says what is wrong
     write_text_atomic(path, text)
     return True
+
+
+def read_output_text(path: Path, fmt: formats.Format[Any]) -> str:
+    """The text of an output of format ``fmt`` on disk: a binary format's readable view."""
+    if fmt.binary:
+        return str(fmt.view(fmt.parse(path.read_bytes(), str(path))))
+    return path.read_text("utf-8")
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

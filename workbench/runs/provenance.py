@@ -57,7 +57,7 @@ def up_to_date(output: Path, key: str | None, input_sha256: str) -> bool:
 
 def write_output(
     target: Path,
-    text: str,
+    text: str | bytes,
     result: Any,
     *,
     task: str,

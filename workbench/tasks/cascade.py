@@ -38,6 +38,7 @@ def plan_fallback(
     resolved = pool.resolve(ref)
     plan, fb_rec = plan_leg(pool, resolved, src, tgt, gen, where=job.doc.source)
     job.fallback = leg_job(job, plan, fb_rec)
+    job.result.licences[resolved.model_id] = pool.licence(resolved)  # provenance only
     cascade = {
         "model": resolved.model_id,
         "revision": resolved.revision,

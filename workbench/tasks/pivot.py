@@ -35,6 +35,7 @@ def plan_route(
     result = job.result
     record = route.record()
     record["legs"][0]["revision"] = rec["revision"]
+    record["legs"][0]["licence"] = result.licence
     result.route = record
     if not route.plain:
         result.notes.append(route.note)
@@ -46,6 +47,7 @@ def plan_route(
     # The target language is asked for by the second leg; the first asked for the pivot's.
     result.language_token = plan.language_token
     record["legs"][1]["revision"] = resolved.revision
+    record["legs"][1]["licence"] = result.licences[resolved.model_id] = pool.licence(resolved)
     job.pivot = leg_job(job, plan, leg_rec)
     leg_key = job.pivot.seg_prefix
     then = {"lang": route.pivot, "model": resolved.model_id, "revision": resolved.revision}

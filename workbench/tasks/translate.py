@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from workbench import cancel, detection, inline, segment, signature
-from workbench.documents import Document, content_hash
+from workbench.documents import Document
 from workbench.engines import Chunk, Engine, LocalEngine, SegmentError
 from workbench.errors import CacheError, WorkbenchError
 from workbench.glossary import apply as glossary_apply
@@ -20,7 +20,7 @@ from workbench.models.pool import ModelPool
 from workbench.results import SegmentPair, TranslationResult
 from workbench.settings import GenerationSettings, TranslateOptions
 from workbench.store import NullStore, Store, not_cached_note, over_limit
-from workbench.tasks import markup
+from workbench.tasks import markup, output
 from workbench.tasks.legs import Job, load_segments, plan_leg
 
 # Misses are translated and stored in chunks, so an interrupted run loses at most one chunk of
@@ -161,10 +161,10 @@ def _plan(
         result.source_mismatch = mismatch
         result.notes.append(f"--from {source} was given, but the text looks like {mismatch}")
     if source == result.target_lang:
-        result.text = job.doc.render()
+        output.set_output(result, job.doc, None)
         result.cache = "off"
         result.notes.append(f"already in {source}: copied unchanged")
-        _run_checks(result, None)
+        output.run_checks(result)
         result.seconds = time.perf_counter() - job.start
         return
     route, leg_tgt = None, result.target_lang  # the first leg's target: the pivot's, if any
@@ -186,6 +186,8 @@ def _plan(
     if job.doc.format.keyed:  # the same text read as another format is another document
         rec = {**rec, "format": job.doc.fmt}
     job.rec, job.plan = rec, plan
+    result.licence = pool.licence(resolved)  # provenance only: not in the recipe
+    result.licences[resolved.model_id] = result.licence
     result.model, result.revision, result.backend = (
         resolved.model_id,
         resolved.revision,
@@ -213,69 +215,29 @@ def _plan(
 
     if not job.doc.translatable_blocks():
         result.notes.append("nothing to translate: copied unchanged")
-    doc_key = signature.digest(result.key, content_hash(job.doc.render()))
+    doc_key = signature.digest(result.key, job.doc.input_hash())
     hit = store.get_document(doc_key)
-    if hit is not None and _valid_doc_entry(hit):
-        result.text = hit["text"]
+    if hit is not None and output.valid_doc_entry(hit, job.doc):
+        if job.doc.format.binary:
+            output.set_output(result, job.doc, hit["blocks"], result.target_lang)
+        else:
+            result.text = hit["text"]
         result.segments = [SegmentPair(s, t, True) for s, t in hit["segments"]]
         result.cache, result.hits = "document", len(result.segments)
         if isinstance(hit.get("cascade"), dict):
             result.cascade = hit["cascade"]
         # Entries made since the check existed carry its answer; older ones are checked now.
         if "output_lang" in hit and isinstance(hit["output_lang"], str | None):
-            _flag_output(result, hit["output_lang"])
+            output.flag_output(result, hit["output_lang"])
         else:
-            _check_output(job)
-        _run_checks(result, job)  # computed after the hit: cached values and keys stay as they are
+            output.check_output(job)
+        # Computed after the hit: cached values and keys stay as they are.
+        output.run_checks(result, job)
         result.seconds = time.perf_counter() - job.start
         return
 
     load_segments(job, markup.cut(job, source), store)
     markup.index(job)
-
-
-def _check_output(job: Job) -> None:
-    """Detect the language of a translation's prose and flag one that is not the target.
-
-    Skipped where detection means little: a copied document, or too few letters to go on.
-    """
-    result = job.result
-    if (
-        result.text is None
-        or result.source_lang == result.target_lang
-        or not job.doc.translatable_blocks()  # copied: there is nothing to check
-    ):
-        return
-    # Too few letters to go on: not checked (None).
-    output = job.doc.format.parse(result.text)
-    _flag_output(
-        result, detection.output_language(output, result.source_lang or "en", result.target_lang)
-    )
-
-
-def _flag_output(result: TranslationResult, found: str | None) -> None:
-    result.output_lang = found
-    result.lang_mismatch = found is not None and found != result.target_lang
-    if result.lang_mismatch:
-        result.notes.append(
-            f"language mismatch: the translation looks like {found}, not {result.target_lang}"
-        )
-
-
-def _run_checks(result: TranslationResult, job: Job | None) -> None:
-    """The quality checks (and glossary terms) of a translation, reusing its detected language."""
-    from workbench.quality.checks import as_dicts, check_translation, verdict
-
-    pairs = [(p.source, p.target) for p in result.segments]
-    flags = check_translation(
-        pairs, result.source_lang or "en", result.target_lang, output_lang=result.output_lang
-    )
-    flags += glossary_apply.job_checks(result, job)
-    result.checks, result.verdict = as_dicts(flags), verdict(flags)
-
-
-def _valid_doc_entry(entry: dict[str, Any]) -> bool:
-    return isinstance(entry.get("text"), str) and isinstance(entry.get("segments"), list)
 
 
 def chunk_segments(backend: str, max_batch_size: int) -> int:
@@ -471,21 +433,25 @@ def _assemble(job: Job, store: Store, limit: int = 0) -> None:
                     SegmentPair(source, target, k not in notes, (*notes.get(k, ()), *later))
                 )
         texts.append(segment.reassemble(pieces, translations))
-    result.text = job.doc.render_translation(texts, result.target_lang)
+    output.set_output(result, job.doc, texts, result.target_lang)
     result.segments = pairs
-    _check_output(job)
-    _run_checks(result, job)
+    output.check_output(job)
+    output.run_checks(result, job)
     if result.misses:
         result.cache = "partial" if result.hits else "miss"
     else:
         result.cache = "segments"
     result.seconds = time.perf_counter() - job.start
-    doc_key = signature.digest(result.key, content_hash(job.doc.render()))
-    value = {
+    doc_key = signature.digest(result.key, job.doc.input_hash())
+    value: dict[str, Any] = {
         "text": result.text,
         "segments": [[p.source, p.target] for p in pairs],
         "output_lang": result.output_lang,
     }
+    if job.doc.format.binary:
+        # The translated block texts, not the output's bytes: a hit renders them into the
+        # input again (the same bytes), and the entry stays the size of the text.
+        value["blocks"] = texts
     if result.cascade is not None:
         value["cascade"] = result.cascade
     # A value over the limit is not stored (the output is still written): one huge row makes

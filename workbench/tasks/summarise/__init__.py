@@ -70,6 +70,7 @@ def summarise_documents(
     glossary = load_glossary(opts.glossary) if opts.glossary else None  # raised: every document
     results = []
     for doc in docs:
+        doc = doc.as_text()  # a Word file is summarised from its readable text
         result = SummaryResult(lang=opts.lang, path=doc.source)
         start = time.perf_counter()
         try:
@@ -112,8 +113,9 @@ def _summarise(doc: Document, ctx: Context, result: SummaryResult) -> None:
     plan = make_plan(ctx, source, target)
     result.strategy = plan.strategy
     result.summariser = plan.kind
-    if plan.entry is not None:
-        result.licence = plan.entry.licence
+    if plan.resolved is not None:
+        result.licence = ctx.pool.licence(plan.resolved)  # provenance only: not in the key
+        result.licences[plan.resolved.model_id] = result.licence
     if plan.strategy == "translate":
         # Summarise in the article's language (cached), then translate the summary.
         inner = SummaryResult(lang=plan.source, path=doc.source)

@@ -57,6 +57,7 @@ def translate_summary(
     )
     result.signature, result.key = signature.signature(rec), signature.key(rec)
     result.translation = tr.provenance()
+    result.licences.update({**inner.licences, **tr.licences})
     result.rounds, result.chunks, result.retries = inner.rounds, inner.chunks, inner.retries
     result.hits, result.misses = inner.hits, inner.misses
     result.notes.extend(inner.notes)
