@@ -192,6 +192,9 @@ def test_a_job_file_sets_every_run_and_generation_setting(tmp_path: Path) -> Non
         "max_document_bytes": 1000,
         "max_segments": 10,
         "max_cache_value_bytes": 0,
+        "max_page_bytes": 5000,
+        "fetch_timeout": 2.5,
+        "max_redirects": 1,
     }
     gen = {
         "beams": 2,
@@ -227,6 +230,8 @@ def test_precision_in_a_job_file_reaches_the_run(tiny: Any, tmp_path: Path) -> N
         ('precision = "int4"', "", "precision: unknown precision 'int4'"),
         ('device = "tpu"', "", "device: unknown device 'tpu'"),
         ("max_batch_size = 0", "", "max_batch_size: max_batch_size must be at least 1, not 0"),
+        ("fetch_timeout = 0", "", "fetch_timeout: fetch_timeout must be above 0, not 0"),
+        ("max_redirects = -1", "", "max_redirects: max_redirects must be at least 0, not -1"),
         ("device = 5", "", "device: expected text, got 5"),
         ('offline = "yes"', "", "offline: expected true or false, got 'yes'"),
         ("max_new_tokens_ratio = true", "", "max_new_tokens_ratio: expected a number, got True"),

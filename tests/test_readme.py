@@ -48,6 +48,8 @@ NOT_RUN = {
     "python bench/": "benchmarks take minutes and rewrite BENCHMARKS.md (their options are checked)",
     "--address ray://": "needs a Ray cluster at that address (its options are checked)",
     "models download csebuetnlp": "downloads from the hub (the offline message is tested elsewhere)",
+    "translate https://": "fetches a web page: needs the network (tests/test_web.py serves pages)",
+    "summarise https://": "fetches a web page: needs the network (tests/test_web.py serves pages)",
 }
 #: Values in the README that stand for something only a real run knows, and what replaces them.
 KEY_PREFIX = "3f2a9c"  # `cache show 3f2a9c`: a key prefix, taken from `cache ls --json`

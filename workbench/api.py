@@ -1,4 +1,5 @@
-"""The Python API: ``Workbench().translate(text_or_path, to="ko")``.
+"""The Python API: ``Workbench().translate(text_or_path, to="ko")``; a web page with
+``Workbench().translate_url(url, to="ko")``.
 
 A Workbench keeps its models loaded and its cache open across calls.
 """
@@ -175,18 +176,19 @@ class Workbench:
         task: str = "translate",
         limits: RunSettings | None = None,
     ) -> Document:
-        """A Document from a Document, a path (``Path`` or an existing file name) or text.
+        """A Document from a Document, a path (``Path`` or an existing file name) or text, in
+        the format named ``fmt`` (default: by the file's suffix; Markdown for text).
 
         With ``limits`` (``translate`` and ``summarise`` pass the run's), a file over
         ``max_document_bytes`` is refused before it is read, and a text or file with more than
         ``max_segments`` sentences before any model work, as in folder runs.
         """
-        from workbench.runs.outputs import check_bytes, check_segments, read_limited
+        from workbench.runs.limits import check_bytes, check_segments, read_limited
 
         if isinstance(text_or_path, Document):
             return text_or_path
         if isinstance(text_or_path, Path) or _is_file(text_or_path):
-            return read_limited(Path(text_or_path), limits)
+            return read_limited(Path(text_or_path), limits, fmt)
         if not text_or_path.strip():
             raise WorkbenchError(f"nothing to {task}: the text is empty")
         if limits is not None and limits.max_document_bytes:
@@ -247,6 +249,39 @@ class Workbench:
             if result.error:
                 raise WorkbenchError(result.error)
         return rows[0][0] if single else rows[0]
+
+    def read_url(self, url: str, fmt: str | None = None) -> tuple[Document, dict[str, Any]]:
+        """Fetch the web page at ``url`` within this Workbench's limits (``RunSettings``:
+        ``max_page_bytes``, ``fetch_timeout``, ``max_redirects``, ``offline``) and read it as
+        an article (or in the format named ``fmt``): the document and the fetch record (URL,
+        final URL, HTTP status, time, sha256 of the bytes). InputError names the URL."""
+        from workbench.runs.outputs import Source
+        from workbench.runs.pages import read_source
+        from workbench.web import is_url, output_stem
+
+        if not is_url(url):
+            raise WorkbenchError(f"{url}: not a URL; pass http:// or https:// and the address")
+        source, doc = read_source(Source(Path(url), Path(output_stem(url)), url, fmt), self.run)
+        return doc, (source.record or {})["fetch"]
+
+    def translate_url(
+        self, url: str, to: str | Sequence[str] | None = None, **kwargs: Any
+    ) -> TranslationResult | list[TranslationResult]:
+        """``translate`` of the web page at ``url`` (``read_url``; ``fmt`` as there, the other
+        keywords as ``translate``'s); each result's ``fetch`` (and provenance) records the
+        fetch. The cache key is the extracted article, so an unchanged page is a cache hit."""
+        doc, fetched = self.read_url(url, kwargs.pop("fmt", None))
+        results = self.translate(doc, to, **kwargs)
+        for result in results if isinstance(results, list) else [results]:
+            result.fetch = fetched
+        return results
+
+    def summarise_url(self, url: str, **kwargs: Any) -> SummaryResult:
+        """``summarise`` of the web page at ``url`` (see ``translate_url``)."""
+        doc, fetched = self.read_url(url, kwargs.pop("fmt", None))
+        result = self.summarise(doc, **kwargs)
+        result.fetch = fetched
+        return result
 
     def translate_documents(
         self,

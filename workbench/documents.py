@@ -305,9 +305,9 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def read_document(path: str | Path) -> Document:
-    """Read and parse an article in the format of its suffix (plain text without one);
-    InputError says what is wrong and what to do."""
+def read_document(path: str | Path, fmt: str | None = None) -> Document:
+    """Read and parse an article in the format named ``fmt``, else that of its suffix (plain
+    text without one); InputError says what is wrong and what to do."""
     path = Path(path)
     name = str(path)
     if not path.exists():
@@ -323,9 +323,9 @@ def read_document(path: str | Path) -> Document:
         raise InputError(name, "is empty; there is no text to work on")
     # A suffix no format reads is read as plain text here; folder runs and the CLI refuse such
     # files before reading them (runs/outputs.py).
-    fmt = formats.for_path(path) or formats.get(formats.PLAIN)
-    if fmt.binary:
-        return fmt.parse(data, name)
+    chosen = formats.get(fmt) if fmt else formats.for_path(path) or formats.get(formats.PLAIN)
+    if chosen.binary:
+        return chosen.parse(data, name)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(name, "is UTF-16 text; re-save it as UTF-8")
     if b"\x00" in data:
@@ -333,8 +333,7 @@ def read_document(path: str | Path) -> Document:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        fmt = formats.for_path(path)
-        hint = fmt.encoding_hint(data) if fmt is not None else None
+        hint = chosen.encoding_hint(data)
         raise InputError(
             name,
             f"is not UTF-8 text (invalid byte 0x{data[exc.start]:02X} at offset {exc.start}); "
@@ -342,4 +341,4 @@ def read_document(path: str | Path) -> Document:
         ) from exc
     if not text.lstrip("\ufeff").strip():
         raise InputError(name, "contains only whitespace; there is no text to work on")
-    return fmt.parse(text, name)
+    return chosen.parse(text, name)

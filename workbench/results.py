@@ -67,6 +67,9 @@ class TranslationResult:
     # never part of the key.
     licence: str | None = None
     licences: dict[str, str] = field(default_factory=dict)
+    # The web page the document was fetched from (``Workbench.translate_url``): URL, final
+    # URL, HTTP status, time and sha256 of the bytes (workbench.web.Page.record).
+    fetch: dict[str, Any] | None = None
     # With a glossary (workbench.glossary.apply.account): its file and hash, how it was
     # applied, counts of applied, missed and deprecated terms, and each term found per segment.
     glossary: dict[str, Any] | None = None
@@ -110,6 +113,9 @@ class TranslationResult:
         data.pop("data")
         data.pop("exception")
         data["segments"] = len(self.segments)
+        for name in ("fetch", "glossary"):
+            if data[name] is None:
+                data.pop(name)  # records of runs without one stay as they were
         return data
 
 
@@ -150,6 +156,7 @@ class SummaryResult:
     path: str | None = None
     checks: list[dict[str, Any]] = field(default_factory=list)  # quality flags (segment None)
     verdict: str | None = None  # "pass" or "flag"; None: not checked
+    fetch: dict[str, Any] | None = None  # the web page it came from, as in TranslationResult
     glossary: dict[str, Any] | None = None  # with a glossary: the article's terms it used
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
@@ -172,4 +179,7 @@ class SummaryResult:
         data.pop("text")
         data.pop("exception")
         data["task"] = "summarise"
+        for name in ("fetch", "glossary"):
+            if data[name] is None:
+                data.pop(name)
         return data

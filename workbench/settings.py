@@ -103,6 +103,7 @@ LIMIT_ENV = {
     "max_document_bytes": "WORKBENCH_MAX_DOCUMENT_BYTES",
     "max_segments": "WORKBENCH_MAX_SEGMENTS",
     "max_cache_value_bytes": "WORKBENCH_MAX_CACHE_VALUE_BYTES",
+    "max_page_bytes": "WORKBENCH_MAX_PAGE_BYTES",
 }
 
 
@@ -188,6 +189,12 @@ class RunSettings:
             "note; default 16 MB; env WORKBENCH_MAX_CACHE_VALUE_BYTES; 0: no limit)."
         },
     )
+    max_page_bytes: int = field(  # web pages (URL inputs): workbench/web.py
+        default_factory=_limit("max_page_bytes", 10_000_000),
+        metadata={"help": "Refuse a web page over this many bytes (default 10 MB; 0: no limit)."},
+    )
+    fetch_timeout: float = field(default=30.0, metadata={"help": "Seconds to fetch a web page."})
+    max_redirects: int = field(default=5, metadata={"help": "Redirects followed per web page."})
 
     def __post_init__(self) -> None:
         # Checked here so a typo fails before any document or model is touched.
@@ -201,6 +208,9 @@ class RunSettings:
         if self.backend not in BACKENDS:
             raise WorkbenchError(f"unknown backend {self.backend!r}; use {', '.join(BACKENDS)}")
         _at_least(self, ("batch_tokens", "max_batch_size", "max_input_tokens"), 1)
+        _at_least(self, ("max_redirects",), 0)
+        if not self.fetch_timeout > 0:
+            raise WorkbenchError(f"fetch_timeout must be above 0, not {self.fetch_timeout}")
         for name in LIMIT_ENV:
             if getattr(self, name) < 0:
                 raise WorkbenchError(

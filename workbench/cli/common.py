@@ -100,7 +100,7 @@ def reads_stdin(paths: list[str]) -> bool:
 def stdin_text(limit: int = 0) -> str:
     """Standard input as text; over ``limit`` bytes (0: no limit) it is refused in one line,
     reading no more than one byte past the limit."""
-    from workbench.runs.outputs import check_bytes
+    from workbench.runs.limits import check_bytes
 
     data = sys.stdin.buffer.read(limit + 1) if limit else sys.stdin.buffer.read()
     if limit and len(data) > limit:

@@ -24,7 +24,16 @@ DEFAULT_OFFLINE: bool = run_default("offline")
 DEFAULT_FAIL_ON: str = quality_default("fail_on")
 
 PathsArgument = Annotated[
-    list[str], typer.Argument(help="Files or folders (recursive); - reads stdin.")
+    list[str],
+    typer.Argument(help="Files, folders (recursive) or http(s) URLs of web pages; - reads stdin."),
+]
+FORMAT_HELP = (
+    "Read every input in the format NAME, whatever its suffix: txt, md, srt, vtt, or article "
+    "(the article in a web page, extracted; a URL's default). An unknown name lists them all."
+)
+# Checked by the format registry when the command starts (one line naming the formats).
+FormatOption = Annotated[
+    str | None, typer.Option("--format", help=FORMAT_HELP, metavar="NAME", show_default=False)
 ]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 # Values are checked by the settings classes (one line, as everywhere), not by typer.

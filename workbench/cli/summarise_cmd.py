@@ -30,6 +30,7 @@ from workbench.cli.options import (
     DeviceOption,
     EngineOption,
     FailOnOption,
+    FormatOption,
     LockedOption,
     LockFileOption,
     ManifestOption,
@@ -94,6 +95,7 @@ def summarise(
         str | None, typer.Option("--glossary", "-g", help=_help("glossary"))
     ] = None,
     out: OutOption = Path("out"),
+    fmt: FormatOption = None,
     beams: BeamsOption = None,
     device: DeviceOption = DEFAULT_DEVICE,
     backend: Annotated[
@@ -119,12 +121,14 @@ def summarise(
     quiet: QuietOption = False,
 ) -> None:
     """Summarise articles: lead-N, seq2seq summarisers or chat models, in any language."""
+    from workbench import formats
     from workbench.api import Workbench
     from workbench.prompts import parse_vars
     from workbench.runs.folder import summarise_folder
     from workbench.settings import QualitySettings
 
     quality = QualitySettings(fail_on=fail_on)
+    fmt = fmt and formats.get(fmt).name  # an unknown name: one line listing the formats
     options: dict[str, Any] = {
         "lang": lang,
         "src": src,
@@ -161,7 +165,7 @@ def summarise(
         _require_lock(wb, paths, options, out, lock_file)
     if reads_stdin(paths):
         with quiet_libraries(quiet):
-            result = wb.summarise(stdin_text(wb.run.max_document_bytes), **options)
+            result = wb.summarise(stdin_text(wb.run.max_document_bytes), fmt=fmt, **options)
         typer.echo(result.text)
         for line in [*result.warnings(), *wb.warnings()]:
             eprint(f"workbench: warning: {line}")
@@ -181,6 +185,7 @@ def summarise(
             skip_existing=skip_existing,
             manifest=manifest,
             listener=progress,
+            fmt=fmt,
             **options,
         )
     for row in report.rows:

@@ -33,6 +33,7 @@ from workbench.cli.options import (
     DeviceOption,
     EngineOption,
     FailOnOption,
+    FormatOption,
     LockedOption,
     LockFileOption,
     ManifestOption,
@@ -70,6 +71,7 @@ def translate(
         str | None, typer.Option("--glossary", "-g", help=translate_help("glossary"))
     ] = None,
     out: OutOption = Path("out"),
+    fmt: FormatOption = None,
     beams: BeamsOption = None,
     context: ContextOption = None,
     device: DeviceOption = DEFAULT_DEVICE,
@@ -91,11 +93,13 @@ def translate(
     quiet: QuietOption = False,
 ) -> None:
     """Translate articles into one or more languages."""
+    from workbench import formats
     from workbench.api import Workbench
     from workbench.runs.folder import translate_paths
     from workbench.settings import QualitySettings, TranslateOptions
 
     quality = QualitySettings(fail_on=fail_on)
+    fmt = fmt and formats.get(fmt).name  # an unknown name: one line listing the formats
     options = TranslateOptions(
         (to,), src=src, model=model, fallback_model=fallback_model, pivot=pivot, glossary=glossary
     ).checked()
@@ -122,7 +126,9 @@ def translate(
         if len(options.targets) != 1:
             raise fail("reading stdin writes stdout: give exactly one --to language")
         with quiet_libraries(quiet):
-            (result,) = wb.translate(stdin_text(wb.run.max_document_bytes), options=options)
+            (result,) = wb.translate(
+                stdin_text(wb.run.max_document_bytes), options=options, fmt=fmt
+            )
         typer.echo(result.text, nl=False)
         for warning in result.warnings():
             eprint(f"workbench: warning: {warning}", quiet)
@@ -145,6 +151,7 @@ def translate(
             manifest=manifest,
             listener=progress,
             overwrite_edits=overwrite_edits,
+            fmt=fmt,
         )
     finish(report, quiet=quiet, as_json=as_json, fail_on=quality.fail_on)
 

@@ -34,7 +34,8 @@ class Format(ABC, Generic[D]):
 
     #: Stored in ``Document.fmt`` and in provenance records: never rename a format.
     name: str
-    #: Lower-case file suffixes with their dot, the usual one first (it names outputs).
+    #: Lower-case file suffixes with their dot, the usual one first (it names outputs). Empty:
+    #: a format read only when chosen by name (``--format``), never by a file's suffix.
     suffixes: tuple[str, ...]
     #: The inline markup syntax of block text: None or False (plain text), ``"markdown"``
     #: (``**``, `` ` ``, ``[text](target)``; True means the same) or ``"html"`` (inline tags
@@ -54,6 +55,9 @@ class Format(ABC, Generic[D]):
     #: the format named ``view_format``. Text formats parse and render ``str``.
     binary: bool = False
     view_format: str = PLAIN
+    #: Whether ``render(parse(text))`` gives ``text`` back. False for a format that extracts
+    #: an article from its input (a web page): its documents are of another format.
+    lossless: bool = True
 
     @abstractmethod
     def parse(self, text: Any, source: str | None = None) -> D:
@@ -104,7 +108,8 @@ def _scan() -> dict[str, Format[Any]]:
     """The built-in formats: ``FORMAT`` of every public module of this package.
 
     Plain text comes first (it is what a file without a suffix is read as), then the other text
-    formats by module name, then binary ones (a Word file), so that listings of readable types
+    formats by module name, then binary ones (a Word file), formats without suffixes of their
+    own last, so that listings of readable types
     do not depend on the file system.
     """
     found: list[Format[Any]] = []
@@ -115,8 +120,9 @@ def _scan() -> dict[str, Format[Any]]:
         fmt = getattr(module, "FORMAT", None)
         if isinstance(fmt, Format):
             found.append(fmt)
-    # Stable: the rest keep module order, text formats before binary ones.
-    found.sort(key=lambda f: (f.name != PLAIN, f.binary))
+    # Stable: the rest keep module order, text formats before binary ones, formats chosen only
+    # by name last.
+    found.sort(key=lambda f: (f.name != PLAIN, not f.suffixes, f.binary))
     table: dict[str, Format[Any]] = {}
     for fmt in found:
         _check_new(table, fmt)
@@ -140,7 +146,7 @@ def _check_new(table: dict[str, Format[Any]], fmt: Format[Any]) -> None:
         shared = set(fmt.suffixes) & set(other.suffixes)
         if shared:
             raise ValueError(f"format {other.name!r} already reads {', '.join(sorted(shared))}")
-    if not fmt.suffixes or any(s != s.lower() or not s.startswith(".") for s in fmt.suffixes):
+    if any(s != s.lower() or not s.startswith(".") for s in fmt.suffixes):
         raise ValueError(f"format {fmt.name!r}: suffixes must be lower case and start with '.'")
 
 
@@ -192,5 +198,5 @@ def suffixes() -> tuple[str, ...]:
 
 def either() -> str:
     """The usual suffix of each format, for messages: ``.txt or .md``."""
-    main = [fmt.suffixes[0] for fmt in _table().values()]
+    main = [fmt.suffixes[0] for fmt in _table().values() if fmt.suffixes]
     return main[0] if len(main) == 1 else f"{', '.join(main[:-1])} or {main[-1]}"

@@ -110,7 +110,8 @@ def run_models(
     Raises WorkbenchError when no document can be read or the options are invalid.
     """
     from workbench.api import Workbench
-    from workbench.runs.outputs import discover_all, output_name, read_limited
+    from workbench.runs.outputs import discover_all, output_name
+    from workbench.runs.pages import read_source
     from workbench.settings import RunSettings
 
     options = options.checked()
@@ -119,10 +120,11 @@ def run_models(
     workbenches: dict[tuple[str | None, str | None], Workbench] = {}
     try:
         docs = []
-        limits = RunSettings()  # the document limits (and their environment variables)
+        # The document limits (and their environment variables); a URL is fetched unless offline.
+        limits = RunSettings(offline=bool(offline))
         for src in found.sources:
             try:
-                docs.append((src, read_limited(src.path, limits)))
+                docs.append(read_source(src, limits))
             except WorkbenchError as exc:
                 problems.append(str(exc))
         if not docs:
@@ -150,8 +152,8 @@ def run_models(
             column = Column(label, seconds=time.perf_counter() - start)
             for (src, _), results in zip(docs, rows, strict=True):
                 for result in results:
-                    key = f"{src.path} {result.target_lang}"
-                    output = output_from_result(str(src.path), result)
+                    key = f"{src.name} {result.target_lang}"
+                    output = output_from_result(src.name, result)
                     output.ref_name = output_name(src.rel, result.target_lang).as_posix()
                     column.outputs[key] = output
             models = {o.model for o in column.outputs.values() if o.model}

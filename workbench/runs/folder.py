@@ -3,8 +3,9 @@ provenance and a manifest.
 
 Semantics, shared by ``workbench translate``, ``workbench run`` (job files) and the API:
 
-- Inputs: files and folders; folders are walked recursively in sorted order and contribute
-  the files of formats workbench reads (``workbench.formats``). Other files are ignored and
+- Inputs: files, folders and URLs; folders are walked recursively in sorted order and
+  contribute the files of formats workbench reads (``workbench.formats``); a URL is fetched and
+  its article extracted (``runs/pages.py``, ``workbench.web``). Other files are ignored and
   counted in the report (hidden files are skipped silently). Outputs mirror the input tree
   under ``out``; an output folder inside an input folder is never read as input.
 - Existing outputs: by default every output is written again (from the cache, so cheaply) and
@@ -48,11 +49,11 @@ from workbench.runs.outputs import (
     discover_all,
     merge_manifest,
     output_name,
-    read_limited,
     read_output_text,
     safe_join,
     write_jsonl_atomic,
 )
+from workbench.runs.pages import read_source
 from workbench.runs.provenance import kept_edit, up_to_date, versions, write_output
 from workbench.runs.report import (
     EDITED,
@@ -77,14 +78,15 @@ _SUMMARY_SLICE = 8
 def read_sources(
     sources: list[Source], limits: RunSettings | None = None
 ) -> tuple[list[tuple[Source, Document]], list[Row]]:
-    """Read every source; an unreadable one, or one over the ``limits``, becomes a failed row."""
+    """Read every source (a URL is fetched: runs/pages.py); an unreadable one, or one over the
+    ``limits``, becomes a failed row."""
     docs: list[tuple[Source, Document]] = []
     failed: list[Row] = []
     for src in sources:
         try:
-            docs.append((src, read_limited(src.path, limits)))
+            docs.append(read_source(src, limits))
         except WorkbenchError as exc:
-            failed.append(Row(str(src.path), "translate", "-", error=str(exc)))
+            failed.append(Row(src.name, "translate", "-", error=str(exc)))
     return docs, failed
 
 
@@ -110,6 +112,7 @@ def translate_paths(
     manifest: Path | None = None,
     listener: Listener | None = None,
     overwrite_edits: bool = False,
+    fmt: str | None = None,
 ) -> RunReport:
     """Translate files and folders into ``out``, mirroring the input tree (see the module doc).
 
@@ -124,6 +127,7 @@ def translate_paths(
         manifest=manifest,
         listener=listener,
         overwrite_edits=overwrite_edits,
+        fmt=fmt,
     )
 
 
@@ -139,6 +143,7 @@ def summarise_folder(
     skip_existing: bool = False,
     manifest: Path | None = None,
     listener: Listener | None = None,
+    fmt: str | None = None,
     **options: Any,
 ) -> RunReport:
     """Summarise files and folders into ``out`` (``a.summary.ko.md``) with the same semantics
@@ -154,6 +159,7 @@ def summarise_folder(
         skip_existing=skip_existing,
         manifest=manifest,
         listener=listener,
+        fmt=fmt,
     )
 
 
@@ -168,11 +174,14 @@ def run_steps(
     manifest: Path | None = None,
     listener: Listener | None = None,
     overwrite_edits: bool = False,
+    fmt: str | None = None,
 ) -> RunReport:
     """Run ``steps`` in order over every document found in ``paths``, writing into ``out``.
 
-    ``manifest`` defaults to ``out/manifest.jsonl``. Raises WorkbenchError only when the run
-    cannot start (or the cache becomes unusable); document problems are failed rows.
+    ``manifest`` defaults to ``out/manifest.jsonl``; ``fmt`` names the format every input is
+    read in (``--format``; None: by suffix, and ``article`` for a URL). Raises WorkbenchError
+    only when the run cannot start (or the cache becomes unusable); document problems are
+    failed rows.
     """
     if not steps:
         raise WorkbenchError("nothing to do: no steps were given")
@@ -180,7 +189,7 @@ def run_steps(
     clean_temp_files(out)  # what a killed run left behind
     run = _Run(wb, out, skip_existing, listener or NullListener(), src)
     run.overwrite_edits = overwrite_edits
-    found = discover_all(list(paths), exclude=[out])
+    found = discover_all(list(paths), exclude=[out], fmt=fmt)
     run.report.ignored = [str(p) for p in found.ignored]
     first_task = steps[0].task
     missing = [Row(exc.path, first_task, "-", error=str(exc)) for exc in found.errors]
@@ -256,7 +265,7 @@ class _Run:
                 other = seen.setdefault(name, source)
                 if other is not source:
                     self.clash[d] = (
-                        f"{source.path}: its outputs would overwrite those of {other.path} "
+                        f"{source.name}: its outputs would overwrite those of {other.name} "
                         f"(both write {name} under --out); rename one "
                         "or run them into separate folders"
                     )
@@ -369,7 +378,7 @@ class _Run:
                 elif lang in self.texts[d]:
                     translated.append(d)
                 elif lang in self.failed_langs[d]:
-                    error = f"{self.sources[d].path}: no {lang} text to summarise (its translation failed)"
+                    error = f"{self.sources[d].name}: no {lang} text to summarise (its translation failed)"
                     self.add(d, self._row(d, s, li, "summarise", lang, error=error))
                 else:
                     originals.append(d)
@@ -424,7 +433,7 @@ class _Run:
     # --- rows and outputs --------------------------------------------------------------------
 
     def _row(self, d: int, s: int, li: int, task: str, lang: str, **kw: Any) -> Row:
-        return Row(str(self.sources[d].path), task, lang, order=(s, li), **kw)
+        return Row(self.sources[d].name, task, lang, order=(s, li), **kw)
 
     def _write(
         self,
@@ -460,20 +469,20 @@ class _Run:
                 row.output = str(target)
                 return row
             if text is None:
-                row.error = f"{source.path}: no {lang} output was produced"
+                row.error = f"{source.name}: no {lang} output was produced"
                 return row
             write_output(
                 target,
                 text,
                 result,
                 task=task,
-                input_path=str(source.path),
+                input_path=source.name,
                 input_sha256=input_sha or self.hashes[d],
                 lang=lang,
                 versions=self.lib,
-                extra=extra,
+                extra={**(source.record or {}), **(extra or {})},
             )
             row.output = str(target)
         except (OSError, WorkbenchError) as exc:
-            row.error = f"{source.path}: could not write its {lang} output ({exc})"
+            row.error = f"{source.name}: could not write its {lang} output ({exc})"
         return row

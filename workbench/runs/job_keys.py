@@ -17,7 +17,7 @@ from workbench.settings import (
 )
 
 #: The job's own top-level keys: what to read, where to write, how to run it.
-JOB_KEYS = ("inputs", "out", "steps", "skip_existing", "engine", "address")
+JOB_KEYS = ("inputs", "format", "out", "steps", "skip_existing", "engine", "address")
 #: Job-file names of the options' language fields: ``from = "en"``, ``to = ["ko", "uk"]``.
 KEY_NAMES = {"src": "from", "targets": "to", "lang": "to"}
 #: The generation setting a step may set for itself (the others are the job's).

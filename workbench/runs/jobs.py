@@ -4,7 +4,7 @@
 
     # news.toml: translate the inbox into Korean and Ukrainian, then summarise every
     # version in its own language (English from the original).
-    inputs = ["incoming/"]      # files or folders; relative to this file
+    inputs = ["incoming/"]      # files, folders or URLs; relative to this file
     out = "published"           # relative to this file
     from = "en"                 # optional: the articles' language (default: detected)
 
@@ -23,7 +23,8 @@ sends documents to a Ray cluster at an ``address`` says so in its dry run and ru
 confirmed (``Job.confirmations``): a job file from elsewhere cannot send articles anywhere
 without a word.
 
-Top-level keys: besides ``inputs``, ``out`` and ``steps``, the job's own ``skip_existing``,
+Top-level keys: besides ``inputs``, ``out`` and ``steps``, the job's own ``format`` (the format
+every input is read in, as ``--format``: a URL's default is ``article``), ``skip_existing``,
 ``engine`` (local or ray) and ``address``, the source language ``from`` and every setting of
 ``RunSettings`` (``device``, ``backend``, ``precision``, ``batch_tokens``, ...),
 ``GenerationSettings`` (``beams``, ...) and ``QualitySettings`` (``fail_on``) under its own
@@ -41,7 +42,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench import languages
+from workbench import formats, languages
 from workbench.errors import JobError, ModelError, WorkbenchError
 from workbench.runs.folder import check_out, read_sources, run_steps
 from workbench.runs.job_keys import (
@@ -65,6 +66,7 @@ from workbench.settings import (
     SummaryOptions,
     TranslateOptions,
 )
+from workbench.web import is_url
 
 if TYPE_CHECKING:
     from workbench.api import Workbench
@@ -79,6 +81,7 @@ class Job:
     out: Path
     steps: tuple[Step, ...]
     src: str | None = None
+    format: str | None = None  # read every input in this format (``--format``)
     skip_existing: bool = False
     engine: str = "local"
     address: str | None = None
@@ -166,15 +169,21 @@ def parse_job(data: dict[str, Any], path: Path) -> Job:
             "steps", 'add at least one [[steps]] table with task = "translate" or "summarise"'
         )
     steps = tuple(_step(s, i, name, src) for i, s in enumerate(steps_data, start=1))
+    fmt = _optional(data, "format", str, name)
+    try:
+        fmt = fmt and formats.get(fmt).name
+    except WorkbenchError as exc:
+        raise fail("format", str(exc)) from None
     engine = _optional(data, "engine", str, name) or "local"
     if engine not in ("local", "ray"):
         raise fail("engine", f"unknown engine {engine!r}; use local or ray")
     return Job(
         path=path,
-        inputs=tuple(str(base / i) for i in inputs),
+        inputs=tuple(i if is_url(i) else str(base / i) for i in inputs),
         out=base / out,
         steps=steps,
         src=src,
+        format=fmt,
         skip_existing=bool(_optional(data, "skip_existing", bool, name) or False),
         engine=engine,
         address=_optional(data, "address", str, name),
@@ -311,6 +320,7 @@ def run_job(
         manifest=manifest,
         listener=listener,
         overwrite_edits=overwrite_edits,
+        fmt=job.format,
     )
 
 
@@ -407,12 +417,12 @@ def plan_job(
     machine now.
     """
     check_out(list(job.inputs), job.out)
-    found = discover_all(list(job.inputs), exclude=[job.out])
+    found = discover_all(list(job.inputs), exclude=[job.out], fmt=job.format)
     docs, unreadable = read_sources(found.sources, wb.run)
     plan = JobPlan(
         job=str(job.path),
         out=str(job.out),
-        documents=[str(s.path) for s, _ in docs],
+        documents=[s.name for s, _ in docs],
         ignored=[str(p) for p in found.ignored],
         input_errors=[str(e) for e in found.errors] + [r.error or "" for r in unreadable],
         steps=[],

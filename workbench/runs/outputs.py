@@ -1,5 +1,5 @@
 """Finding input documents and writing outputs: sorted discovery that accounts for every input,
-input size limits, mirrored names, atomic writes that follow the umask, leftover temporary
+mirrored names, atomic writes that follow the umask, leftover temporary
 files, and the manifest of an output folder."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from workbench import formats
-from workbench.documents import Document, read_document
 from workbench.errors import InputError
 from workbench.runs.report import glossary_counts
+from workbench.web import is_url, output_stem
 
 #: Written into the output folder by every folder run.
 MANIFEST_NAME = "manifest.jsonl"
@@ -31,6 +31,15 @@ class Source:
 
     path: Path
     rel: Path  # the input's path relative to the folder it was found in (or its name)
+    url: str | None = None  # a web page (workbench.web); ``rel`` is then named from the URL
+    fmt: str | None = None  # the format chosen by name (--format); None: by the suffix
+    # What the provenance records of how it was read (runs/pages.py): the fetch, the format.
+    record: dict[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def name(self) -> str:
+        """How rows and messages name the input: its path, or its URL."""
+        return self.url or str(self.path)
 
 
 @dataclass
@@ -50,7 +59,9 @@ def discover(paths: list[str]) -> tuple[list[Source], list[InputError]]:
     return found.sources, found.errors
 
 
-def discover_all(paths: list[str], exclude: list[Path] | None = None) -> Discovery:
+def discover_all(
+    paths: list[str], exclude: list[Path] | None = None, fmt: str | None = None
+) -> Discovery:
     """Expand files and folders (recursively, sorted) into input documents.
 
     Folders contribute only files of a format workbench reads (.txt, .md, .markdown: see
@@ -63,6 +74,8 @@ def discover_all(paths: list[str], exclude: list[Path] | None = None) -> Discove
     inside an input folder) is skipped, and so are earlier output folders (they hold a
     manifest) and earlier outputs (a provenance record beside them), each reported in
     ``skipped``, so a rerun never takes outputs for inputs. A file reached twice is taken once.
+    A URL is a web page to fetch when read. ``fmt`` (``--format``) is the format every input
+    is read in, and a file named explicitly is then taken whatever its suffix.
     """
     excluded = [p.resolve() for p in exclude or []]
     found = Discovery()
@@ -72,9 +85,13 @@ def discover_all(paths: list[str], exclude: list[Path] | None = None) -> Discove
         real = path.resolve()
         if real not in seen:
             seen.add(real)
-            found.sources.append(Source(path, rel))
+            found.sources.append(Source(path, rel, fmt=fmt))
 
     for raw in paths:
+        if is_url(raw):
+            if raw not in {s.url for s in found.sources}:
+                found.sources.append(Source(Path(raw), Path(output_stem(raw)), raw, fmt))
+            continue
         path = Path(raw)
         if path.is_dir():
             files: list[Path] = []
@@ -91,7 +108,7 @@ def discover_all(paths: list[str], exclude: list[Path] | None = None) -> Discove
                 else:
                     add(p, p.relative_to(path))
         elif path.exists():
-            if path.suffix and not formats.for_path(path):
+            if path.suffix and not fmt and not formats.for_path(path):
                 found.errors.append(InputError(raw, unsupported_type(path)))
             else:
                 add(path, Path(path.name))
@@ -180,70 +197,6 @@ def _walk(
             _walk(path, [*chain, real], excluded, files, found)
         else:
             files.append(path)
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
-
-
-def read_limited(path: Path, limits: Any | None) -> Document:
-    """Read a document, refusing it first when it is over the run's size limits (``limits``:
-    a RunSettings, or None for no limits)."""
-    if limits is not None:
-        check_size(path, limits.max_document_bytes)
-    doc = read_document(path)
-    if limits is not None:
-        check_segments(doc, str(path), limits.max_segments)
-    return doc
-
-
-def check_size(path: Path, limit: int) -> None:
-    """Refuse a file over ``limit`` bytes before reading it (0: no limit)."""
-    if not limit:
-        return
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return  # reading it says what is wrong
-    check_bytes(str(path), size, limit)
-
-
-def check_bytes(name: str, size: int, limit: int) -> None:
-    """Refuse a document of ``size`` bytes over ``limit`` (0: no limit), naming it ``name``
-    (a path, ``stdin`` or ``text``)."""
-    if limit and size > limit:
-        raise InputError(
-            name,
-            f"is {_mb(size)}, over the limit of {_mb(limit)} per document; split it, or raise "
-            "the limit with WORKBENCH_MAX_DOCUMENT_BYTES",
-        )
-
-
-# Sentence ends followed by a space: an upper estimate of the sentences of a text, so that the
-# exact (slower) count runs only for a document that may be over the limit.
-_SENTENCE_END = re.compile(r"[.!?。！？…]+[\s\"'”’»)]")
-
-
-def check_segments(doc: Document, name: str, limit: int) -> None:
-    """Refuse a document with more than ``limit`` sentences to translate (0: no limit)."""
-    if not limit:
-        return
-    texts = doc.translatable_texts()
-    estimate = sum(1 + len(_SENTENCE_END.findall(t)) for t in texts)
-    if estimate <= limit:
-        return
-    from workbench.inline import split_sentences, syntax_of
-
-    count = 0
-    syntax = syntax_of(doc.format.inline_markup)
-    for text in texts:
-        count += len(split_sentences(text, "en", syntax))
-        if count > limit:
-            raise InputError(
-                name,
-                f"has over {limit:,} sentences, the limit per document; split it, or raise "
-                "the limit with WORKBENCH_MAX_SEGMENTS",
-            )
 
 
 def output_name(rel: Path, lang: str, task: str = "translate") -> Path:
