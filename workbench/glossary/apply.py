@@ -1,13 +1,16 @@
 """What the translation pipeline does with a glossary.
 
-- **Keys.** The glossary's hash is part of the document's key (and ``glossary:3f2a9c1`` of
-  the signature). A segment's key covers only the rules that match it, and only where they
-  change what the model is asked: a segment with no term, or one a model merely gets checked
-  for, keeps the key it has without a glossary. So editing one term re-translates only the
-  segments that hold it.
-- **Chat models** get the matching terms in their prompt (the ``<prompt>-glossary`` template,
+- **Seq2seq models** get each term as a placeholder (``protector``, through the hook of
+  ``workbench.inline``), put back as the required term; a term that inflects in the target
+  (several forms listed) is left to the model and checked.
+- **Chat models** get the matching terms in their prompt (the ``<prompt>-glossary`` templates,
   ``prompts/translate-chat-glossary.toml``); the plan carries the pair's rules so that the
   backend finds the same terms in each segment.
+- **Keys.** The glossary's hash is part of the document's key (and ``glossary:3f2a9c1`` of
+  the signature). A segment's key covers only what the glossary changes in what the model is
+  asked: its text with placeholders, or (chat) the rules that match it and the templates. A
+  segment with no term keeps the key it has without a glossary, so editing one term
+  re-translates only the segments that hold it.
 - **Accounting.** Every result of a run with a glossary records, per segment, each term found
   and whether it came out as required (``applied``), not at all (``missed``) or in a
   deprecated form; missed and deprecated terms are also ``glossary`` flags of the checks.
@@ -102,7 +105,9 @@ def with_terms(plan: Any, glossary: Glossary | None) -> Any:
     (plain data: the plan is shipped to other processes as JSON). Not part of any key:
     each segment's key covers the rules that match it."""
     if glossary is None or mode(plan) != PROMPT:
-        return plan
+        # None, also for a plan that had them: a leg without the glossary (the fragments of
+        # a sentence that lost its placeholders) is keyed and asked without terms.
+        return replace(plan, terms=()) if plan.terms else plan
     pair = rules(glossary, plan.src, plan.tgt)
     return replace(plan, terms=tuple({"entry": r.entry, **r.data()} for r in pair))
 
