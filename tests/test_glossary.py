@@ -633,3 +633,5 @@ def test_a_plan_carries_its_terms_to_other_processes(tmp_path: Path, tiny) -> No
     plan = apply.with_terms(pool.plan_translation(resolved, "en", "uk", FAST), g)
     again = ModelPlan.from_wire(json.loads(json.dumps(plan.wire())), resolved, plan.info)
     assert apply.plan_rules(again) == apply.plan_rules(plan) and again.terms
+    # A leg without the glossary (a sentence's fragments) is asked without terms.
+    assert apply.with_terms(plan, None).terms == ()
