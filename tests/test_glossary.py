@@ -635,3 +635,15 @@ def test_a_plan_carries_its_terms_to_other_processes(tmp_path: Path, tiny) -> No
     assert apply.plan_rules(again) == apply.plan_rules(plan) and again.terms
     # A leg without the glossary (a sentence's fragments) is asked without terms.
     assert apply.with_terms(plan, None).terms == ()
+
+
+def test_a_cascade_sends_a_sentence_that_missed_a_term_to_the_fallback(tmp_path: Path) -> None:
+    from workbench.tasks.cascade import failing
+
+    g = load(write(tmp_path, "b.tsv", TSV))
+    texts = ["The parliament met on Monday.", "It rained all day long in the city."]
+    outputs = ["Рада зібралася в понеділок.", "Цілий день у місті йшов дощ."]
+    assert failing(texts, outputs, "en", "uk") == {}
+    assert failing(texts, outputs, "en", "uk", g) == {
+        0: ["glossary: 'parliament' not as 'парламент'"]
+    }
