@@ -512,19 +512,19 @@ def test_saved_page_with_format_article(tiny, tmp_path: Path) -> None:
 def test_unknown_format_is_one_line_listing_the_formats(tmp_path: Path) -> None:
     seed = str(SEEDS / "en" / "heatwave-grid.txt")
     for command in (["translate", seed, "--to", "uk"], ["summarise", seed, "--model", "lead"]):
-        result = cli(*command, "--format", "docx", "--out", str(tmp_path / "o"))
+        result = cli(*command, "--format", "odt", "--out", str(tmp_path / "o"))
         assert result.exit_code == 2, result.output
         (line,) = errors(result.output)
         names = ", ".join(f.name for f in formats.all_formats())
-        assert line == f"workbench: error: unknown format 'docx'; the formats are {names}"
+        assert line == f"workbench: error: unknown format 'odt'; the formats are {names}"
         assert "article" in names
     job = tmp_path / "job.toml"
     job.write_text(
-        "inputs = ['a.md']\nout = 'o'\nformat = 'docx'\n[[steps]]\ntask = 'summarise'\nto = ['own']\n",
+        "inputs = ['a.md']\nout = 'o'\nformat = 'odt'\n[[steps]]\ntask = 'summarise'\nto = ['own']\n",
         encoding="utf-8",
     )
     result = cli("run", str(job))
-    assert result.exit_code == 2 and "format: unknown format 'docx'" in result.output
+    assert result.exit_code == 2 and "format: unknown format 'odt'" in result.output
 
 
 def test_help_imports_no_web_library() -> None:
