@@ -73,7 +73,8 @@ def test_clean_versions_are_not_flagged(case: dict) -> None:
 
 def test_the_corpus_plants_every_error_the_checks_name() -> None:
     planted = {p["check"] for _, p in PLANTED}
-    assert planted == set(CHECKS)
+    # The glossary check needs a glossary: tests/test_glossary.py plants its errors.
+    assert planted == set(CHECKS) - {"glossary"}
     kinds = {(c["src"], c["tgt"]) for c in CASES if c["kind"] == "translation"}
     assert {("en", "uk"), ("en", "ko")} <= kinds
     assert any(p["check"] == "numbers" for c, p in PLANTED if c["kind"] == "summary")

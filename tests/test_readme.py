@@ -150,6 +150,7 @@ def world(tiny, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
     root.mkdir()
     shutil.copytree(SEEDS, root / "seeds")
     shutil.copytree(REPO / "references", root / "references")  # for `workbench eval`
+    shutil.copytree(REPO / "prompts" / "glossary", root / "prompts" / "glossary")  # --glossary
     home = tmp_path / "home"
     hub = tmp_path / "hf-hub"
     for repo_id, family in HUB_MODELS.items():

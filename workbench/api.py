@@ -56,12 +56,19 @@ def _translate_options(
     options: TranslateOptions | None,
     fallback_model: str | None = None,
     pivot: str | None = None,
+    glossary: str | Path | None = None,
 ) -> TranslateOptions:
     """The checked options of one call: ``options`` with the keywords given in their place."""
     targets = None if to is None else (to,) if isinstance(to, str) else tuple(to)
     base = options or TranslateOptions()
     given = _merged(
-        base, targets=targets, src=src, model=model, fallback_model=fallback_model, pivot=pivot
+        base,
+        targets=targets,
+        src=src,
+        model=model,
+        fallback_model=fallback_model,
+        pivot=pivot,
+        glossary=None if glossary is None else str(glossary),
     )
     return given.checked()
 
@@ -213,13 +220,15 @@ class Workbench:
         options: TranslateOptions | None = None,
         fallback_model: str | None = None,
         pivot: str | None = None,
+        glossary: str | Path | None = None,
         context_sentences: int | None = None,
     ) -> TranslationResult | list[TranslationResult]:
         """Translate one text or file into one language (returns a result) or several (a list).
 
         ``to``, ``src``, ``model``, ``fallback_model`` and ``pivot`` are those of
         ``TranslateOptions`` (``fallback_model``: a quality-gated cascade; ``pivot``: the
-        language a pair no single available model serves goes through); ``options`` gives them
+        language a pair no single available model serves goes through; ``glossary``: a TSV,
+        CSV or TBX file of terms to keep to, see ``result.glossary``); ``options`` gives them
         whole, and a keyword given too takes the place of its field. ``beams`` and
         ``context_sentences`` (chat models: preceding sentences sent with each sentence) take
         the place of this Workbench's generation settings for this call. One language code as
@@ -230,7 +239,7 @@ class Workbench:
         doc = self.document(source, fmt, limits=self.run)
         raw = to if to is not None else options.targets if options is not None else None
         single = isinstance(raw, str) and "," not in raw
-        opts = _translate_options(to, src, model, options, fallback_model, pivot)
+        opts = _translate_options(to, src, model, options, fallback_model, pivot, glossary)
         rows = self.translate_documents(
             [doc], options=opts, beams=beams, context_sentences=context_sentences
         )

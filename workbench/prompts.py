@@ -50,7 +50,10 @@ PROVIDED: dict[str, frozenset[str]] = {
             "words",
         }
     ),
-    "translate": frozenset({"text", "context", "src", "tgt", "source_language", "target_language"}),
+    # ``terms``: the glossary's terms found in the sentence (the ``-glossary`` templates).
+    "translate": frozenset(
+        {"text", "context", "src", "tgt", "source_language", "target_language", "terms"}
+    ),
 }
 PROVIDED["combine"] = PROVIDED["summarise"]
 

@@ -70,6 +70,9 @@ class TranslationResult:
     # The web page the document was fetched from (``Workbench.translate_url``): URL, final
     # URL, HTTP status, time and sha256 of the bytes (workbench.web.Page.record).
     fetch: dict[str, Any] | None = None
+    # With a glossary (workbench.glossary.apply.account): its file and hash, how it was
+    # applied, counts of applied, missed and deprecated terms, and each term found per segment.
+    glossary: dict[str, Any] | None = None
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
     # A binary format's translated document (the bytes of a .docx); None for text formats.
     data: bytes | None = field(default=None, repr=False)
@@ -110,8 +113,9 @@ class TranslationResult:
         data.pop("data")
         data.pop("exception")
         data["segments"] = len(self.segments)
-        if self.fetch is None:
-            data.pop("fetch")  # records of files stay as they were
+        for name in ("fetch", "glossary"):
+            if data[name] is None:
+                data.pop(name)  # records of runs without one stay as they were
         return data
 
 
@@ -153,6 +157,7 @@ class SummaryResult:
     checks: list[dict[str, Any]] = field(default_factory=list)  # quality flags (segment None)
     verdict: str | None = None  # "pass" or "flag"; None: not checked
     fetch: dict[str, Any] | None = None  # the web page it came from, as in TranslationResult
+    glossary: dict[str, Any] | None = None  # with a glossary: the article's terms it used
     exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -174,6 +179,7 @@ class SummaryResult:
         data.pop("text")
         data.pop("exception")
         data["task"] = "summarise"
-        if self.fetch is None:
-            data.pop("fetch")
+        for name in ("fetch", "glossary"):
+            if data[name] is None:
+                data.pop(name)
         return data

@@ -257,6 +257,11 @@ class TranslateOptions:
         },
     )
 
+    glossary: str | None = field(
+        default=None,
+        metadata={"help": "The newsroom's terms to keep to: a TSV, CSV or TBX glossary file."},
+    )
+
     def checked(self) -> TranslateOptions:
         """A copy with language codes normalised (``KO``, ``kor``, ``ko `` → ``ko``), repeated
         targets dropped and the model stripped; a bad value is a one-line WorkbenchError naming
@@ -277,7 +282,7 @@ class TranslateOptions:
         if not any(value.strip(" ,") for value in raw):
             raise WorkbenchError("no target language given; pass codes such as ko,uk")
         targets = tuple(languages.parse_list(",".join(raw)))
-        for name in ("src", "model", "fallback_model", "pivot"):
+        for name in ("src", "model", "fallback_model", "pivot", "glossary"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise WorkbenchError(f"{name} {value!r}: expected text")
@@ -292,6 +297,7 @@ class TranslateOptions:
             model=model or None,
             fallback_model=fallback or None,
             pivot=pivot,
+            glossary=self.glossary.strip() if self.glossary else None,
         )
         # Not a field: it stays out of equality, repr and the job-file keys, and replace()
         # (which may change a value) drops it.
@@ -366,6 +372,10 @@ class SummaryOptions:
     retry: bool = field(
         default=True,
         metadata={"help": "Ask a chat model once more when its summary is in the wrong language."},
+    )
+    glossary: str | None = field(
+        default=None,
+        metadata={"help": "A TSV, CSV or TBX glossary the summaries' terms are checked against."},
     )
 
     def checked(self) -> SummaryOptions:

@@ -84,6 +84,8 @@ def signature(rec: dict[str, Any]) -> str:
     fallback = rec.get("fallback")
     if isinstance(fallback, dict):
         parts.append(f"fallback:{fallback['model']}@{str(fallback['revision'])[:7]}")
+    if rec.get("glossary"):
+        parts.append(f"glossary:{str(rec['glossary'])[:7]}")
     parts.append(f"backend:{rec['backend']}")
     parts.append(f"seg:{rec['seg']}")
     if rec.get("inline"):

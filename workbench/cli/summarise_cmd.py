@@ -91,6 +91,9 @@ def summarise(
     no_retry: Annotated[
         bool, typer.Option("--no-retry", help="Never ask a chat model a second time.")
     ] = False,
+    glossary: Annotated[
+        str | None, typer.Option("--glossary", "-g", help=_help("glossary"))
+    ] = None,
     out: OutOption = Path("out"),
     fmt: FormatOption = None,
     beams: BeamsOption = None,
@@ -141,8 +144,13 @@ def summarise(
         "max_rounds": max_rounds,
         "retry": not no_retry,
         "beams": beams,
+        "glossary": glossary,
     }
     check_models(model, translation_model, offline=offline)
+    if glossary:
+        from workbench.glossary import load
+
+        load(glossary)  # a malformed glossary stops the command before any work
     wb = Workbench(
         device=device,
         backend=backend,

@@ -67,6 +67,9 @@ def translate(
         str | None, typer.Option("--fallback-model", help=translate_help("fallback_model"))
     ] = None,
     pivot: Annotated[str | None, typer.Option("--pivot", help=translate_help("pivot"))] = None,
+    glossary: Annotated[
+        str | None, typer.Option("--glossary", "-g", help=translate_help("glossary"))
+    ] = None,
     out: OutOption = Path("out"),
     fmt: FormatOption = None,
     beams: BeamsOption = None,
@@ -98,9 +101,13 @@ def translate(
     quality = QualitySettings(fail_on=fail_on)
     fmt = fmt and formats.get(fmt).name  # an unknown name: one line listing the formats
     options = TranslateOptions(
-        (to,), src=src, model=model, fallback_model=fallback_model, pivot=pivot
+        (to,), src=src, model=model, fallback_model=fallback_model, pivot=pivot, glossary=glossary
     ).checked()
     check_models(options.model, options.fallback_model, offline=offline)
+    if options.glossary:
+        from workbench.glossary import load
+
+        load(options.glossary)  # a malformed glossary stops the command before any work
     wb = Workbench(
         device=device,
         backend=backend,

@@ -344,7 +344,12 @@ class ChatTranslator:
         room -= int(settings["max_new_tokens_extra"])
         limit = max(8, min(int(settings["max_input_tokens"]), int(room / (1.0 + ratio))))
         split = split_units(texts, limit, self.count_text)
-        conversations = [prompt.render({**values, "text": unit}) for unit in split.texts]
+        # A unit holding glossary terms is asked with them (the ``-glossary`` templates).
+        terms = [self._terms(unit, plan) for unit in split.texts]
+        conversations = [
+            self._conversation(prompt, values, unit, plan, t)
+            for unit, t in zip(split.texts, terms, strict=True)
+        ]
         bounds = [
             math.ceil(self.count_text(unit) * settings["max_new_tokens_ratio"])
             + int(settings["max_new_tokens_extra"])
@@ -355,7 +360,9 @@ class ChatTranslator:
             for u, owner in enumerate(split.owner):
                 context = contexts[owner][-window:]
                 if context:
-                    found = self._with_context(values, split.texts[u], context, bounds[u])
+                    found = self._with_context(
+                        values, split.texts[u], context, bounds[u], terms[u], plan
+                    )
                     conversations[u] = found or conversations[u]
         outs = self.generate(
             conversations,
@@ -370,19 +377,54 @@ class ChatTranslator:
         return [joined[t] for t in range(len(texts))]
 
     def _with_context(
-        self, values: dict[str, str], unit: str, context: tuple[str, ...], bound: int
+        self,
+        values: dict[str, str],
+        unit: str,
+        context: tuple[str, ...],
+        bound: int,
+        terms: str = "",
+        plan: ModelPlan | None = None,
     ) -> list[dict[str, str]] | None:
-        """The conversation asking for ``unit`` with as many of its preceding sentences as fit.
+        """The conversation asking for ``unit`` with as many of its preceding sentences as fit
+        (and the glossary's ``terms`` found in it, if any).
 
         Prompt and reply share the model's context: the oldest sentences are dropped until the
         prompt plus the reply's bound fit in it. The sentence itself is never cut (it was split
         to fit without context), so None (no room for any context) means the plain prompt.
         """
         prompt = self._translate_prompt(context=True)
+        if terms and plan is not None:
+            from workbench.glossary import apply
+
+            prompt = apply.glossary_prompt(plan, context=True)
         room = int(self.settings["context_tokens"])
         for start in range(len(context)):
             kept = [" ".join(s.split()) for s in context[start:]]  # one sentence a line
-            conversation = prompt.render({**values, "text": unit, "context": "\n".join(kept)})
+            filled = {**values, "text": unit, "context": "\n".join(kept), "terms": terms}
+            conversation = prompt.render(filled)
             if self.count(conversation) + bound <= room:
                 return conversation
         return None
+
+    @staticmethod
+    def _terms(unit: str, plan: ModelPlan) -> str:
+        """The glossary's terms found in ``unit`` (the ``$terms`` of the ``-glossary``
+        templates), or "" when the plan carries none or none is there."""
+        if not plan.terms:
+            return ""
+        from workbench.glossary import apply
+        from workbench.glossary.match import find
+
+        found = find(unit, apply.plan_rules(plan), plan.src)
+        return apply.terms_text(found, unit) if found else ""
+
+    def _conversation(
+        self, prompt: Any, values: dict[str, Any], unit: str, plan: ModelPlan, terms: str = ""
+    ) -> list[dict[str, str]]:
+        """The chat turn for one unit without context: with the glossary's ``terms`` (the
+        ``-glossary`` template), or the plain template when there are none."""
+        if terms:
+            from workbench.glossary import apply
+
+            return apply.glossary_prompt(plan).render({**values, "text": unit, "terms": terms})
+        return prompt.render({**values, "text": unit})

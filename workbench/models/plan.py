@@ -35,6 +35,10 @@ class ModelPlan:
     src: str = ""
     tgt: str = ""
     control: Control = field(default_factory=Control)
+    # A glossary's rules for this pair, as plain data, for a model that is given the terms in
+    # its prompt (``workbench.glossary.apply.with_terms``). Not part of the plan's key: each
+    # segment's key covers the rules that match it.
+    terms: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def context_sentences(self) -> int:
@@ -62,6 +66,7 @@ class ModelPlan:
                 "src_lang": self.control.src_lang,
                 "forced_bos_token": self.control.forced_bos_token,
             },
+            "terms": [dict(t) for t in self.terms],
         }
 
     @classmethod
@@ -79,4 +84,5 @@ class ModelPlan:
             src=str(data["src"]),
             tgt=str(data["tgt"]),
             control=Control(**data["control"]),
+            terms=tuple(dict(t) for t in data.get("terms", ())),
         )

@@ -266,12 +266,23 @@ def _step(data: Any, index: int, name: str, src: str | None) -> Step:
                 for f in fields(TranslateOptions)
                 if f.name not in ("targets", "src", "model")
             }
+            if more.get("glossary"):  # relative to the job file, like its inputs
+                more["glossary"] = str(Path(name).parent / Path(more["glossary"]).expanduser())
             options = TranslateOptions(tuple(to), src=src, model=model, **more).checked()
         except WorkbenchError as exc:
             raise JobError(f"{name}: {where}to: {exc}") from None
+        if options.glossary:
+            from workbench.glossary import load
+
+            try:
+                load(options.glossary)  # a malformed glossary is found before any work
+            except WorkbenchError as exc:
+                raise JobError(f"{name}: {where}glossary: {exc}") from None
         return Step.translating(options, beams=beams)
     langs = tuple(dict.fromkeys(t if t == OWN else _lang(t, f"{where}to", name) for t in to))
     options = {k: data[k] for k in summarise_option_names() if k in data}
+    if isinstance(options.get("glossary"), str):  # relative to the job file, like its inputs
+        options["glossary"] = str(Path(name).parent / Path(options["glossary"]).expanduser())
     if options:
         _check_summary_options(options, name, where)
     return Step(task, langs, model=model, beams=beams, options=options)

@@ -18,6 +18,7 @@ from typing import Any
 
 from workbench import formats
 from workbench.errors import InputError
+from workbench.runs.report import glossary_counts
 from workbench.web import is_url, output_stem
 
 #: Written into the output folder by every folder run.
@@ -404,6 +405,7 @@ def recovered_rows(out: Path, since: float, known: set[str]) -> list[dict[str, A
                 "error": None,
                 "verdict": prov.get("verdict"),
                 "flags": len(prov["checks"]) if isinstance(prov.get("checks"), list) else None,
+                "glossary": glossary_counts(prov.get("glossary")),
                 "note": None,
             }
             if all(isinstance(row[k], str) for k in _KEY):

@@ -19,6 +19,7 @@ MANIFEST_FIELDS = (
     "lang_mismatch",
     "verdict",
     "flags",
+    "glossary",
     "note",
 )
 #: The cache state of a row for a file that was deliberately not read (an earlier output).
@@ -75,8 +76,19 @@ class Row:
             # The quality checks: "pass" or "flag", and how many findings (None: not checked).
             "verdict": self.verdict,
             "flags": None if self.verdict is None else len(getattr(self.result, "checks", [])),
+            # With a glossary: how many of its terms were applied, missed or deprecated.
+            "glossary": glossary_counts(getattr(self.result, "glossary", None))
+            if self.ok
+            else None,
             "note": self.note,
         }
+
+
+def glossary_counts(record: Any) -> dict[str, int] | None:
+    """A manifest row's glossary cell: the counts of a result's glossary record."""
+    if not isinstance(record, dict):
+        return None
+    return {k: int(record.get(k, 0)) for k in ("applied", "missed", "deprecated")}
 
 
 @dataclass

@@ -48,12 +48,21 @@ def plan_fallback(
     return {**rec, "fallback": cascade}
 
 
-def failing(texts: list[str], outputs: list[str], src: str, tgt: str) -> dict[int, list[str]]:
-    """Index → reasons (``numbers: 4.2 missing``) of each sentence whose output fails a check."""
+def failing(
+    texts: list[str], outputs: list[str], src: str, tgt: str, glossary: Any = None
+) -> dict[int, list[str]]:
+    """Index → reasons (``numbers: 4.2 missing``) of each sentence whose output fails a check
+    (with a ``glossary``: also a term it missed)."""
+    from workbench.glossary.apply import rules
     from workbench.quality.checks import check_translation
+    from workbench.quality.checks.glossary import check_pairs
 
     out: dict[int, list[str]] = {}
-    for flag in check_translation(list(zip(texts, outputs, strict=True)), src, tgt):
+    pairs = list(zip(texts, outputs, strict=True))
+    flags = check_translation(pairs, src, tgt)
+    if glossary is not None:
+        flags += check_pairs(pairs, rules(glossary, src, tgt), src, tgt)[0]
+    for flag in flags:
         if flag.segment is not None and flag.severity in GATING:
             reasons = out.setdefault(flag.segment, [])
             reason = f"{flag.check}: {flag.reason}"
@@ -84,7 +93,7 @@ def run_fallbacks(
         # Checked as readers see them: markup put back (placeholders would count as numbers).
         outputs = [markup.final(job, k) for k in job.seg_keys]
         texts = [markup.source(job, k, t) for k, t in zip(job.seg_keys, job.seg_texts, strict=True)]
-        why = failing(texts, outputs, src, tgt)
+        why = failing(texts, outputs, src, tgt, job.glossary)
         reasons[id(job)] = why
         fb = job.fallback
         # A fallback with a context window sees each sentence's place in the whole document.

@@ -12,6 +12,7 @@ from typing import Any
 
 from workbench import inline, segment, signature
 from workbench.documents import Document
+from workbench.glossary import Glossary, apply
 from workbench.models.plan import ModelPlan
 from workbench.models.pool import ModelPool
 from workbench.models.resolve import ResolvedModel
@@ -44,6 +45,7 @@ class Job:
     fallback: Job | None = None  # the cascade's fallback model: its plan, recipe and key
     pivot: Job | None = None  # a pivot route's second leg (pivot -> target)
     later_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # e.g. fallback reasons
+    glossary: Glossary | None = None  # --glossary: applied on every leg, for its language pair
     # Sentences sent whole with placeholders (workbench.inline): per translatable piece (None
     # for a plain one), then by key; and the fragment translations of those whose output lost
     # a placeholder.
@@ -91,7 +93,9 @@ def leg_job(job: Job, plan: ModelPlan, rec: dict[str, Any]) -> Job:
         plan.backend,
     )
     scratch.signature, scratch.key = signature.signature(rec), key
-    return Job(job.index, job.doc, scratch, rec=rec, plan=plan, seg_prefix=key)
+    return Job(
+        job.index, job.doc, scratch, rec=rec, plan=plan, seg_prefix=key, glossary=job.glossary
+    )
 
 
 def load_segments(
@@ -109,15 +113,18 @@ def load_segments(
     """
     job.seg_texts = list(texts)
     window = job.plan.context_sentences if job.plan is not None else 0
+    job.seg_contexts = []
     if window:
         job.seg_contexts = list(contexts) if contexts is not None else windows(texts, window)
-        job.seg_keys = [
-            segment_key(job.seg_prefix, t, c)
-            for t, c in zip(job.seg_texts, job.seg_contexts, strict=True)
-        ]
-    else:
-        job.seg_contexts = []
-        job.seg_keys = [segment_key(job.seg_prefix, t) for t in job.seg_texts]
+    # A segment a glossary changes the request for is keyed with the rules that match it;
+    # every other segment keeps the key it has without a glossary.
+    extras = apply.segment_extras(job.glossary, job.plan, job.seg_texts)
+    job.seg_keys = [
+        segment_key(job.seg_prefix, t, job.seg_contexts[i] if window else None, extras[i])
+        for i, t in enumerate(job.seg_texts)
+    ]
+    if job.plan is not None:
+        job.plan = apply.with_terms(job.plan, job.glossary)
     job.found = store.get_segments(job.seg_keys) if job.seg_keys else {}
 
 
@@ -126,13 +133,20 @@ def windows(texts: list[str], window: int) -> list[tuple[str, ...]]:
     return [tuple(texts[max(0, i - window) : i]) for i in range(len(texts))]
 
 
-def segment_key(prefix: str, text: str, context: tuple[str, ...] | None = None) -> str:
+def segment_key(
+    prefix: str,
+    text: str,
+    context: tuple[str, ...] | None = None,
+    glossary: dict[str, Any] | None = None,
+) -> str:
     """The cache key of one sentence under a model's key ``prefix``: the same sentence after
-    other sentences is another entry. Without a context window (``None``) the key is the one
-    every sentence-level model has always used."""
-    if context is None:
+    other sentences is another entry, and so is one asked with a glossary's terms
+    (``glossary``: ``workbench.glossary.apply.segment_extras``). Without either, the key is
+    the one every sentence-level model has always used."""
+    if context is None and glossary is None:
         return signature.digest(prefix, text)
-    return signature.digest(prefix, text, {"context": list(context)})
+    extra = {} if context is None else {"context": list(context)}
+    return signature.digest(prefix, text, {**extra, **(glossary or {})})
 
 
 __all__ = ["Job", "leg_job", "load_segments", "plan_leg", "segment_key", "windows"]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from workbench import inline
 from workbench.engines import Engine
 from workbench.errors import WorkbenchError
+from workbench.glossary import apply as glossary_apply
 from workbench.models.pool import ModelPool
 from workbench.results import TranslationResult
 from workbench.store import Store
@@ -26,10 +27,12 @@ def cut(job: Job, source: str) -> list[str]:
     own fallback), and its recipe says nothing of placeholders."""
     syntax = inline.syntax_of(job.doc.format.inline_markup)
     whole = job.pivot is None
+    # A glossary's terms become placeholders restored as the required terms (seq2seq models).
+    protect = glossary_apply.protector(job.glossary, job.plan) if whole else None
     texts: list[str] = []
     marked: list[inline.Marked | None] = []
     for text in job.doc.translatable_texts():
-        pieces = inline.pieces(text, source, syntax, whole=whole)
+        pieces = inline.pieces(text, source, syntax, whole=whole, protect=protect)
         job.block_pieces.append(pieces)
         for piece in pieces:
             if piece.translate:

@@ -39,14 +39,17 @@ def flag_output(result: TranslationResult, found: str | None) -> None:
         )
 
 
-def run_checks(result: TranslationResult) -> None:
-    """The quality checks of a finished translation, reusing its detected language."""
+def run_checks(result: TranslationResult, job: Job | None = None) -> None:
+    """The quality checks of a finished translation, reusing its detected language; with the
+    ``job``'s glossary, its terms too (recorded in ``result.glossary``)."""
+    from workbench.glossary.apply import job_checks
     from workbench.quality.checks import as_dicts, check_translation, verdict
 
     pairs = [(p.source, p.target) for p in result.segments]
     flags = check_translation(
         pairs, result.source_lang or "en", result.target_lang, output_lang=result.output_lang
     )
+    flags += job_checks(result, job)
     result.checks, result.verdict = as_dicts(flags), verdict(flags)
 
 

@@ -15,6 +15,7 @@ from workbench import cancel, detection, inline, segment, signature
 from workbench.documents import Document
 from workbench.engines import Chunk, Engine, LocalEngine, SegmentError
 from workbench.errors import CacheError, WorkbenchError
+from workbench.glossary import apply as glossary_apply
 from workbench.models.pool import ModelPool
 from workbench.results import SegmentPair, TranslationResult
 from workbench.settings import GenerationSettings, TranslateOptions
@@ -61,6 +62,7 @@ def translate_documents(
     options = options.checked()  # returns options its caller checked as they are
     targets, src, model = list(options.targets), options.src, options.model
     fallback, via = options.fallback_model, options.pivot
+    glossary = glossary_apply.load(options.glossary) if options.glossary else None
     results: list[list[TranslationResult]] = []
     jobs: list[Job] = []
     for d, doc in enumerate(docs):
@@ -74,7 +76,7 @@ def translate_documents(
             source = exc
         mismatch = detection.contradiction(doc, src, *targets) if src is not None else None
         for result in row:
-            job = Job(d, doc, result, start=time.perf_counter())
+            job = Job(d, doc, result, start=time.perf_counter(), glossary=glossary)
             try:
                 if isinstance(source, WorkbenchError):
                     raise source
@@ -201,6 +203,7 @@ def _plan(
 
         rec = plan_fallback(job, fallback, rec, pool, gen)
         job.rec = rec
+    job.rec = rec = glossary_apply.recipe(rec, job.glossary)
     if job.doc.format.inline_markup and job.pivot is None:
         # Sentences with markup go whole, with placeholders: the document's key says so, so a
         # document cached sentence fragment by fragment is not served (segment keys unchanged).
@@ -228,7 +231,8 @@ def _plan(
             output.flag_output(result, hit["output_lang"])
         else:
             output.check_output(job)
-        output.run_checks(result)  # computed after the hit: cached values and keys stay as they are
+        # Computed after the hit: cached values and keys stay as they are.
+        output.run_checks(result, job)
         result.seconds = time.perf_counter() - job.start
         return
 
@@ -432,7 +436,7 @@ def _assemble(job: Job, store: Store, limit: int = 0) -> None:
     output.set_output(result, job.doc, texts, result.target_lang)
     result.segments = pairs
     output.check_output(job)
-    output.run_checks(result)
+    output.run_checks(result, job)
     if result.misses:
         result.cache = "partial" if result.hits else "miss"
     else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from workbench.quality.checks import names, numbers, text
+from workbench.quality.checks import glossary, names, numbers, text
 from workbench.quality.checks.base import FLAG, PASS, SEVERITIES, Flag, verdict
 
 #: Bumped when a check's verdict on the same text changes (cascades' cache keys include it).
@@ -32,6 +32,7 @@ CHECKS: dict[str, tuple[str, str]] = {
     text.UNTRANSLATED: (text.SEVERITY[text.UNTRANSLATED], "a segment copied untranslated"),
     text.LENGTH: (text.SEVERITY[text.LENGTH], "segment length far off the language pair's"),
     text.REPETITION: (text.SEVERITY[text.REPETITION], "runaway repetition in an output"),
+    glossary.NAME: (glossary.SEVERITY, "the style book's terms (--glossary) as it requires"),
 }
 
 #: ``output_lang`` not given: the checks detect the output's language themselves.

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from workbench import detection, signature
 from workbench.documents import Document, content_hash
 from workbench.errors import CacheError, InputError, WorkbenchError
+from workbench.glossary import load as load_glossary
 from workbench.models.pool import ModelPool
 from workbench.results import SummaryResult
 from workbench.settings import STRATEGIES, GenerationSettings, SummaryOptions
@@ -66,6 +67,7 @@ def summarise_documents(
     """
     opts = options.checked()
     ctx = Context(opts, pool, gen, store or NullStore(), engine)
+    glossary = load_glossary(opts.glossary) if opts.glossary else None  # raised: every document
     results = []
     for doc in docs:
         doc = doc.as_text()  # a Word file is summarised from its readable text
@@ -73,7 +75,7 @@ def summarise_documents(
         start = time.perf_counter()
         try:
             _summarise(doc, ctx, result)
-            run_checks(result, doc)
+            run_checks(result, doc, glossary)
         except CacheError:
             raise  # continuing would lose the work
         except WorkbenchError as exc:

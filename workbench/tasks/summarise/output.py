@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from workbench import detection, languages, segment
 from workbench.documents import Document
 from workbench.errors import WorkbenchError
@@ -58,10 +60,11 @@ def count(result: SummaryResult) -> None:
     result.word_count = len(text.split())
 
 
-def run_checks(result: SummaryResult, article: Document) -> None:
+def run_checks(result: SummaryResult, article: Document, glossary: Any = None) -> None:
     """The quality checks of a finished summary against its article (fresh or cached alike:
     they are computed after the cache, from the text and the detected language). A summary
-    made by the translate strategy also carries its translation step's findings."""
+    made by the translate strategy also carries its translation step's findings; with a
+    ``glossary``, its terms are checked and recorded (``result.glossary``)."""
     from workbench.quality.checks import Flag, as_dicts, check_summary, verdict
 
     if result.text is None:
@@ -74,6 +77,22 @@ def run_checks(result: SummaryResult, article: Document) -> None:
         result.source_lang or lang,
         output_lang=result.output_lang,
     )
+    if glossary is not None:
+        from workbench.quality.checks.glossary import check_summary as check_terms
+
+        found_flags, terms = check_terms(
+            article.render(), result.text, glossary, result.source_lang or lang, lang
+        )
+        flags += found_flags
+        counts = {s: sum(t["status"] == s for t in terms) for s in ("applied", "deprecated")}
+        result.glossary = {
+            "file": glossary.path,
+            "sha256": glossary.sha256,
+            "how": "check",
+            **counts,
+            "missed": 0,
+            "terms": terms,
+        }
     for found in (result.translation or {}).get("checks") or []:
         reason = f"translation step: {found['reason']}"
         flags.append(Flag(found["check"], found["severity"], reason, None))

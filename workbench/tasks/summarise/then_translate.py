@@ -24,7 +24,12 @@ def translate_summary(
     assert inner.text is not None
     tr = translate_documents(
         [parse(inner.text + "\n", formats.PLAIN)],
-        TranslateOptions((plan.target,), src=plan.source, model=ctx.opts.translation_model),
+        TranslateOptions(
+            (plan.target,),
+            src=plan.source,
+            model=ctx.opts.translation_model,
+            glossary=ctx.opts.glossary,  # the summary's translation keeps to the style book too
+        ),
         pool=ctx.pool,
         gen=ctx.gen,
         store=ctx.store,
