@@ -19,13 +19,14 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.helpers import assert_structure_kept, expected_segments
-from workbench import signature
+from workbench import inline, signature
 from workbench.cli.app import app
 from workbench.documents import read_document
 from workbench.exchange.records import Output, Unit, block_pieces, rebuild, unit_id
 from workbench.exchange.tmx import tmx_text
 from workbench.exchange.xliff import MDA_NS, XLIFF_NS, read_xliff, xliff_text
 from workbench.exchange.xmltext import XML_NS
+from workbench.inline import restore
 
 runner = CliRunner()
 
@@ -134,6 +135,34 @@ def rows(out: Path) -> dict[str, dict]:
     return {Path(r["output"]).name: r for r in map(json.loads, lines) if r["output"]}
 
 
+def original_data(unit: ET.Element) -> dict[str, str]:
+    """An XLIFF unit's ``<originalData>``: data id → markup."""
+    return {d.get("id"): d.text or "" for d in unit.iter(f"{X}data")}
+
+
+def flat(elem: ET.Element, data: dict[str, str]) -> str:
+    """A source or target with each inline code replaced by its original data."""
+    out = [elem.text or ""]
+    for child in elem:
+        if child.tag == f"{X}pc":
+            start, end = data[child.get("dataRefStart")], data[child.get("dataRefEnd")]
+            out += [start, flat(child, data), end]
+        elif child.tag == f"{X}ph":
+            out.append(data[child.get("dataRef")])
+        out.append(child.tail or "")
+    return "".join(out)
+
+
+def encodings(doc) -> dict[str, inline.Encoded]:
+    """Each sentence with markup of ``doc`` (as written) → its placeholders."""
+    return {
+        p.source: p.encoded
+        for block in block_pieces(doc, "en")
+        for p in block
+        if isinstance(p, inline.Marked) and p.encoded and (p.encoded.atoms or p.encoded.pairs)
+    }
+
+
 def cached_pairs(world: World, output: Path) -> list[list[str]]:
     record = prov(output)
     key = signature.digest(record["key"], record["input_sha256"])
@@ -175,16 +204,23 @@ def test_xliff_per_output_has_every_segment_and_the_signature(world: World, out:
         assert ids == [unit_id(i, s) for i, s in enumerate(sources, start=1)]
         assert len(set(ids)) == len(ids)
         assert all(re.fullmatch(r"u\d+-[0-9a-f]{8}", i) for i in ids)
+        encoded = encodings(doc)
         for unit, (source, target) in zip(units, pairs, strict=True):
             (seg,) = unit.findall(f"{X}segment")
             assert seg.get("state") == "translated"
-            assert seg.find(f"{X}source").text == source
-            assert (seg.find(f"{X}target").text or "") == target
-        # Read back by workbench's own (safe) reader: the same units.
+            data = original_data(unit)
+            # A sentence with markup carries it as codes (see test_exchange_inline.py).
+            assert bool(data) == (source in encoded)
+            assert flat(seg.find(f"{X}source"), data) == source
+            if not data:
+                assert (seg.find(f"{X}target").text or "") == target
+        # Read back by workbench's own (safe) reader: the same units, codes as placeholders.
         again = read_xliff(xlf.read_bytes(), str(xlf))
-        assert [(u.id, u.source, u.target) for u in again.units] == [
-            (i, s, t) for i, (s, t) in zip(ids, pairs, strict=True)
-        ]
+        assert [u.id for u in again.units] == ids
+        for u, (s, t) in zip(again.units, pairs, strict=True):
+            enc = encoded.get(s)
+            assert u.source == (enc.text if enc else s)
+            assert (restore(enc, u.target) if enc else u.target) == t
 
     # A strict, independent parser agrees that the files are well-formed and namespaced.
     etree = pytest.importorskip("lxml.etree")
@@ -211,8 +247,10 @@ def test_tmx_holds_every_unit_with_languages_and_signature(world: World, out: Pa
         assert props["x-state"] == "translated"
         tuvs = tu.findall("tuv")
         assert [t.get(LANG) for t in tuvs] == ["en", "uk"]
-        assert tuvs[0].find("seg").text == source
-        assert (tuvs[1].find("seg").text or "") == target
+        # Markup is the content of inline codes (<bpt>, <ept>, <ph>): the text is the segment.
+        assert "".join(tuvs[0].find("seg").itertext()) == source
+        if tuvs[1].find("seg").find("bpt") is None and tuvs[1].find("seg").find("ph") is None:
+            assert (tuvs[1].find("seg").text or "") == target
 
 
 def test_export_is_stable_and_rebuild_gives_the_output_back(world: World, out: Path) -> None:
@@ -310,13 +348,37 @@ def _post_edit(xlf: Path, edits: dict[str, str], dest: Path) -> list[str]:
     ids = []
     for unit in tree.getroot().iter(f"{X}unit"):
         seg = unit.find(f"{X}segment")
-        source = seg.find(f"{X}source").text
+        source = flat(seg.find(f"{X}source"), original_data(unit))
         if source in edits:
-            seg.find(f"{X}target").text = edits[source]
+            set_target(seg, edits[source])
             seg.set("state", "final")
             ids.append(unit.get("id"))
     tree.write(dest, encoding="UTF-8", xml_declaration=True)
     return ids
+
+
+def set_target(seg: ET.Element, text: str) -> None:
+    """Set a segment's target to ``text``, where ``<g1>…</g1>`` and ``<x2/>`` stand for the
+    source's ``<pc id="1">`` and ``<ph id="2"/>`` (copied, attributes and all), as a CAT tool
+    writes a target whose codes the translator placed."""
+    codes = {(c.tag, c.get("id")): dict(c.attrib) for c in seg.find(f"{X}source").iter()}
+    target = seg.find(f"{X}target")
+    for child in list(target):
+        target.remove(child)
+    target.text = None
+    stack = [target]
+    for part in re.split(r"(<x\d+/>|</?g\d+>)", text):
+        number = re.sub(r"\D", "", part)
+        if re.fullmatch(r"<x\d+/>", part):
+            ET.SubElement(stack[-1], f"{X}ph", codes[(f"{X}ph", number)])
+        elif re.fullmatch(r"<g\d+>", part):
+            stack.append(ET.SubElement(stack[-1], f"{X}pc", codes[(f"{X}pc", number)]))
+        elif re.fullmatch(r"</g\d+>", part):
+            stack.pop()
+        elif list(stack[-1]):
+            stack[-1][-1].tail = (stack[-1][-1].tail or "") + part
+        else:
+            stack[-1].text = (stack[-1].text or "") + part
 
 
 HEADING_EDIT = "Рада схвалила новий пором & <причал>"
@@ -325,9 +387,7 @@ LINK_EDIT = "застосунок «Транзит»"
 LINK_SOURCE = (
     "Tickets are sold through the [transit app](https://transit.example.org/app?x=1&y=2) for now"
 )
-LINK_SENTENCE = (
-    f"Квитки продають через [{LINK_EDIT}](https://transit.example.org/app?x=1&y=2) поки що"
-)
+LINK_SENTENCE = f"Квитки продають через <g1>{LINK_EDIT}</g1> поки що"  # the link as a <pc>
 
 
 def test_import_rerun_and_overwrite_edits(world: World, out: Path, tmp_path: Path) -> None:

@@ -260,6 +260,27 @@ def fragments_text(piece: Marked, translations: Sequence[str]) -> str:
     return "".join(_put_back(next(it), syntax) if p.translate else p.text for p in piece.fragments)
 
 
+def split_placeholders(text: str) -> list[str | tuple[str, int]]:
+    """``text`` cut at its placeholders, as ``restore`` reads them: the text between (always
+    first and last, maybe empty) and, for each placeholder, ``("x", n)`` (an atom), ``("g", n)``
+    (a pair's opening) or ``("/g", n)`` (its closing). Exchange files write these as inline
+    codes and read them back."""
+    out: list[str | tuple[str, int]] = []
+    pos = 0
+    for m in _PLACEHOLDER.finditer(text):
+        slash, letter, number, _ = m.groups()
+        kind = "x" if letter.lower() == "x" else "/g" if slash else "g"
+        out += [text[pos : m.start()], (kind, int(number))]
+        pos = m.end()
+    out.append(text[pos:])
+    return out
+
+
+def has_placeholder(text: str) -> bool:
+    """Whether ``text`` holds something ``restore`` would read as a placeholder."""
+    return _PLACEHOLDER.search(text) is not None
+
+
 # --- paragraphs ----------------------------------------------------------------------------------
 
 
@@ -366,9 +387,11 @@ __all__ = [
     "Protector",
     "encode",
     "fragments_text",
+    "has_placeholder",
     "pieces",
     "plain",
     "restore",
+    "split_placeholders",
     "split_sentences",
     "syntax_of",
 ]

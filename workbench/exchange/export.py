@@ -15,6 +15,7 @@ from pathlib import Path
 
 from workbench.errors import InputError, WorkbenchError
 from workbench.exchange import tmx, xliff
+from workbench.exchange.codes import with_codes
 from workbench.exchange.records import Output, Unit, find_outputs, units_of
 from workbench.runs.outputs import safe_join, write_text_if_changed
 from workbench.store import Store
@@ -86,7 +87,7 @@ def export_run(
     done: list[tuple[Output, list[Unit]]] = []
     for output in outputs:
         try:
-            units = units_of(output, store)
+            units = with_codes(output, store, units_of(output, store))
         except WorkbenchError as exc:
             report.errors.append(str(exc))
             continue

@@ -4,7 +4,9 @@ Each file is checked in full before anything is written: well-formed and safe XM
 XLIFF 2 in its namespace, workbench's metadata naming an output under the folder, the same
 languages, cache key and input hash as that output's provenance, the input unchanged, and
 exactly the output's units (same ids, same sources), each with a target. The document is
-then rebuilt as translation builds it: the input is parsed and segmented again, and the
+then rebuilt as translation builds it (a target with inline codes gets its markup back from
+the input, as ``inline.restore`` puts back a model's placeholders; a code lost, duplicated or
+badly nested is refused): the input is parsed and segmented again, and the
 targets are put in place of the segments, so markup, links, code and line structure stay as
 the model's output had them. The output is written atomically and its provenance records
 ``human_edited``: the file, the ids of the units whose target differs from the model's, the
@@ -15,11 +17,14 @@ time, and those targets. A folder run leaves such an output alone (unless told
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench import inline, segment
 from workbench.errors import WorkbenchError
+from workbench.exchange.codes import codes_of
 from workbench.exchange.records import (
     Output,
     block_pieces,
@@ -109,8 +114,9 @@ def _import(out: Path, file: Path, store: Store, result: Imported) -> None:
             "it again, then export again"
         )
     ids = [unit_id(i, s) for i, s in enumerate(wanted, start=1)]
+    flat = [p for block in pieces for p in block if p.translate]
     units = _matched(found.units, ids, wanted, name)
-    targets = [u.target or "" for u in units]
+    targets = [_target(u, p, f"{name}: unit {u.id}") for u, p in zip(units, flat, strict=True)]
     edits = {uid: t for uid, (_, m), t in zip(ids, machine, targets, strict=True) if t != m}
     result.edited = list(edits)
     if edits == human_targets(output):
@@ -185,7 +191,13 @@ def _matched(
         )
     ordered = [by_id[uid] for uid in ids]
     for unit, source in zip(ordered, wanted, strict=True):
-        if unit.source != source:
+        # With inline codes, the source is checked against its placeholders (``_target``).
+        if not unit.source_codes and unit.target_codes:
+            raise WorkbenchError(
+                f"{name}: unit {unit.id} has an inline {unit.code_tag}; workbench exported "
+                "this unit as plain text, so it stands for nothing here: remove it"
+            )
+        if not unit.source_codes and unit.source != source:
             raise WorkbenchError(
                 f"{name}: unit {unit.id}: its source was changed; only targets may be edited"
             )
@@ -194,6 +206,65 @@ def _matched(
         if not unit.target.strip() and source.strip():
             raise WorkbenchError(f"{name}: unit {unit.id} has an empty target")
     return ordered
+
+
+def _encoded(piece: segment.Piece) -> inline.Encoded | None:
+    if isinstance(piece, inline.Marked) and codes_of(piece.encoded):
+        return piece.encoded
+    return None
+
+
+def _code(kind: str, n: int) -> str:
+    return f'<ph id="{n}"/>' if kind == "x" else f'<pc id="{n}">'
+
+
+def _target(unit: XliffUnit, piece: segment.Piece, where: str) -> str:
+    """A unit's target as it goes into the output: with inline codes, its markup put back."""
+    target = unit.target or ""
+    if not unit.source_codes:
+        return target
+    enc = _encoded(piece)
+    if enc is None:
+        raise WorkbenchError(
+            f"{where} has an inline {unit.code_tag}; workbench exported this unit as plain "
+            "text, so it stands for nothing here: remove it"
+        )
+    if unit.source != enc.text:
+        raise WorkbenchError(f"{where}: its source was changed; only targets may be edited")
+    if unit.typed:
+        raise WorkbenchError(
+            f"{where}: its target has text that reads as a placeholder (such as <x1/> or "
+            "<g1>); inline codes must be codes, not typed text"
+        )
+    wanted = [("x", n) for n in enc.atoms] + [(k, n) for n in enc.pairs for k in ("g", "/g")]
+    got = Counter(p for p in inline.split_placeholders(target) if not isinstance(p, str))
+    unknown = sorted({n for _, n in got if n not in enc.atoms and n not in enc.pairs})
+    if unknown:
+        raise WorkbenchError(
+            f"{where}: its target has inline codes its source does not have (ids "
+            f"{', '.join(map(str, unknown))}); use only the source's codes"
+        )
+    lost = list(dict.fromkeys(_code(k.lstrip("/"), n) for k, n in wanted if not got[(k, n)]))
+    if lost:
+        raise WorkbenchError(
+            f"{where}: its target lost the inline code {', '.join(lost)}; every code of the "
+            "source must be in the target exactly once (it may move)"
+        )
+    twice = list(dict.fromkeys(_code(k.lstrip("/"), n) for k, n in wanted if got[(k, n)] > 1))
+    if twice:
+        raise WorkbenchError(
+            f"{where}: its target has the inline code {', '.join(twice)} more than once; every "
+            "code of the source must be in the target exactly once"
+        )
+    try:
+        return inline.restore(enc, target)
+    except inline.PlaceholderError as exc:
+        why = (
+            "leaves a <pc> empty (paired codes must hold words)"
+            if "empty" in str(exc)
+            else "has inline codes that are not properly nested (a <pc> must hold whole codes)"
+        )
+        raise WorkbenchError(f"{where}: its target {why}") from None
 
 
 def _mark_manifest(out: Path, output: Output, name: str, edited: int) -> None:

@@ -50,6 +50,10 @@ class Unit:
     source: str
     target: str
     edited: bool = False
+    # A sentence with inline markup (``exchange.codes``): its placeholders, and its target
+    # with them; None where the unit is plain text (markup, if any, as text).
+    encoded: inline.Encoded | None = None
+    coded: str | None = None
 
 
 def unit_id(index: int, source: str) -> str:

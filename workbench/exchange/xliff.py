@@ -5,20 +5,29 @@ Written: ``<xliff version="2.1" srcLang trgLang>`` in the XLIFF 2 core namespace
 (signature, model, revision, cache key, input and its hash, the output's path), then one
 ``<unit>`` per segment with a ``<segment state="translated">`` (``reviewed`` where a person
 edited it) holding ``<source>`` and ``<target>``. Characters XML cannot carry are ``<cp/>``.
+A sentence with inline markup (``exchange.codes``) carries it as inline codes: paired markup
+as ``<pc id="1" dataRefStart="d1" dataRefEnd="d2">words</pc>``, the rest as
+``<ph id="3" dataRef="d3"/>``, the markup itself in the unit's ``<originalData>``; codes are
+marked ``canCopy="no" canDelete="no"`` (each must stay exactly once; they may move).
 
 Read: the same shape, from an untrusted file (see ``xmltext.parse_untrusted``). A tool may
 have split a unit into several segments (or ignorables): their sources and targets are joined
-in order. Inline markers a tool adds (``<mrk>``, ``<pc>``, ``<sm/>``, ``<em/>``) keep their
-text; codes that would stand for markup workbench never wrote (``<ph>``, ``<sc>``, ...) are
-refused.
+in order. Inline codes with a number for id (``<pc>``, ``<ph>``, and ``<sc/>``/``<ec/>``, which
+a tool may write for a ``<pc>``) come back as placeholders (``<g1>``, ``</g1>``, ``<x3/>``);
+the importer checks them against the source's and takes the markup from the input, never from
+the file's ``<originalData>``. Inline markers a tool adds (``<mrk>``, ``<sm/>``, ``<em/>``, a
+``<pc>`` without such an id) keep their text; other codes are refused.
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from workbench import inline
 from workbench.errors import WorkbenchError
+from workbench.exchange.codes import add_text
 from workbench.exchange.records import Output, Unit
 from workbench.exchange.xmltext import XML_NS, indent, parse_untrusted, put_text, qname, serialize
 
@@ -66,20 +75,70 @@ def xliff_text(output: Output, units: list[Unit]) -> str:
     ET.SubElement(group, _m("meta"), {"type": "output"}).text = output.rel
     for unit in units:
         elem = ET.SubElement(file, _x("unit"), {"id": unit.id})
+        coded = unit.encoded is not None and unit.coded is not None
+        refs = _original_data(elem, unit.encoded) if unit.encoded and coded else {}
         seg = ET.SubElement(elem, _x("segment"), {"state": REVIEWED if unit.edited else TRANSLATED})
-        put_text(ET.SubElement(seg, _x("source")), unit.source, _cp)
-        put_text(ET.SubElement(seg, _x("target")), unit.target, _cp)
-    indent(root, frozenset({_x("source"), _x("target"), _m("meta")}))
+        if unit.encoded is not None and unit.coded is not None:
+            _put_coded(ET.SubElement(seg, _x("source")), unit.encoded.text, refs)
+            _put_coded(ET.SubElement(seg, _x("target")), unit.coded, refs)
+        else:
+            put_text(ET.SubElement(seg, _x("source")), unit.source, _cp)
+            put_text(ET.SubElement(seg, _x("target")), unit.target, _cp)
+    indent(root, frozenset({_x("source"), _x("target"), _m("meta"), _x("data")}))
     return serialize(root, {"": XLIFF_NS, "mda": MDA_NS})
+
+
+#: Inline codes say that a translator must keep each of them once (they may move it).
+_KEEP = {"canCopy": "no", "canDelete": "no"}
+
+
+def _original_data(unit: ET.Element, enc: inline.Encoded) -> dict[tuple[str, int], str]:
+    """Write the unit's ``<originalData>`` (each piece of markup once, ``d1``, ``d2``, ...)
+    and return the data id of each placeholder: ``("x", n)``, ``("g", n)``, ``("/g", n)``."""
+    data = ET.SubElement(unit, _x("originalData"))
+    refs: dict[tuple[str, int], str] = {}
+    markup: list[tuple[tuple[str, int], str]] = []
+    for n in sorted({*enc.atoms, *enc.pairs}):
+        if n in enc.atoms:
+            markup.append((("x", n), enc.atoms[n]))
+        else:
+            opening, closing = enc.pairs[n]
+            markup += [(("g", n), opening), (("/g", n), closing)]
+    for i, (place, text) in enumerate(markup, start=1):
+        refs[place] = f"d{i}"
+        put_text(ET.SubElement(data, _x("data"), {"id": f"d{i}"}), text, _cp)
+    return refs
+
+
+def _put_coded(elem: ET.Element, text: str, refs: dict[tuple[str, int], str]) -> None:
+    """``elem``'s content from placeholder text (well nested: ``inline.restore`` checked it)."""
+    stack = [elem]
+    for part in inline.split_placeholders(text):
+        if isinstance(part, str):
+            add_text(stack[-1], part, _cp)
+            continue
+        kind, n = part
+        if kind == "x":
+            ET.SubElement(stack[-1], _x("ph"), {"id": str(n), "dataRef": refs[part], **_KEEP})
+        elif kind == "g":
+            attrs = {"dataRefStart": refs[part], "dataRefEnd": refs[("/g", n)]}
+            stack.append(ET.SubElement(stack[-1], _x("pc"), {"id": str(n), **attrs, **_KEEP}))
+        else:
+            stack.pop()
 
 
 @dataclass
 class XliffUnit:
-    """A unit as read back: its id, source and target (None: the file has no target)."""
+    """A unit as read back: its id, source and target (None: the file has no target), the
+    two with placeholders for inline codes (``<g1>``, ``</g1>``, ``<x3/>``)."""
 
     id: str
     source: str
     target: str | None
+    source_codes: int = 0  # inline codes read in the source
+    target_codes: int = 0  # and in the target
+    code_tag: str = ""  # the first code's element, for messages
+    typed: bool = False  # the target's own text reads as a placeholder
 
 
 @dataclass
@@ -148,40 +207,82 @@ def _unit(elem: ET.Element, name: str) -> XliffUnit:
         raise WorkbenchError(f"{where} has no <segment>")
     source, target = "", ""
     complete = True
+    src_read, tgt_read = _Read(), _Read()
     for part in parts:
         src = part.find(_x("source"))
         if src is None:
             raise WorkbenchError(f"{where} has a {_show(part.tag)} without <source>")
-        text = _content(src, where)
+        text = _content(src, where, src_read)
         source += text
         tgt = part.find(_x("target"))
         if tgt is not None:
-            target += _content(tgt, where)
+            target += _content(tgt, where, tgt_read)
         elif part.tag == _x("ignorable"):
             target += text  # an ignorable without a target stands as its source
         else:
             complete = False
-    return XliffUnit(uid, source, target if complete else None)
+    return XliffUnit(
+        uid,
+        source,
+        target if complete else None,
+        src_read.codes,
+        tgt_read.codes,
+        src_read.tag or tgt_read.tag,
+        inline.has_placeholder("".join(tgt_read.plain)),
+    )
+
+
+@dataclass
+class _Read:
+    """What reading a source or target found besides its text."""
+
+    codes: int = 0
+    tag: str = ""
+    plain: list[str] = field(default_factory=list)  # its text, a NUL for each code
+
+
+#: Inline codes read back as placeholders; the attribute holding their number.
+_CODES = {_x("ph"): "id", _x("pc"): "id", _x("sc"): "id", _x("ec"): "startRef"}
+_NUMBER = re.compile(r"[0-9]{1,6}")
 
 
 #: Inline elements whose content is kept as text: annotations and the markers of a span.
 _KEEP_TEXT = frozenset({_x("mrk"), _x("pc"), _x("sm"), _x("em")})
 
 
-def _content(elem: ET.Element, where: str) -> str:
-    """The text of a source or target: ``<cp/>`` decoded, annotations unwrapped."""
+def _content(elem: ET.Element, where: str, read: _Read) -> str:
+    """The text of a source or target: ``<cp/>`` decoded, annotations unwrapped, inline
+    codes as placeholders."""
     out = [elem.text or ""]
+    read.plain.append(elem.text or "")
     for child in elem:
+        number = child.get(_CODES.get(child.tag, ""), "")
+        if child.tag == _x("ec") and not number:
+            number = child.get("id", "")  # an isolated end
         if child.tag == _x("cp"):
             out.append(_code_point(child.get("hex", ""), where))
+            read.plain.append(out[-1])
+        elif child.tag in _CODES and _NUMBER.fullmatch(number):
+            n = int(number)
+            read.codes += 1
+            read.tag = read.tag or _show(child.tag)
+            read.plain.append("\0")
+            if child.tag == _x("ph"):
+                out.append(f"<x{n}/>")
+            elif child.tag == _x("pc"):
+                out += [f"<g{n}>", _content(child, where, read), f"</g{n}>"]
+                read.plain.append("\0")
+            else:
+                out.append(f"<g{n}>" if child.tag == _x("sc") else f"</g{n}>")
         elif child.tag in _KEEP_TEXT:
-            out.append(_content(child, where))
+            out.append(_content(child, where, read))
         else:
             raise WorkbenchError(
-                f"{where} has an inline {_show(child.tag)}; workbench exports plain text, so "
+                f"{where} has an inline {_show(child.tag)} that workbench did not write, so "
                 "it stands for nothing here: remove it"
             )
         out.append(child.tail or "")
+        read.plain.append(child.tail or "")
     return "".join(out)
 
 
