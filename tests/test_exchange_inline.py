@@ -21,7 +21,9 @@ import pytest
 from tests.test_exchange import World, X, cli, flat, original_data, set_target, translate
 from workbench import signature
 from workbench.api import open_store
+from workbench.exchange.codes import parse_back
 from workbench.exchange.xliff import MDA_NS, XLIFF_NS
+from workbench.inline import encode, restore
 
 LINK = "](https://x.example/p?a=1&b=2)"
 CODE = "`ferry --times`"
@@ -312,3 +314,59 @@ def test_tmx_has_bpt_ept_and_ph(out: Path) -> None:
     assert src.text == PLAIN and not list(src)
     raw = (out / "translations.tmx").read_text("utf-8")
     assert '<ept i="2">](https://x.example/p?a=1&amp;b=2)</ept>' in raw
+
+
+def test_parse_back_matches_markup_for_markup() -> None:
+    enc = encode(WHOLE)
+    assert enc is not None
+    moved = f"[2 €{LINK} коштує **новий** пором."
+    assert parse_back(enc, moved) == "<g2>2 €</g2> коштує <g1>новий</g1> пором."
+    assert restore(enc, parse_back(enc, moved)) == moved
+    # Markup lost, changed or added: not the source's codes, so the unit stays plain text.
+    assert parse_back(enc, "Новий пором коштує 2 €.") is None
+    assert parse_back(enc, "**Новий** пором коштує [2 €](https://other.example).") is None
+    assert parse_back(enc, f"**Новий** `x` пором коштує [2 €{LINK}.") is None
+    twice = encode("A **b** and **c** d.")
+    assert twice is not None
+    assert parse_back(twice, "**в** і **б** г.") == "<g1>в</g1> і <g2>б</g2> г."
+
+
+def test_a_unit_written_as_plain_text_still_imports(run: Run, out: Path, tmp_path: Path) -> None:
+    """Where a target's markup is not the source's, the unit is written as before (markup as
+    text); such a unit, and one a tool turned back into text, is read as text."""
+    ET.register_namespace("", XLIFF_NS)
+    ET.register_namespace("mda", MDA_NS)
+    tree = ET.parse(out / "a.uk.md.xlf")
+    for unit in tree.getroot().iter(f"{X}unit"):
+        if flat(unit.find(f"{X}segment/{X}source"), original_data(unit)) == WHOLE:
+            unit.remove(unit.find(f"{X}originalData"))
+            seg = unit.find(f"{X}segment")
+            for side, text in (("source", WHOLE), ("target", f"Пором [коштує{LINK} **мало**.")):
+                elem = seg.find(f"{X}{side}")
+                for child in list(elem):
+                    elem.remove(child)
+                elem.text = text
+    edited = tmp_path / "plain.xlf"
+    tree.write(edited, encoding="UTF-8", xml_declaration=True)
+    res = cli("import-xliff", str(out), str(edited), "--cache", str(run.world.cache))
+    assert res.exit_code == 0, res.output
+    assert f"Пором [коштує{LINK} **мало**." in (out / "a.uk.md").read_text("utf-8")
+    # Exported again, that target's markup is the source's: codes once more.
+    assert cli("export", str(out), "--cache", str(run.world.cache)).exit_code == 0
+    assert original_data(units(out / "a.uk.md.xlf")[WHOLE])
+
+
+def test_an_output_whose_input_changed_exports_as_plain_text(run: Run, out: Path) -> None:
+    """Codes are the input's markup: with the input changed since, units are plain text (the
+    file still makes a translation memory; importing it is refused, as before)."""
+    source = run.world.articles / "a.md"
+    try:
+        source.write_text(ARTICLE.replace("Monday", "Sunday"), "utf-8")
+        res = cli("export", str(out), "--format", "xliff,tmx", "--cache", str(run.world.cache))
+        assert res.exit_code == 0, res.output
+    finally:
+        source.write_text(ARTICLE, "utf-8")
+    found = units(out / "a.uk.md.xlf")
+    assert WHOLE in found and not any(original_data(u) for u in found.values())
+    segs = ET.parse(out / "translations.tmx").getroot().iter("seg")
+    assert not any(list(s) for s in segs)

@@ -13,8 +13,9 @@ A unit's target with placeholders is, in order of preference:
   back: its markup is found again and matched to the source's, markup for markup, and the
   result is kept only if putting the markup back gives the target byte for byte.
 
-When neither works (the target's markup is not the source's: rare), the unit is written as
-before, its markup as text in source and target; ``import-xliff`` reads either form.
+When neither works (the target's markup is not the source's: rare), or the input has changed
+since the translation, the unit is written as before, its markup as text in source and target;
+``import-xliff`` reads either form.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from xml.etree import ElementTree as ET
 
 from workbench import inline
+from workbench.errors import WorkbenchError
 from workbench.exchange.records import (
     Output,
     Unit,
@@ -45,10 +47,15 @@ def codes_of(enc: inline.Encoded | None) -> bool:
 def with_codes(output: Output, store: Store, units: list[Unit]) -> list[Unit]:
     """``units`` with each sentence that has inline markup given its placeholders (``encoded``)
     and its target in them (``coded``). Only an output whose sentences went whole has such
-    sentences; its input is read (it must be unchanged, as for an import)."""
+    sentences; its input is read (where it has changed since, every unit stays plain)."""
     if not whole(output):
         return units
-    doc = read_input(output)
+    try:
+        doc = read_input(output)
+    except WorkbenchError:
+        # The input has changed or gone: such an output cannot be imported into any more,
+        # but its segments still make a translation memory; plain text is always right.
+        return units
     pieces = block_pieces(doc, output.get("source_lang"), True)
     flat = [p for block in pieces for p in block if p.translate]
     if sources(pieces) != [u.source for u in units]:
