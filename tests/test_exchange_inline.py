@@ -370,3 +370,39 @@ def test_an_output_whose_input_changed_exports_as_plain_text(run: Run, out: Path
     assert WHOLE in found and not any(original_data(u) for u in found.values())
     segs = ET.parse(out / "translations.tmx").getroot().iter("seg")
     assert not any(list(s) for s in segs)
+
+
+def test_html_text_is_decoded_in_the_file_and_escaped_in_the_output(tiny, tmp_path: Path) -> None:
+    """An HTML document's codes are its tags (attribute values byte for byte); the text between
+    is text in the file (``&`` read as such) and escaped again in the output."""
+    articles = tmp_path / "in"
+    articles.mkdir()
+    tag = '<a href="https://x.example/?a=1&amp;b=2">'
+    (articles / "p.html").write_text(
+        f"<html><body><p><b>Tom &amp; Jerry</b> visit {tag}the pier</a> today.</p></body></html>\n",
+        "utf-8",
+    )
+    world = World(articles, tmp_path / "c.sqlite3", tiny("marian-multi"))
+    out = tmp_path / "out"
+    assert translate(world, out).exit_code == 0
+    res = cli("export", str(out), "--format", "xliff", "--cache", str(world.cache))
+    assert res.exit_code == 0, res.output
+    xlf = out / "p.uk.html.xlf"
+    (unit,) = [u for u in ET.parse(xlf).getroot().iter(f"{X}unit") if original_data(u)]
+    assert list(original_data(unit).values()) == ["<b>", "</b>", tag, "</a>"]
+    source = unit.find(f"{X}segment/{X}source")
+    assert [c.text for c in source] == ["Tom & Jerry", "the pier"]
+    # Unchanged, nothing is written; a target with '&' and '<' typed goes in escaped.
+    res = cli("import-xliff", str(out), str(xlf), "--cache", str(world.cache))
+    assert res.exit_code == 0 and "nothing written" in res.stderr, res.output
+    ET.register_namespace("", XLIFF_NS)
+    ET.register_namespace("mda", MDA_NS)
+    tree = ET.parse(xlf)
+    for seg in tree.getroot().iter(f"{X}segment"):
+        if list(seg.find(f"{X}source")):
+            set_target(seg, "<g2>Причал</g2> & <g1>Том < Джеррі</g1> сьогодні.")
+    tree.write(xlf, encoding="UTF-8", xml_declaration=True)
+    res = cli("import-xliff", str(out), str(xlf), "--cache", str(world.cache))
+    assert res.exit_code == 0, res.output
+    html = (out / "p.uk.html").read_text("utf-8")
+    assert f"{tag}Причал</a> &amp; <b>Том &lt; Джеррі</b> сьогодні." in html
