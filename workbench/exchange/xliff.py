@@ -75,8 +75,9 @@ def xliff_text(output: Output, units: list[Unit]) -> str:
     ET.SubElement(group, _m("meta"), {"type": "output"}).text = output.rel
     for unit in units:
         elem = ET.SubElement(file, _x("unit"), {"id": unit.id})
+        # The unit's <originalData> comes before its segment.
         coded = unit.encoded is not None and unit.coded is not None
-        refs = _original_data(elem, unit.encoded) if unit.encoded and coded else {}
+        refs = _original_data(elem, unit.encoded) if coded and unit.encoded else {}
         seg = ET.SubElement(elem, _x("segment"), {"state": REVIEWED if unit.edited else TRANSLATED})
         if unit.encoded is not None and unit.coded is not None:
             _put_coded(ET.SubElement(seg, _x("source")), unit.encoded.text, refs)
