@@ -44,7 +44,9 @@ def main(argv: list[str]) -> None:
             try:
                 result = wb.translate(path, tgt, src=src, model=ref)
             except WorkbenchError as exc:  # a model that cannot take this language
-                print(f"# {Path(ref).name}: {path.name} skipped ({str(exc)[-60:]})")
+                # The first line of the reason: which pair the model cannot take.
+                reason = str(exc).splitlines()[0]
+                print(f"# {Path(ref).name}: {path.name} skipped: {reason}")
                 continue
             for pair in result.segments:
                 if any(n.startswith("markup:") for n in pair.notes):
