@@ -209,14 +209,20 @@ def test_what_a_news_page_translates() -> None:
     )
     assert "The mayor's page" in texts  # the link's title attribute
     # Code, scripts, styles, preformatted text, comments, translate="no" and notranslate
-    # never reach a model; the code and the notranslate span cut their paragraphs.
-    assert "Run" in texts and "for the timetable, or ask the staff." in texts
-    assert "The ferry is operated by" in texts and "since May." in texts
+    # never reach a model; inline code and a notranslate span stay inside their paragraphs,
+    # which go to the model whole with the element as one placeholder.
+    run = "Run <code>ferry --help</code> for the timetable, or ask the staff."
+    operated = 'The ferry is operated by <span class="notranslate">Harbour Lines</span> since May.'
+    assert ("paragraph", run) in found and ("paragraph", operated) in found
+    inputs = [p.text for t in texts for p in inline.pieces(t, "en", "html") if p.translate]
+    assert "Run <x1/> for the timetable, or ask the staff." in inputs
+    assert "The ferry is operated by <x1/> since May." in inputs
     for never in (
         "ferry --help", "departures", "script says", "Do not translate", "Editors",
         "City News Ltd", "Harbour Lines", "Leave this text", "Default style", "device-width",
     ):  # fmt: skip
-        assert not any(never in t for t in texts), never
+        assert not any(never in t for t in inputs), never
+        assert not any(never in t for t in texts if t not in (run, operated)), never
     assert len(texts) == len(set(texts))
 
 
@@ -240,7 +246,7 @@ def test_translate_yes_inside_no_and_rigid_elements() -> None:
         "<p>Say <kbd>Ctrl C</kbd> to copy, <var>x</var> is a variable.</p>\n"
     )
     assert [t for _, t in blocks(text)] == [
-        "A sentence to translate.", "Say", "to copy,", "is a variable.",
+        "A sentence to translate.", "Say <kbd>Ctrl C</kbd> to copy, <var>x</var> is a variable.",
     ]  # fmt: skip
 
 

@@ -54,7 +54,8 @@ class Html(Format[Document]):
     def parse(self, text: str, source: str | None = None) -> Document:
         bom = text.startswith("\ufeff")
         body = text[1:] if bom else text
-        blocks, parts = Walker(body, scan(body), self.inline_markup).walk()
+        walker = Walker(body, scan(body), self.inline_markup)
+        blocks, parts = walker.walk()
         return HtmlDocument(
             blocks=list(blocks),
             newline="\r\n" if body.count("\r\n") * 2 > body.count("\n") else "\n",
@@ -63,6 +64,7 @@ class Html(Format[Document]):
             trailing_newline=body.endswith("\n"),
             source=source,
             parts=parts,
+            kept_inline=walker.kept_inline,
         )
 
     def render(self, doc: Document, texts: list[str] | None = None) -> str:
