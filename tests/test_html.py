@@ -325,11 +325,14 @@ def test_an_inline_element_that_does_not_end_inside_its_paragraph_splits_it() ->
     text = (
         "<p>Run <code>ferry --help for the timetable.</p>\n"
         "<p>Then <span translate=no>x<div>block</div></span> here.</p>\n"
+        "<p>Now <span translate=no>x <span translate=yes>y <code>z<hr>w</span></span> v.</p>\n"
         "<p>Use <code>a\n"
     )
     doc = parse(text)
     assert doc.render() == text and doc.render(doc.translatable_texts()) == text
-    assert [t for _, t in blocks(text)] == ["Run", "Then", "here.", "Use"]
+    assert [t for _, t in blocks(text)] == [
+        "Run", "Then", "here.", "Now", "y", "w</span></span> v.", "Use",
+    ]  # fmt: skip
     assert doc.recipe_extra() == {}
 
 

@@ -172,8 +172,9 @@ class Walker:
         return self.text[event.start : event.end]
 
     def step(self, event: Event) -> None:
-        if self.hold is not None and self.holds(event):
-            return
+        while self.hold is not None:  # (reading a released element again may begin another)
+            if self.holds(event):
+                return
         if event.kind == "data":
             if self.translating:
                 self.run.append(_Token(event, event.start, event.end))
@@ -242,7 +243,9 @@ class Walker:
         hold = self.hold
         assert hold is not None
         if event.kind in ("start", "startend"):
-            if not (event.tag in INLINE or event.tag in KEPT_TAGS or event.tag in VOID):
+            tag = event.tag
+            phrasing = tag in INLINE or tag in KEPT_TAGS or tag in VOID
+            if not phrasing or tag in _CLOSES_P or tag in _IMPLIED:  # a block: <hr>, <div>, ...
                 self.release()
                 return False
             hold.events.append(event)
