@@ -114,13 +114,14 @@ def _answer(piece: segment.Piece, output: str) -> str:
     return inline.restore(encoded, output) if encoded is not None else output
 
 
-def fake_translation(doc: Document, say: str = NASTY, lang: str = "uk") -> str:
+def fake_translation(doc: Document, say: str = NASTY, lang: str = "uk", whole: bool = True) -> str:
     """The page as the pipeline would put it back, with every sentence marked as translated
-    and followed by ``say`` (text a model might write)."""
+    and followed by ``say`` (text a model might write); ``whole``: sentences with markup sent
+    whole with placeholders, else in fragments."""
     texts = []
     syntax = inline.syntax_of(doc.format.inline_markup)
     for text in doc.translatable_texts():
-        pieces = inline.pieces(text, "en", syntax)
+        pieces = inline.pieces(text, "en", syntax, whole=whole)
         targets = [_answer(p, "УК " + p.text + say) for p in pieces if p.translate]
         texts.append(segment.reassemble(pieces, targets))
     return doc.render_translation(texts, lang)
@@ -171,6 +172,7 @@ PIECES = [
     "text here.", "<html lang=en>", "<meta charset=latin1>", "<title>", "</title>", "<textarea>",
     "</textarea>", "<o:p>", "<a\n title='a > b'>", "<![CDATA[x]]>", "<?php x ?>", "<!DOCTYPE html>",
     "</", "<p class=notranslate>", "'", '"', "=", "Київ", "서울", '<span title="T\nx">', "</span>",
+    "<span translate=no>", "<kbd class='k'>", "</kbd>", "<b class=notranslate>", "<code/>",
 ]  # fmt: skip
 
 
@@ -209,14 +211,20 @@ def test_what_a_news_page_translates() -> None:
     )
     assert "The mayor's page" in texts  # the link's title attribute
     # Code, scripts, styles, preformatted text, comments, translate="no" and notranslate
-    # never reach a model; the code and the notranslate span cut their paragraphs.
-    assert "Run" in texts and "for the timetable, or ask the staff." in texts
-    assert "The ferry is operated by" in texts and "since May." in texts
+    # never reach a model; inline code and a notranslate span stay inside their paragraphs,
+    # which go to the model whole with the element as one placeholder.
+    run = "Run <code>ferry --help</code> for the timetable, or ask the staff."
+    operated = 'The ferry is operated by <span class="notranslate">Harbour Lines</span> since May.'
+    assert ("paragraph", run) in found and ("paragraph", operated) in found
+    inputs = [p.text for t in texts for p in inline.pieces(t, "en", "html") if p.translate]
+    assert "Run <x1/> for the timetable, or ask the staff." in inputs
+    assert "The ferry is operated by <x1/> since May." in inputs
     for never in (
         "ferry --help", "departures", "script says", "Do not translate", "Editors",
         "City News Ltd", "Harbour Lines", "Leave this text", "Default style", "device-width",
     ):  # fmt: skip
-        assert not any(never in t for t in texts), never
+        assert not any(never in t for t in inputs), never
+        assert not any(never in t for t in texts if t not in (run, operated)), never
     assert len(texts) == len(set(texts))
 
 
@@ -240,8 +248,92 @@ def test_translate_yes_inside_no_and_rigid_elements() -> None:
         "<p>Say <kbd>Ctrl C</kbd> to copy, <var>x</var> is a variable.</p>\n"
     )
     assert [t for _, t in blocks(text)] == [
-        "A sentence to translate.", "Say", "to copy,", "is a variable.",
+        "A sentence to translate.", "Say <kbd>Ctrl C</kbd> to copy, <var>x</var> is a variable.",
     ]  # fmt: skip
+
+
+# Inline elements never translated, inside their sentences: over lines, with odd spacing,
+# nested tags and entities, so that "byte-identical" means something.
+KEPT = (
+    "<p>Run <code>ferry\n   --help  &amp;&amp; exit</code> for the timetable.</p>\n"
+    '<p>The ferry is run by <span class="brand notranslate">Harbour <b>Lines</b></span> '
+    "since <b>May</b>.</p>\n"
+    "<p><kbd>Ctrl</kbd>+<kbd>C</kbd> copies the <samp>OK</samp> answer, and\n"
+    '<var>n</var> counts <a href="/t" translate="no">Tallink</a> trips.</p>\n'
+    '<p>Ask <span translate="no">Ana <em translate="yes">the captain</em></span> first.</p>\n'
+)
+KEPT_ELEMENTS = (
+    "<code>ferry\n   --help  &amp;&amp; exit</code>",
+    '<span class="brand notranslate">Harbour <b>Lines</b></span>',
+    "<kbd>Ctrl</kbd>",
+    "<kbd>C</kbd>",
+    "<samp>OK</samp>",
+    "<var>n</var>",
+    '<a href="/t" translate="no">Tallink</a>',
+    '<span translate="no">Ana <em translate="yes">the captain</em></span>',
+)
+
+
+def test_untranslated_inline_elements_stay_in_their_sentence_as_one_atom() -> None:
+    doc = parse(KEPT)
+    texts = doc.translatable_texts()
+    assert len(texts) == 4  # one block per paragraph: no element cuts one
+    inputs = [p for t in texts for p in inline.pieces(t, "en", "html") if p.translate]
+    assert [p.text for p in inputs] == [
+        "Run <x1/> for the timetable.",
+        "The ferry is run by <x1/> since <g2>May</g2>.",
+        "<x1/>+<x2/> copies the <x3/> answer, and <x4/> counts <x5/> trips.",
+        # translate="yes" inside a kept inline element is not honoured: it stays whole.
+        "Ask <x1/> first.",
+    ]
+    assert inputs[0].encoded.atoms == {1: "<code>ferry --help &amp;&amp; exit</code>"}
+    for p in inputs:  # nothing inside the elements reaches a model
+        for never in ("--help", "Harbour", "Lines", "Ctrl", "OK", "Tallink", "Ana", "captain"):
+            assert never not in p.text
+    assert doc.recipe_extra() == {"html_kept_inline": 1}
+    # Pages without such an element keep their cache keys.
+    assert parse(FRAGMENT).recipe_extra() == {} and parse(NESTED).recipe_extra() == {}
+
+
+@pytest.mark.parametrize("whole", [True, False])
+def test_untranslated_inline_elements_come_back_byte_identical(whole: bool) -> None:
+    doc = parse(KEPT)
+    out = fake_translation(doc, whole=whole)
+    for element in KEPT_ELEMENTS:
+        assert out.count(element) == 1, element
+    assert tree(out) == tree(KEPT)
+    assert parse(out).render() == out
+    # A model that moves the placeholder: the element moves with it, byte for byte.
+    (piece,) = [p for p in inline.pieces(doc.translatable_texts()[0], "en", "html") if p.translate]
+    moved = inline.restore(piece.encoded, "<x1/> запускає розклад.")
+    out = doc.render([moved, *doc.translatable_texts()[1:]])
+    assert out.startswith("<p><code>ferry\n   --help  &amp;&amp; exit</code> запускає розклад.</p>")
+
+
+def test_an_untranslated_element_at_either_end_of_a_paragraph_stays_in_it() -> None:
+    text = "<p><code>ferry</code> prints the timetable.</p>\n<p>Then type <kbd>q</kbd></p>\n"
+    assert [t for _, t in blocks(text)] == [
+        "<code>ferry</code> prints the timetable.",
+        "Then type <kbd>q</kbd>",
+    ]
+    # Nothing but code and punctuation: nothing to translate.
+    assert blocks("<p><code>ferry --help</code>.</p>") == []
+
+
+def test_an_inline_element_that_does_not_end_inside_its_paragraph_splits_it() -> None:
+    # Never closed, or holding a block: read as before (the text run stops at the element).
+    text = (
+        "<p>Run <code>ferry --help for the timetable.</p>\n"
+        "<p>Then <span translate=no>x<div>block</div></span> here.</p>\n"
+        "<p>Now <span translate=no>x <span translate=yes>y <code>z<hr>w</span></span> v.</p>\n"
+        "<p>Use <code>a\n"
+    )
+    doc = parse(text)
+    assert doc.render() == text and doc.render(doc.translatable_texts()) == text
+    assert [t for _, t in blocks(text)] == [
+        "Run", "Then", "here.", "Now", "y", "w</span></span> v.", "Use",
+    ]  # fmt: skip
+    assert doc.recipe_extra() == {}
 
 
 def test_tags_that_segmentation_would_not_keep_end_a_block() -> None:
@@ -357,6 +449,35 @@ def test_plain_text_for_summaries_and_detection() -> None:
     prose = doc.prose()
     assert "<" not in prose and "&amp;" not in prose and "batteries & solar" in prose
     assert formats.get("html").plain("<b>Kyiv</b>&#39;s <br>port") == "Kyiv's port"
+    # The text of code and of translate="no" elements is kept: it is part of the sentence a
+    # reader (and a summary) sees.
+    assert "Run ferry --help for the timetable, or ask the staff." in prose
+    assert "operated by Harbour Lines since May." in prose
+
+
+def test_lead_summary_has_no_fragments_of_sentences_around_code(tmp_path: Path) -> None:
+    page = (
+        "<html><body><article>\n<p>Run <code>ferry --help</code> for the timetable, or ask "
+        "the staff at the pier.</p>\n"
+        '<p>The ferry is operated by <span class="notranslate">Harbour Lines</span> since May. '
+        "It carries two hundred passengers.</p>\n</article></body></html>\n"
+    )
+    from workbench.tasks.summarise.lead import body_sentences
+
+    assert body_sentences(parse(page), "en") == [
+        "Run ferry --help for the timetable, or ask the staff at the pier.",
+        "The ferry is operated by Harbour Lines since May.",
+        "It carries two hundred passengers.",
+    ]
+    path = tmp_path / "ferry.html"
+    path.write_text(page, encoding="utf-8")
+    out = tmp_path / "out"
+    res = cli("summarise", str(path), "--model", "lead", "--from", "en", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    summary = (out / "ferry.summary.en.txt").read_text("utf-8")
+    assert summary.startswith("Run ferry --help for the timetable, or ask the staff at the pier.")
+    assert "The ferry is operated by Harbour Lines since May." in summary
+    assert not any(line.strip() in ("Run", "for the timetable") for line in summary.splitlines())
 
 
 # --- bad files -------------------------------------------------------------------------
@@ -411,6 +532,11 @@ def test_api_translates_html_text_and_files(tiny, tmp_path: Path) -> None:
     path = tmp_path / "page.htm"
     path.write_text(NEWS, encoding="utf-8")
     assert wb.translate(path, to="uk", src="en", model=model).text == result.text
+    # A page with inline code is keyed apart from the same recipe's pages without any (whose
+    # keys stay as they were before inline code was kept in its sentence).
+    plain_key = wb.translate(FRAGMENT, to="uk", src="en", model=model, fmt="html").key
+    assert plain_key != result.key
+    assert wb.translate(NESTED, to="uk", src="en", model=model, fmt="html").key == plain_key
     # The same text read as Markdown is another document, under another cache key.
     md = wb.translate(NEWS, to="uk", src="en", model=model)
     assert md.key != result.key and md.signature == result.signature
@@ -456,7 +582,9 @@ def test_folder_run_cache_provenance_bad_files_and_export(tiny, tmp_path: Path) 
     assert res.exit_code == 0, res.output
     xlf = news.with_name(news.name + ".xlf")
     body = xlf.read_text("utf-8")
-    assert "<unit " in body and "ferry --help" not in body
+    assert "<unit " in body
+    # The code is in its sentence as written (source and target), kept whole.
+    assert body.count("ferry --help") == body.count("&lt;code&gt;ferry --help&lt;/code&gt;") == 2
     res = cli("import-xliff", str(out), str(xlf), "--cache", str(cache))
     assert res.exit_code == 0, res.output
     assert news.read_bytes() == first[news]

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from workbench import formats
 from workbench.errors import InputError
@@ -188,6 +189,11 @@ class Document:
                 lines = rewrap(text, [len(line) for line in block.lines])
             out.append(block.render_lines(lines, self.newline))
         return "".join(out)
+
+    def recipe_extra(self) -> dict[str, Any]:
+        """What this document's reading adds to the recipes of its translations and summaries,
+        when how it is cut into blocks changed for it (see ``HtmlDocument``); empty for most."""
+        return {}
 
     def prose(self) -> str:
         """Title and body text for summarising or detecting the language, blank-line separated."""

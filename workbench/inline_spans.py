@@ -2,7 +2,12 @@
 atoms and which pair up (emphasis, links, HTML elements by name), per sentence.
 
 Markdown spans come from ``segment``'s own marking (the same spans the fragment mode keeps
-verbatim); HTML is tokenized by the standard library's ``html.parser``.
+verbatim); HTML is tokenized by the standard library's ``html.parser``. In HTML, an element
+whose content is never translated (``<code>``, ``<kbd>``, ``<samp>``, ``<var>``, or one marked
+``translate="no"`` or ``class="notranslate"``) is one atom from its start tag to its end tag:
+the model sees a placeholder, never its text, and it comes back byte for byte. A
+``translate="yes"`` inside such an element is not honoured: the element stays whole (a
+sentence with a hole in the middle of a kept element could not be put back in one piece).
 """
 
 from __future__ import annotations
@@ -34,6 +39,20 @@ _VOID = frozenset(
 )
 
 
+# Inline elements whose text is never translated, whatever their attributes say.
+KEPT_TAGS = frozenset(("code", "kbd", "samp", "var"))
+
+
+def kept_whole(tag: str, attrs: dict[str, str]) -> bool:
+    """Whether the HTML element ``tag`` with ``attrs`` (names lower-case, values decoded) keeps
+    its content untranslated: a code-like tag, ``translate="no"`` or ``class="notranslate"``."""
+    return (
+        tag in KEPT_TAGS
+        or attrs.get("translate", "").strip().lower() == "no"
+        or "notranslate" in attrs.get("class", "").split()
+    )
+
+
 @dataclass(eq=False)
 class Token:
     """A protected span: an atom, or one end of a pair (``mate`` is the other)."""
@@ -51,13 +70,14 @@ class _Tags(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.events: list[tuple[tuple[int, int], str, str]] = []
+        self.events: list[tuple[tuple[int, int], str, str, bool]] = []
 
-    def _at(self, kind: str, name: str = "") -> None:
-        self.events.append((self.getpos(), kind, name))
+    def _at(self, kind: str, name: str = "", kept: bool = False) -> None:
+        self.events.append((self.getpos(), kind, name, kept))
 
-    def handle_starttag(self, tag: str, attrs: object) -> None:
-        self._at("void" if tag in _VOID else "start", tag)
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        kept = kept_whole(tag, {k: v or "" for k, v in attrs})
+        self._at("void" if tag in _VOID else "start", tag, kept)
 
     def handle_startendtag(self, tag: str, attrs: object) -> None:
         self._at("void", tag)
@@ -74,21 +94,38 @@ class _Tags(HTMLParser):
     handle_decl = handle_pi = unknown_decl = handle_comment
 
 
-def html_events(text: str) -> list[tuple[int, int, str, str]]:
-    """(start, end, kind, name) of every construct of an HTML fragment, in order."""
+def _scan(text: str) -> list[tuple[int, int, str, str, bool]]:
+    """``html_events`` with a fifth field: whether a start tag opens an element kept whole."""
     parser = _Tags()
     parser.feed(text)
     parser.close()
     lines = [0]
     for m in re.finditer(r"\n", text):
         lines.append(m.end())
-    starts = [(lines[line - 1] + col, kind, name) for (line, col), kind, name in parser.events]
+    starts = [(lines[line - 1] + col, *rest) for (line, col), *rest in parser.events]
     out = []
-    for i, (start, kind, name) in enumerate(starts):
+    for i, (start, kind, name, kept) in enumerate(starts):
         end = starts[i + 1][0] if i + 1 < len(starts) else len(text)
         if end > start:
-            out.append((start, end, kind, name))
+            out.append((start, end, kind, name, kept))
     return out
+
+
+def html_events(text: str) -> list[tuple[int, int, str, str]]:
+    """(start, end, kind, name) of every construct of an HTML fragment, in order."""
+    return [event[:4] for event in _scan(text)]
+
+
+def _element_end(events: list[tuple[int, int, str, str, bool]], i: int, text: str) -> int:
+    """Where the element started by ``events[i]`` ends: after the end tag that brings its name's
+    nesting back to zero, else (never closed) at the end of the text."""
+    name, depth = events[i][3], 0
+    for _, end, kind, other, _ in events[i:]:
+        if other == name and kind in ("start", "end"):
+            depth += 1 if kind == "start" else -1
+            if depth == 0:
+                return end
+    return len(text)
 
 
 def _tag_of(text: str) -> tuple[str, str] | None:
@@ -103,11 +140,16 @@ def paragraph_tokens(text: str, syntax: str | None) -> tuple[list[int], list[Tok
     tokens: list[Token] = []
     if syntax == "html":
         marks = [segment._TEXT] * len(text)
-        for start, end, kind, name in html_events(text):
-            if kind == "data":
+        events = _scan(text)
+        covered = 0  # the end of the last element kept whole: what lies before is in it
+        for i, (start, end, kind, name, kept) in enumerate(events):
+            if kind == "data" or start < covered:
                 continue
-            marks[start:end] = [segment._ATOM] * (end - start)
             tag = (kind, name) if kind in ("start", "end") else None
+            if kind == "start" and kept:  # the whole element, content and all, is one atom
+                end, tag = _element_end(events, i, text), None
+                covered = end
+            marks[start:end] = [segment._ATOM] * (end - start)
             tokens.append(Token(start, end, "atom", text[start:end], tag=tag))
         return marks, tokens
     log: list[tuple[int, int, int]] = []
@@ -188,4 +230,11 @@ def sentence_tokens(tokens: list[Token], start: int, end: int) -> list[Token]:
     return out
 
 
-__all__ = ["Token", "html_events", "paragraph_tokens", "sentence_tokens"]
+__all__ = [
+    "KEPT_TAGS",
+    "Token",
+    "html_events",
+    "kept_whole",
+    "paragraph_tokens",
+    "sentence_tokens",
+]

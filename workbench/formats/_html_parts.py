@@ -8,6 +8,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from workbench.documents import Block, Document, rewrap
 
@@ -191,6 +192,12 @@ class HtmlDocument(Document):
     """A page: its translatable blocks (in ``blocks``) and the parts it is written back from."""
 
     parts: list[str | _Tag | _Run] = field(default_factory=list)
+    kept_inline: bool = False  # a block holds an untranslated inline element (one atom)
+
+    def recipe_extra(self) -> dict[str, Any]:
+        # Such a page was once cut into blocks around the element: its cached translation is
+        # not this one's. Pages without one keep their keys.
+        return {"html_kept_inline": 1} if self.kept_inline else {}
 
     def render_html(self, texts: list[str] | None, lang: str | None = None) -> str:
         wanted = len(self.blocks)

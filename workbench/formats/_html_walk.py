@@ -12,6 +12,7 @@ from workbench.documents import has_letter
 from workbench.formats._html_parts import HtmlBlock, _Attr, _Run, _Tag
 from workbench.formats._html_scan import Event, attribute_spans
 from workbench.furniture import is_header_meta, line_kind
+from workbench.inline_spans import KEPT_TAGS, kept_whole
 
 # Inline elements: their tags stay inside a block's text (the text of a sentence runs through
 # them). Any other element, known or not, starts and ends a block.
@@ -115,10 +116,17 @@ class _Token:
     start: int  # the token's text is text[start:end] (trimmed text runs start later)
     end: int
     tag: _Tag | None = None  # a start tag whose attributes are translated
+    whole: bool = False  # an element kept whole (start tag to end tag), never translated
 
     @property
     def is_tag(self) -> bool:
         return self.event.kind != "data"
+
+
+@dataclass
+class _Hold:
+    events: list[Event]  # the element's start tag and what followed it so far
+    depth: int  # its place in the stack of open elements
 
 
 class Walker:
@@ -135,10 +143,17 @@ class Walker:
         self.stack: list[_Open] = []
         self.run: list[_Token] = []
         self.titled = False
+        # HTML's inline rules carry an untranslated inline element (code, translate="no")
+        # through its sentence as one atom; Markdown's would cut the sentence there.
+        self.whole = markup == "html"
+        self.hold: _Hold | None = None  # inside an element kept whole: its events so far
+        self.kept_inline = False  # whether a block holds such an element
 
     def walk(self) -> tuple[list[HtmlBlock], list[str | _Tag | _Run]]:
         for event in self.events:
             self.step(event)
+        while self.hold is not None:  # never closed: read as before, element by element
+            self.release()
         self.flush()
         self.blocks.sort(key=lambda b: b.start)
         merged: list[str | _Tag | _Run] = []
@@ -157,6 +172,9 @@ class Walker:
         return self.text[event.start : event.end]
 
     def step(self, event: Event) -> None:
+        while self.hold is not None:  # (reading a released element again may begin another)
+            if self.holds(event):
+                return
         if event.kind == "data":
             if self.translating:
                 self.run.append(_Token(event, event.start, event.end))
@@ -180,7 +198,7 @@ class Walker:
             self.flush()
             self.parts.append(self.raw(event))
 
-    def start(self, event: Event) -> None:
+    def start(self, event: Event, whole: bool = True) -> None:
         tag = event.tag
         parent = self.stack[-1] if self.stack else _Open("", True, False)
         rigid = parent.rigid or tag in RIGID
@@ -192,6 +210,19 @@ class Walker:
                 own = False
             elif said == "yes":
                 own = True
+        if (
+            whole
+            and self.whole
+            and parent.translate
+            and (tag in INLINE or tag in KEPT_TAGS)
+            and kept_whole(tag, values)
+        ):  # untranslated inside a sentence: the whole element goes into the run as one atom
+            if event.kind == "startend" or tag in VOID:
+                self.run.append(_Token(event, event.start, event.end, whole=True))
+            else:
+                self.hold = _Hold([event], len(self.stack))
+                self.stack.append(_Open(tag, False, rigid))
+            return
         tag_part = self.tag_part(event, values, own)
         raw = self.raw(event)
         if tag in INLINE and parent.translate and own and is_atom(form(raw), self.markup):
@@ -202,6 +233,54 @@ class Walker:
             self.parts.append(tag_part if tag_part is not None else raw)
         if event.kind == "start" and tag not in VOID:
             self.stack.append(_Open(tag, own, rigid))
+
+    # --- inline elements kept whole ------------------------------------------------------------
+
+    def holds(self, event: Event) -> bool:
+        """Whether ``event`` is part of the element being kept whole (the element ends at its
+        end tag); an event that would end it otherwise (a block starts, an ancestor ends)
+        releases it, and the event is then read as usual."""
+        hold = self.hold
+        assert hold is not None
+        if event.kind in ("start", "startend"):
+            tag = event.tag
+            phrasing = tag in INLINE or tag in KEPT_TAGS or tag in VOID
+            if not phrasing or tag in _CLOSES_P or tag in _IMPLIED:  # a block: <hr>, <div>, ...
+                self.release()
+                return False
+            hold.events.append(event)
+            if event.kind == "start" and event.tag not in VOID:
+                self.stack.append(_Open(event.tag, False, True))
+            return True
+        if event.kind == "end":
+            k = next(
+                (k for k in range(len(self.stack) - 1, -1, -1) if self.stack[k].tag == event.tag),
+                None,
+            )
+            if k is not None and k < hold.depth:
+                self.release()
+                return False
+            hold.events.append(event)
+            if k is not None:
+                del self.stack[k:]
+            if k == hold.depth:  # its own end tag: the element is one token of the run
+                first = hold.events[0]
+                self.run.append(_Token(first, first.start, event.end, whole=True))
+                self.hold = None
+            return True
+        hold.events.append(event)  # text, comments
+        return True
+
+    def release(self) -> None:
+        """An element that did not end where it should have: its events are read again as
+        elements never translated always were (the text run stops before it)."""
+        hold, self.hold = self.hold, None
+        assert hold is not None
+        del self.stack[hold.depth :]
+        first, *rest = hold.events
+        self.start(first, whole=False)
+        for event in rest:
+            self.step(event)
 
     def imply_ends(self, tag: str) -> None:
         if tag in _CLOSES_P:
@@ -305,9 +384,9 @@ class Walker:
         while tokens:
             paired = _paired(tokens)
             first, last = tokens[0], tokens[-1]
-            if first.is_tag and (0 not in paired):
+            if first.is_tag and not first.whole and (0 not in paired):
                 before.append(tokens.pop(0))
-            elif last.is_tag and (len(tokens) - 1 not in paired):
+            elif last.is_tag and not last.whole and (len(tokens) - 1 not in paired):
                 after.insert(0, tokens.pop())
             elif not first.is_tag and not self.text[first.start : first.end].strip():
                 before.append(tokens.pop(0))
@@ -359,6 +438,7 @@ class Walker:
             kind = line_kind(words) or ("meta" if is_header_meta(words) else kind)
         block = HtmlBlock(kind, "", texts, True, start=tokens[0].start)
         self.blocks.append(block)
+        self.kept_inline = self.kept_inline or any(t.whole for t in tokens)
         return _Run(block, lines, gaps, atoms)
 
     def kind(self) -> str:
@@ -379,6 +459,8 @@ def _paired(tokens: list[_Token]) -> set[int]:
     opened: list[tuple[str, int]] = []
     for i, token in enumerate(tokens):
         event = token.event
+        if token.whole:  # complete in itself
+            continue
         if event.kind == "start" and event.tag not in VOID:
             opened.append((event.tag, i))
         elif event.kind == "end":

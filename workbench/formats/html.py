@@ -18,8 +18,11 @@ What is translated:
 Never translated: ``<script>``, ``<style>``, ``<code>``, ``<pre>``, ``<kbd>``, ``<samp>``,
 ``<var>``, ``<textarea>``, ``<svg>``, ``<math>`` and the content of any element with
 ``translate="no"`` or ``class="notranslate"`` (``translate="yes"`` inside turns it back on, as the
-HTML standard says). Such an element inside a paragraph ends the text run before it and starts
-another after it, so its content never reaches a model.
+HTML standard says). An inline one (``<code>``, ``<kbd>``, ``<samp>``, ``<var>``, or an inline
+element marked so) stays inside its paragraph's text, whole, and the inline markup rules
+(``workbench.inline_spans``) send it as one placeholder, so its content never reaches a model
+and its sentence is translated whole; a ``translate="yes"`` inside it is not honoured. One that
+does not end inside its paragraph ends the text run before it, as a block-level one does.
 
 A translation is made safe for HTML when it is put back (``_safe``): the fragment's own tags
 come back from the source byte for byte, a ``<`` or ``&`` the model wrote is escaped, and
@@ -44,9 +47,8 @@ class Html(Format[Document]):
 
     name = "html"
     suffixes = (".html", ".htm")
-    # True: Markdown's inline rules, under which tags are kept whole and the words between them
-    # are translated. Block texts are HTML fragments; when segmentation learns HTML's own
-    # inline rules (tags carried through a whole sentence), this becomes "html".
+    # HTML's inline rules: tags carried through a whole sentence as placeholders, untranslated
+    # inline elements (code, translate="no") as one placeholder each.
     inline_markup = "html"
     summary_suffix = ".txt"  # a summary is plain text, not a page
     keyed = True
@@ -54,7 +56,8 @@ class Html(Format[Document]):
     def parse(self, text: str, source: str | None = None) -> Document:
         bom = text.startswith("\ufeff")
         body = text[1:] if bom else text
-        blocks, parts = Walker(body, scan(body), self.inline_markup).walk()
+        walker = Walker(body, scan(body), self.inline_markup)
+        blocks, parts = walker.walk()
         return HtmlDocument(
             blocks=list(blocks),
             newline="\r\n" if body.count("\r\n") * 2 > body.count("\n") else "\n",
@@ -63,6 +66,7 @@ class Html(Format[Document]):
             trailing_newline=body.endswith("\n"),
             source=source,
             parts=parts,
+            kept_inline=walker.kept_inline,
         )
 
     def render(self, doc: Document, texts: list[str] | None = None) -> str:

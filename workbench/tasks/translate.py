@@ -208,6 +208,8 @@ def _plan(
         # Sentences with markup go whole, with placeholders: the document's key says so, so a
         # document cached sentence fragment by fragment is not served (segment keys unchanged).
         rec = job.rec = {**rec, "inline": inline.VERSION}
+    if job.doc.recipe_extra():  # the document is cut into blocks otherwise than it once was
+        rec = job.rec = {**rec, **job.doc.recipe_extra()}
     result.signature, result.key = signature.signature(rec), signature.key(rec)
     if result.key != job.seg_prefix:
         result.segment_key = job.seg_prefix

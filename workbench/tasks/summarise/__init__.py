@@ -126,6 +126,9 @@ def _summarise(doc: Document, ctx: Context, result: SummaryResult) -> None:
     if doc.format.keyed:  # another format's summary is not this one's
         plan.rec = {**plan.rec, "format": doc.fmt}
         result.key = signature.key(plan.rec)
+    if doc.recipe_extra():  # its prose is read otherwise than it once was
+        plan.rec = {**plan.rec, **doc.recipe_extra()}
+        result.key = signature.key(plan.rec)
     doc_key = signature.digest(result.key, content_hash(doc.render()))
     hit = ctx.store.get_document(doc_key) if plan.kind != "lead" else None
     if hit is not None and valid_entry(hit):
