@@ -583,8 +583,9 @@ def test_folder_run_cache_provenance_bad_files_and_export(tiny, tmp_path: Path) 
     xlf = news.with_name(news.name + ".xlf")
     body = xlf.read_text("utf-8")
     assert "<unit " in body
-    # The code is in its sentence as written (source and target), kept whole.
-    assert body.count("ferry --help") == body.count("&lt;code&gt;ferry --help&lt;/code&gt;") == 2
+    # The code is one inline code of its sentence (<ph>), its markup whole in <originalData>.
+    assert body.count("ferry --help") == body.count("&lt;code&gt;ferry --help&lt;/code&gt;") == 1
+    assert '<source>Run <ph id="1" dataRef="d1"' in body
     res = cli("import-xliff", str(out), str(xlf), "--cache", str(cache))
     assert res.exit_code == 0, res.output
     assert news.read_bytes() == first[news]
