@@ -5,6 +5,8 @@ model's raw output, so every run checks it the same way. When the output cannot 
 (a placeholder lost, duplicated or out of order), that sentence alone is translated again in
 fragments, as before placeholders existed: a second pass of the same model over all such
 sentences of all documents, through the cache (the fragments' keys are the ones plain runs use).
+On a pivot route (``workbench.tasks.pivot``) a sentence goes whole through both legs, and one
+whose placeholders either leg broke goes in fragments through both.
 """
 
 from __future__ import annotations
@@ -23,16 +25,16 @@ from workbench.tasks.legs import Job, load_segments
 
 def cut(job: Job, source: str) -> list[str]:
     """Cut ``job``'s document into pieces (``job.block_pieces``, ``job.marked``); returns the
-    texts to translate. A pivot route's sentences go in fragments (each leg would need its
-    own fallback), and its recipe says nothing of placeholders."""
+    texts to translate. Sentences with markup go whole, with placeholders, on every route."""
     syntax = inline.syntax_of(job.doc.format.inline_markup)
-    whole = job.pivot is None
     # A glossary's terms become placeholders restored as the required terms (seq2seq models).
-    protect = glossary_apply.protector(job.glossary, job.plan) if whole else None
+    # Not on a pivot route: the first leg's placeholders would be restored as its own pair's
+    # terms (the pivot language's), so there the terms are only checked.
+    protect = glossary_apply.protector(job.glossary, job.plan) if job.pivot is None else None
     texts: list[str] = []
     marked: list[inline.Marked | None] = []
     for text in job.doc.translatable_texts():
-        pieces = inline.pieces(text, source, syntax, whole=whole, protect=protect)
+        pieces = inline.pieces(text, source, syntax, whole=True, protect=protect)
         job.block_pieces.append(pieces)
         for piece in pieces:
             if piece.translate:
@@ -93,44 +95,85 @@ def run_repairs(
     store: Store,
     engine: Engine,
     run_misses: Callable[..., None],
+    reasons: list[dict[str, str]] | None = None,
 ) -> None:
     """Translate in fragments each sentence of ``jobs`` whose output lost its placeholders:
-    one pass of each job's own model over all of them, through the cache. A job whose pass
-    fails is failed with that error."""
-    legs: list[tuple[Job, Job, dict[str, str]]] = []
-    for job in jobs:
-        why = broken(job)
-        scratch = TranslationResult(target_lang=job.result.target_lang, path=job.result.path)
-        scratch.signature, scratch.model = job.result.signature, job.result.model
-        leg = Job(
-            job.index, job.doc, scratch, rec=job.rec, plan=job.plan, seg_prefix=job.seg_prefix
+    one pass of each job's own model over all of them, through the cache; on a pivot route a
+    second pass, of the second leg's model over the first's fragment outputs. ``reasons``
+    (per job: key → why) names the sentences; by default those ``broken`` finds. A job whose
+    pass fails is failed with that error."""
+    whys = reasons if reasons is not None else [broken(job) for job in jobs]
+    texts = [
+        [p.text for k in why for p in job.marked[k].fragments if p.translate]
+        for job, why in zip(jobs, whys, strict=True)
+    ]
+    outputs = _fragment_pass(jobs, jobs, texts, pool, store, engine, run_misses)
+    onward = [i for i, job in enumerate(jobs) if job.pivot is not None and job.result.error is None]
+    if onward:
+        seconds = _fragment_pass(
+            [jobs[i] for i in onward],
+            [jobs[i].pivot for i in onward],  # type: ignore[misc]
+            [outputs[i] for i in onward],
+            pool,
+            store,
+            engine,
+            run_misses,
         )
-        texts = [p.text for k in why for p in job.marked[k].fragments if p.translate]
-        # Fragments go without document context (a chat model's window): they are the safe
-        # mode, and their keys must not depend on which other sentences broke.
-        contexts = (
-            [()] * len(texts) if job.plan is not None and job.plan.context_sentences else None
-        )
-        load_segments(leg, texts, store, contexts)
-        legs.append((job, leg, why))
-    run_misses([leg for _, leg, _ in legs], pool, store, engine, None, None, None, lambda _: True)
-    for job, leg, why in legs:
-        if leg.result.error is not None:
-            job.result.error, job.result.exception = leg.result.error, leg.result.exception
-            if job.result.exception is None:
-                job.result.exception = WorkbenchError(leg.result.error)
+        for i, out in zip(onward, seconds, strict=True):
+            outputs[i] = out
+    for job, why, outs in zip(jobs, whys, outputs, strict=True):
+        if job.result.error is not None:
             continue
-        outputs = iter(leg.found[k] for k in leg.seg_keys)
+        it = iter(outs)
         for k, reason in why.items():
             piece = job.marked[k]
             wanted = sum(1 for p in piece.fragments if p.translate)
-            job.repaired[k] = inline.fragments_text(piece, [next(outputs) for _ in range(wanted)])
+            job.repaired[k] = inline.fragments_text(piece, [next(it) for _ in range(wanted)])
             note = f"markup: {reason}; sentence translated in fragments"
             job.later_notes[k] = (*job.later_notes.get(k, ()), note)
         job.result.notes.append(
             f"markup: {len(why)} of {_with_placeholders(job)} sentences with markup translated in "
             "fragments (their placeholders did not come back intact)"
         )
+
+
+def _fragment_pass(
+    jobs: list[Job],
+    legs: list[Job],
+    texts: list[list[str]],
+    pool: ModelPool,
+    store: Store,
+    engine: Engine,
+    run_misses: Callable[..., None],
+) -> list[list[str]]:
+    """Translate each job's ``texts`` with the model of its ``legs`` entry (the job itself, or
+    its pivot's second leg), all jobs in one pass through the cache; returns each job's
+    translations in order (none for a job the pass failed, which is failed with its error)."""
+    scratches: list[Job] = []
+    for job, base, part in zip(jobs, legs, texts, strict=True):
+        scratch = TranslationResult(target_lang=base.result.target_lang, path=job.result.path)
+        scratch.signature, scratch.model = base.result.signature, base.result.model
+        leg = Job(
+            job.index, job.doc, scratch, rec=base.rec, plan=base.plan, seg_prefix=base.seg_prefix
+        )
+        # Fragments go without document context (a chat model's window): they are the safe
+        # mode, and their keys must not depend on which other sentences broke.
+        contexts = (
+            [()] * len(part) if base.plan is not None and base.plan.context_sentences else None
+        )
+        load_segments(leg, part, store, contexts)
+        scratches.append(leg)
+    run_misses(scratches, pool, store, engine, None, None, None, lambda _: True)
+    out: list[list[str]] = []
+    for job, leg in zip(jobs, scratches, strict=True):
+        if leg.result.error is not None:
+            job.result.error, job.result.exception = leg.result.error, leg.result.exception
+            if job.result.exception is None:
+                job.result.exception = WorkbenchError(leg.result.error)
+            out.append([])
+            continue
+        out.append([leg.found[k] for k in leg.seg_keys])
+    return out
 
 
 def _with_placeholders(job: Job) -> int:

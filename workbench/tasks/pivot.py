@@ -6,6 +6,11 @@ under its own model's key; the second leg translates those sentences, cached und
 model's key, so a plain run of either model reuses them. The document's key and signature
 cover both legs (``pivot:en`` and the second model with its revision), and the provenance's
 ``route`` record names both legs' models and revisions.
+
+A sentence with inline markup goes whole through both legs: the first leg's raw output,
+placeholders and all, is the second leg's input as it is, and the second leg's output is put
+back with the sentence's own placeholders. A sentence whose placeholders either leg broke goes
+in fragments through both legs instead (``workbench.tasks.markup.run_repairs``).
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from workbench.models.pool import ModelPool
 from workbench.models.routing import Route
 from workbench.settings import GenerationSettings
 from workbench.store import Store
-from workbench.tasks.legs import Job, leg_job, load_segments, plan_leg
+from workbench.tasks import markup
+from workbench.tasks.legs import Job, leg_job, load_segments, plan_leg, windows
 
 
 def plan_route(
@@ -62,25 +68,49 @@ def run_pivots(
     finish: Callable[[Job], None],
     run_misses: Callable[..., None],
     assemble: Callable[..., None],
+    on_segments: Callable[[int], None] | None = None,
+    on_planned: Callable[[int], None] | None = None,
 ) -> None:
     """Translate the held jobs' first-leg sentences (in the pivot language) with each job's
     second-leg model (misses of all documents together, through the cache), put them in place
     and assemble every job. ``run_misses`` and ``assemble`` are the translation pipeline's
-    own steps. A document whose second leg fails is failed with that leg's one-line error."""
+    own steps; ``on_planned`` and ``on_segments`` count the second leg's segments as the first
+    leg's are. A document whose second leg fails is failed with that leg's one-line error.
+
+    A sentence with markup whose first-leg output lost its placeholders is not sent on; it and
+    any whose second-leg output lost them are translated in fragments through both legs."""
     second: list[Job] = []
+    lost_first: list[dict[str, str]] = []
+    sent: list[list[int]] = []  # per job: the indexes of its sentences the second leg got
     for job in held:
-        load_segments(job.pivot, [job.found[k] for k in job.seg_keys], store)
+        assert job.pivot is not None
+        lost = markup.broken(job)
+        texts = [job.found[k] for k in job.seg_keys]
+        keep = [i for i, k in enumerate(job.seg_keys) if k not in lost]
+        # The second leg's context window (a chat model) is that of the whole document in the
+        # pivot language, so a sentence's key does not depend on which others were held back.
+        window = job.pivot.plan.context_sentences if job.pivot.plan is not None else 0
+        around = windows(texts, window) if window else None
+        contexts = [around[i] for i in keep] if around is not None else None
+        load_segments(job.pivot, [texts[i] for i in keep], store, contexts)
         second.append(job.pivot)
-    run_misses(second, pool, store, engine, None, None, None, lambda _: True)
-    for job in held:
+        lost_first.append(lost)
+        sent.append(keep)
+    run_misses(second, pool, store, engine, on_segments, on_planned, None, lambda _: True)
+    ready: list[Job] = []
+    repairs: list[Job] = []
+    reasons: list[dict[str, str]] = []
+    for job, lost, keep in zip(held, lost_first, sent, strict=True):
         leg, result = job.pivot, job.result
+        assert leg is not None and leg.plan is not None
         if leg.result.error is not None:
             result.error, result.exception = leg.result.error, leg.result.exception
             if result.exception is None:
                 result.exception = WorkbenchError(leg.result.error)
             finish(job)
             continue
-        for k, k2 in zip(job.seg_keys, leg.seg_keys, strict=True):
+        for i, k2 in zip(keep, leg.seg_keys, strict=True):
+            k = job.seg_keys[i]
             job.found[k] = leg.found[k2]
             if leg.fresh_notes.get(k2):
                 job.later_notes[k] = leg.fresh_notes[k2]
@@ -88,7 +118,23 @@ def run_pivots(
         result.hits += leg.result.hits
         result.misses += leg.result.misses
         result.notes.extend(n for n in leg.result.notes if n not in result.notes)
-        assemble(job, store, pool.run.max_cache_value_bytes)
+        first_leg = f"{result.source_lang}->{leg.plan.src}"
+        why = {k: f"{reason} in the {first_leg} leg" for k, reason in lost.items()}
+        for k, piece in job.marked.items():
+            # The second leg's output is checked against the sentence's own placeholders.
+            reason = None if k in lost else markup.problem(piece, job.found[k])
+            if reason is not None:
+                why[k] = f"{reason} in the {leg.plan.src}->{leg.plan.tgt} leg"
+        if why:
+            repairs.append(job)
+            reasons.append(why)
+        else:
+            ready.append(job)
+    if repairs:
+        markup.run_repairs(repairs, pool, store, engine, run_misses, reasons)
+    for job in ready + repairs:
+        if job.result.error is None:
+            assemble(job, store, pool.run.max_cache_value_bytes)
         finish(job)
 
 

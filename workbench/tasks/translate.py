@@ -52,7 +52,8 @@ def translate_documents(
     A problem with one document or one model becomes that result's ``error``; the others
     still complete. ``on_result(doc_index, result)`` is called as soon as each result is final
     (cache hits before any model work), so callers can write outputs while the run goes on;
-    ``on_planned(n)`` gives the number of segments that will go to models. ``skip`` is asked
+    ``on_planned(n)`` gives the number of segments that will go to models (called again with
+    the further ones of a pivot route's second leg, once its input is known). ``skip`` is asked
     once the signature is known; a result it accepts gets ``cache="skipped"`` and no text.
     ``plan_only`` stops after the cache look-ups: results carry hits, misses and ``cache``
     (``miss``, ``partial`` or ``segments`` where a model run would be needed) and no model is
@@ -134,7 +135,9 @@ def translate_documents(
     if pivots:
         from workbench.tasks.pivot import run_pivots
 
-        run_pivots(pivots, pool, store, engine, finish, _run_misses, _assemble)
+        run_pivots(
+            pivots, pool, store, engine, finish, _run_misses, _assemble, on_segments, on_planned
+        )
     if held:
         from workbench.tasks.cascade import run_fallbacks
 
@@ -204,9 +207,10 @@ def _plan(
         rec = plan_fallback(job, fallback, rec, pool, gen)
         job.rec = rec
     job.rec = rec = glossary_apply.recipe(rec, job.glossary)
-    if job.doc.format.inline_markup and job.pivot is None:
-        # Sentences with markup go whole, with placeholders: the document's key says so, so a
-        # document cached sentence fragment by fragment is not served (segment keys unchanged).
+    if job.doc.format.inline_markup:
+        # Sentences with markup go whole, with placeholders (through both legs of a pivot
+        # route): the document's key says so, so a document cached sentence fragment by
+        # fragment is not served (segment keys unchanged).
         rec = job.rec = {**rec, "inline": inline.VERSION}
     if job.doc.recipe_extra():  # the document is cut into blocks otherwise than it once was
         rec = job.rec = {**rec, **job.doc.recipe_extra()}
