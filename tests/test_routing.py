@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from workbench import Workbench, signature
+from workbench import Workbench, inline, signature
 from workbench.cli.app import app
 from workbench.errors import NoModelForPair
 from workbench.models import routing
@@ -248,3 +248,144 @@ def test_a_job_step_takes_a_pivot(world: Path, tmp_path: Path) -> None:
     plan = plan_job(loaded, wb)
     assert [m.model for m in plan.models] == ["test/m2m-ru-uk", "test/nllb-ko-en"]
     assert wb.pool.loaded == []
+
+
+# --- sentences with inline markup on a pivot route ---------------------------------------------
+
+MARKED = "시장은 **새** 다리를 [월요일](https://x.example/a?b=1&c=2)에 열었다."
+KOREAN_MD = f"# 다리\n\n{MARKED} 주민들은 기뻐했다.\n\n`ferry --times`를 실행하세요.\n"
+
+
+def _leg_prefixes(wb: Workbench) -> tuple[str, str]:
+    """The segment keys of the route's two legs: a plain run's of each leg's model."""
+    doc = wb.document("Hello there.\n", fmt="txt")
+    prefixes = []
+    for src, tgt, model in (("ko", "en", "test/nllb-ko-en"), ("en", "uk", "test/opus-en-uk")):
+        (plain,) = wb.translate_documents([doc], [tgt], src=src, model=model, plan_only=True)[0]
+        assert plain.key is not None
+        prefixes.append(plain.segment_key or plain.key)
+    return prefixes[0], prefixes[1]
+
+
+def _marked_piece() -> inline.Marked:
+    (piece,) = [
+        p for p in inline.pieces(KOREAN_MD.split("\n\n")[1], "ko", "markdown") if p.translate
+    ][:1]
+    assert isinstance(piece, inline.Marked) and piece.source == MARKED
+    return piece
+
+
+def test_a_pivot_sends_a_sentence_with_markup_whole_through_both_legs(
+    world: Path, tmp_path: Path
+) -> None:
+    """The kept path over two legs: the first leg's raw answer (placeholders and all) is the
+    second leg's input as it is, and the second's answer is put back with the sentence's own
+    placeholders; link target and code come out byte-identical."""
+    doc = tmp_path / "bridge.md"
+    doc.write_text(KOREAN_MD, "utf-8")
+    piece = _marked_piece()
+    assert piece.text == "시장은 <g1>새</g1> 다리를 <g2>월요일</g2>에 열었다."
+    with _wb() as wb:
+        first, second = _leg_prefixes(wb)
+        english = "The mayor opened the <g1>new</g1> bridge on <g2>Monday</g2>."
+        ukrainian = "Мер відкрив <g1>новий</g1> міст у <g2>понеділок</g2>."
+        meta = {"signature": "test", "model": "test"}
+        wb.store.put_segments([(signature.digest(first, piece.text), english)], meta)
+        wb.store.put_segments([(signature.digest(second, english), ukrainian)], meta)
+        result = wb.translate(doc, to="uk", src="ko")
+        assert result.error is None and result.text is not None
+        # The document's key says sentences went whole: no fragment-era entry is served.
+        assert "|pivot:en|" in result.signature and "|inline:1|" in result.signature + "|"
+        done = "Мер відкрив **новий** міст у [понеділок](https://x.example/a?b=1&c=2)."
+        assert done in result.text
+        pair = next(p for p in result.segments if p.source == MARKED)
+        assert pair.target == done
+        assert not any(n.startswith("markup:") for n in pair.notes)
+        # The code sentence came out with its code byte-identical, whichever way it went.
+        assert "`ferry --times`" in result.text
+        # A plain-text document on the same route has no placeholder scheme in its key.
+        txt = wb.document(KOREAN, fmt="txt")
+        (plain,) = wb.translate_documents([txt], ["uk"], src="ko", plan_only=True)[0]
+        assert "|pivot:en|" in (plain.signature or "") and "inline:" not in (plain.signature or "")
+
+
+def _fragments_through_both_legs(
+    wb: Workbench, first: str, second: str, piece: inline.Marked, target: str
+) -> None:
+    """``target`` is the sentence put together from its fragments translated by both legs,
+    each fragment cached under each leg's own key."""
+    texts = [p.text for p in piece.fragments if p.translate]
+    assert len(texts) >= 2
+    keys1 = [signature.digest(first, t) for t in texts]
+    found1 = wb.store.get_segments(keys1)
+    assert set(found1) == set(keys1)
+    keys2 = [signature.digest(second, found1[k]) for k in keys1]
+    found2 = wb.store.get_segments(keys2)
+    assert set(found2) == set(keys2)
+    assert target == inline.fragments_text(piece, [found2[k] for k in keys2])
+    assert "**" in target and "](https://x.example/a?b=1&c=2)" in target
+
+
+def test_a_pivot_sentence_the_first_leg_broke_goes_in_fragments_through_both_legs(
+    world: Path, tmp_path: Path
+) -> None:
+    doc = tmp_path / "bridge.md"
+    doc.write_text(KOREAN_MD, "utf-8")
+    piece = _marked_piece()
+    with _wb() as wb:
+        first, second = _leg_prefixes(wb)
+        lost = "The mayor opened the new bridge on <g2>Monday</g2>."  # <g1> lost
+        meta = {"signature": "test", "model": "test"}
+        wb.store.put_segments([(signature.digest(first, piece.text), lost)], meta)
+        result = wb.translate(doc, to="uk", src="ko")
+        assert result.error is None and result.text is not None
+        pair = next(p for p in result.segments if p.source == MARKED)
+        assert (
+            "markup: a placeholder was lost in the ko->en leg; sentence translated in fragments"
+            in pair.notes
+        )
+        assert any(n.startswith("markup: ") and "in fragments" in n for n in result.notes)
+        _fragments_through_both_legs(wb, first, second, piece, pair.target)
+        assert pair.target in result.text
+        # The broken answer was not sent on to the second leg.
+        assert not wb.store.get_segments([signature.digest(second, lost)])
+        # A rerun is the same document, from its entry.
+        again = wb.translate(doc, to="uk", src="ko")
+        assert again.cache == "document" and again.text == result.text
+
+
+def test_a_pivot_sentence_the_second_leg_broke_goes_in_fragments_through_both_legs(
+    world: Path, tmp_path: Path
+) -> None:
+    doc = tmp_path / "bridge.md"
+    doc.write_text(KOREAN_MD, "utf-8")
+    piece = _marked_piece()
+    with _wb() as wb:
+        first, second = _leg_prefixes(wb)
+        english = "The mayor opened the <g1>new</g1> bridge on <g2>Monday</g2>."
+        twice = "Мер відкрив <g1>новий</g1> міст у <g2>понеділок</g2> <g2>ще</g2>."
+        meta = {"signature": "test", "model": "test"}
+        wb.store.put_segments([(signature.digest(first, piece.text), english)], meta)
+        wb.store.put_segments([(signature.digest(second, english), twice)], meta)
+        result = wb.translate(doc, to="uk", src="ko")
+        assert result.error is None and result.text is not None
+        pair = next(p for p in result.segments if p.source == MARKED)
+        assert (
+            "markup: a placeholder was duplicated in the en->uk leg; sentence translated in "
+            "fragments" in pair.notes
+        )
+        _fragments_through_both_legs(wb, first, second, piece, pair.target)
+
+
+def test_a_pivot_run_counts_both_legs_in_its_progress(world: Path, tmp_path: Path) -> None:
+    planned: list[int] = []
+    done: list[int] = []
+    with _wb() as wb:
+        doc = wb.document(KOREAN, fmt="txt")
+        (result,) = wb.translate_documents(
+            [doc], ["uk"], src="ko", on_planned=planned.append, on_segments=done.append
+        )[0]
+    assert result.error is None
+    # Three sentences on each leg (the tiny model's English may repeat itself: at most three).
+    assert len(planned) == 2 and planned[0] == 3 and 1 <= planned[1] <= 3
+    assert sum(done) == sum(planned)
