@@ -389,3 +389,21 @@ def test_a_pivot_run_counts_both_legs_in_its_progress(world: Path, tmp_path: Pat
     # Three sentences on each leg (the tiny model's English may repeat itself: at most three).
     assert len(planned) == 2 and planned[0] == 3 and 1 <= planned[1] <= 3
     assert sum(done) == sum(planned)
+
+
+def test_a_pivot_with_a_glossary_only_checks_its_terms(world: Path, tmp_path: Path) -> None:
+    """No term placeholders on a pivot route (the first leg's pair would restore them): the
+    sentence goes with its markup's placeholders only, and the terms are checked."""
+    glossary = tmp_path / "style.tsv"
+    glossary.write_text("en\tuk\tko\tkeep\nBBC\t\t\tkeep\n", "utf-8")
+    sentence = "**BBC** 기자가 [서울](https://x.example/s)에 왔다."
+    doc = tmp_path / "bbc.md"
+    doc.write_text(sentence + "\n", "utf-8")
+    (piece,) = [p for p in inline.pieces(sentence, "ko", "markdown") if p.translate]
+    assert piece.text == "<g1>BBC</g1> 기자가 <g2>서울</g2>에 왔다."
+    with _wb() as wb:
+        first, _ = _leg_prefixes(wb)
+        result = wb.translate(doc, to="uk", src="ko", glossary=glossary)
+        assert result.error is None and result.glossary is not None
+        assert result.glossary["how"] == "check"
+        assert wb.store.get_segments([signature.digest(first, piece.text)])
