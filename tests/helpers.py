@@ -56,6 +56,25 @@ def expected_segments(doc: Document, lang: str) -> list[str]:
     return out
 
 
+def run_translate_then_summarise(tmp_path: Path, model: Path) -> Path:
+    """Run a job file over ``tmp_path / "in"``: translate into Ukrainian with ``model``, then
+    two-sentence lead summaries in Ukrainian and English; returns the output folder."""
+    from typer.testing import CliRunner
+
+    from workbench.cli.app import app
+
+    job = tmp_path / "news.toml"
+    job.write_text(
+        'inputs = ["in"]\nout = "out"\nfrom = "en"\nbackend = "torch"\nbeams = 1\n\n'
+        f'[[steps]]\ntask = "translate"\nto = ["uk"]\nmodel = "{model}"\n\n'
+        '[[steps]]\ntask = "summarise"\nto = ["uk", "en"]\nmodel = "lead"\nsentences = 2\n',
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(app, ["run", str(job), "--quiet"])
+    assert res.exit_code == 0, res.output
+    return tmp_path / "out"
+
+
 # -- folder runs -------------------------------------------------------------------------------
 
 SUBJECTS = ("The council", "Police", "The mayor", "Residents", "The ferry company", "Farmers")

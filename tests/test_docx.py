@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.helpers import manifest
+from tests.helpers import manifest, run_translate_then_summarise
 from workbench import Workbench, formats
 from workbench.cli.app import app
 from workbench.documents import read_document
@@ -313,16 +313,7 @@ def test_folder_run_writes_word_files_and_reports_broken_ones(tiny, tmp_path: Pa
 def test_a_job_file_translates_then_summarises_as_plain_text(tiny, tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     build_docx(tmp_path / "in" / "news.docx")
-    job = tmp_path / "news.toml"
-    job.write_text(
-        'inputs = ["in"]\nout = "out"\nfrom = "en"\nbackend = "torch"\nbeams = 1\n\n'
-        f'[[steps]]\ntask = "translate"\nto = ["uk"]\nmodel = "{tiny("marian-multi")}"\n\n'
-        '[[steps]]\ntask = "summarise"\nto = ["uk", "en"]\nmodel = "lead"\nsentences = 2\n',
-        encoding="utf-8",
-    )
-    res = runner.invoke(app, ["run", str(job), "--quiet"])
-    assert res.exit_code == 0, res.output
-    out = tmp_path / "out"
+    out = run_translate_then_summarise(tmp_path, tiny("marian-multi"))
     assert_translated_docx((tmp_path / "in" / "news.docx").read_bytes(),
                            (out / "news.uk.docx").read_bytes())  # fmt: skip
     english = (out / "news.summary.en.txt").read_text("utf-8")

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from tests.helpers import expected_segments, manifest
+from tests.helpers import expected_segments, manifest, run_translate_then_summarise
 from workbench import Workbench, formats, inline, segment
 from workbench.cli.app import app
 from workbench.documents import Document, read_document
@@ -605,16 +605,7 @@ def test_lead_summary_of_a_page_is_plain_text(tmp_path: Path) -> None:
 def test_a_job_file_translates_pages_then_summarises(tiny, tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "news.html").write_text(NEWS, encoding="utf-8")
-    job = tmp_path / "news.toml"
-    job.write_text(
-        'inputs = ["in"]\nout = "out"\nfrom = "en"\nbackend = "torch"\nbeams = 1\n\n'
-        f'[[steps]]\ntask = "translate"\nto = ["uk"]\nmodel = "{tiny("marian-multi")}"\n\n'
-        '[[steps]]\ntask = "summarise"\nto = ["uk", "en"]\nmodel = "lead"\nsentences = 2\n',
-        encoding="utf-8",
-    )
-    res = runner.invoke(app, ["run", str(job), "--quiet"])
-    assert res.exit_code == 0, res.output
-    out = tmp_path / "out"
+    out = run_translate_then_summarise(tmp_path, tiny("marian-multi"))
     assert tree((out / "news.uk.html").read_text("utf-8"), CHANGED) == tree(NEWS, CHANGED)
     for lang in ("en", "uk"):
         assert "<" not in (out / f"news.summary.{lang}.txt").read_text("utf-8")

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.segment import Piece, pieces, reassemble, split_long, split_sentences
+from workbench.long_sentences import split_long
+from workbench.segment import Piece, pieces, reassemble, split_sentences
 
 SENTENCES = [
     # English traps: abbreviations, decimals, money, quotes, initials.

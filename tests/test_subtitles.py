@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.helpers import manifest
+from tests.helpers import manifest, run_translate_then_summarise
 from workbench import Workbench, formats
 from workbench.cli.app import app
 from workbench.errors import InputError
@@ -372,16 +372,7 @@ def test_a_job_file_translates_subtitles_then_summarises_the_translation(
     (tmp_path / "in").mkdir()
     long_srt = SRT.replace("Farmers asked for more time.", "Farmers asked for more time to plan.")
     (tmp_path / "in" / "clip.srt").write_text(long_srt, encoding="utf-8")
-    job = tmp_path / "news.toml"
-    job.write_text(
-        'inputs = ["in"]\nout = "out"\nfrom = "en"\nbackend = "torch"\nbeams = 1\n\n'
-        f'[[steps]]\ntask = "translate"\nto = ["uk"]\nmodel = "{tiny("marian-multi")}"\n\n'
-        '[[steps]]\ntask = "summarise"\nto = ["uk", "en"]\nmodel = "lead"\nsentences = 2\n',
-        encoding="utf-8",
-    )
-    res = runner.invoke(app, ["run", str(job), "--quiet"])
-    assert res.exit_code == 0, res.output
-    out = tmp_path / "out"
+    out = run_translate_then_summarise(tmp_path, tiny("marian-multi"))
     translated = (out / "clip.uk.srt").read_text("utf-8")
     assert TIMING.findall(translated) == TIMING.findall(long_srt)
     assert (out / "clip.summary.en.txt").read_text("utf-8").startswith("The council met")

@@ -351,15 +351,7 @@ def pieces(
         else:
             raw.append(Marked(enc.text, True, core, enc, tuple(frags)))
         raw.append(Piece(sentence[lead + len(core) :], False))
-    merged: list[Piece] = []
-    for piece in raw:
-        if not piece.text:
-            continue
-        if merged and not piece.translate and not merged[-1].translate:
-            merged[-1] = Piece(merged[-1].text + piece.text, False)
-        else:
-            merged.append(piece)
-    return merged
+    return segment.merge_verbatim(raw)
 
 
 def split_sentences(text: str, lang: str, syntax: str | None) -> list[str]:

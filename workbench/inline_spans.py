@@ -2,42 +2,21 @@
 atoms and which pair up (emphasis, links, HTML elements by name), per sentence.
 
 Markdown spans come from ``segment``'s own marking (the same spans the fragment mode keeps
-verbatim); HTML is tokenized by the standard library's ``html.parser``. In HTML, an element
-whose content is never translated (``<code>``, ``<kbd>``, ``<samp>``, ``<var>``, or one marked
-``translate="no"`` or ``class="notranslate"``) is one atom from its start tag to its end tag:
-the model sees a placeholder, never its text, and it comes back byte for byte. A
-``translate="yes"`` inside such an element is not honoured: the element stays whole (a
-sentence with a hole in the middle of a kept element could not be put back in one piece).
+verbatim); HTML is tokenized by the standard library's ``html.parser``, through the scanner the
+HTML format reads pages with. In HTML, an element whose content is never translated
+(``<code>``, ``<kbd>``, ``<samp>``, ``<var>``, or one marked ``translate="no"`` or
+``class="notranslate"``) is one atom from its start tag to its end tag: the model sees a
+placeholder, never its text, and it comes back byte for byte. A ``translate="yes"`` inside such
+an element is not honoured: the element stays whole (a sentence with a hole in the middle of a
+kept element could not be put back in one piece).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 from workbench import segment
-
-# HTML elements without content: always an atom.
-_VOID = frozenset(
-    (
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-    )
-)
-
+from workbench.formats._html_scan import VOID, scan
 
 # Inline elements whose text is never translated, whatever their attributes say.
 KEPT_TAGS = frozenset(("code", "kbd", "samp", "var"))
@@ -65,49 +44,21 @@ class Token:
     tag: tuple[str, str] | None = None  # HTML: ("start" | "end", name)
 
 
-class _Tags(HTMLParser):
-    """Offsets and kinds of an HTML fragment's tags, comments and text (stdlib tokenizer)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.events: list[tuple[tuple[int, int], str, str, bool]] = []
-
-    def _at(self, kind: str, name: str = "", kept: bool = False) -> None:
-        self.events.append((self.getpos(), kind, name, kept))
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        kept = kept_whole(tag, {k: v or "" for k, v in attrs})
-        self._at("void" if tag in _VOID else "start", tag, kept)
-
-    def handle_startendtag(self, tag: str, attrs: object) -> None:
-        self._at("void", tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        self._at("end", tag)
-
-    def handle_data(self, data: str) -> None:
-        self._at("data")
-
-    def handle_comment(self, data: str) -> None:
-        self._at("void")
-
-    handle_decl = handle_pi = unknown_decl = handle_comment
-
-
 def _scan(text: str) -> list[tuple[int, int, str, str, bool]]:
-    """``html_events`` with a fifth field: whether a start tag opens an element kept whole."""
-    parser = _Tags()
-    parser.feed(text)
-    parser.close()
-    lines = [0]
-    for m in re.finditer(r"\n", text):
-        lines.append(m.end())
-    starts = [(lines[line - 1] + col, *rest) for (line, col), *rest in parser.events]
+    """``html_events`` with a fifth field: whether a start tag opens an element kept whole.
+
+    The events are the HTML format's own (``formats._html_scan``: the stdlib tokenizer with
+    source positions); here a tag without content, a comment or a declaration is a ``void``."""
     out = []
-    for i, (start, kind, name, kept) in enumerate(starts):
-        end = starts[i + 1][0] if i + 1 < len(starts) else len(text)
-        if end > start:
-            out.append((start, end, kind, name, kept))
+    for event in scan(text):
+        if event.end <= event.start:
+            continue
+        kind, kept = event.kind, False
+        if (kind == "start" and event.tag in VOID) or kind in ("startend", "other"):
+            kind = "void"
+        elif kind == "start":
+            kept = kept_whole(event.tag, {k: v or "" for k, v in event.attrs})
+        out.append((event.start, event.end, kind, event.tag, kept))
     return out
 
 

@@ -16,6 +16,14 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from itertools import pairwise
 
+# fmt: off
+#: Elements without content or end tag (HTML's void elements).
+VOID = frozenset([
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
+    "source", "track", "wbr",
+])
+# fmt: on
+
 
 @dataclass
 class Event:

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from workbench.documents import has_letter
 from workbench.formats._html_parts import HtmlBlock, _Attr, _Run, _Tag
-from workbench.formats._html_scan import Event, attribute_spans
+from workbench.formats._html_scan import VOID, Event, attribute_spans
 from workbench.furniture import is_header_meta, line_kind
 from workbench.inline_spans import KEPT_TAGS, kept_whole
 
@@ -26,10 +26,6 @@ INLINE = frozenset([
 RIGID = frozenset([
     "script", "style", "code", "pre", "kbd", "samp", "var", "textarea", "svg", "math", "iframe",
     "object", "xmp", "listing", "plaintext", "noembed", "noframes",
-])
-VOID = frozenset([
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
-    "source", "track", "wbr",
 ])
 # Attributes people read, on any element outside the page's head machinery (a <link title>
 # names a style sheet, for one).

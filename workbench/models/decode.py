@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from workbench import languages, segment
+from workbench import languages, long_sentences
 from workbench.models.base import Output
 from workbench.models.batching import repeated_run
 
@@ -88,7 +88,7 @@ def split_units(
     """Split every text longer than ``limit`` tokens at clause boundaries (never truncated).
 
     ``over`` says which texts are over the limit when the caller has measured them already
-    (only those are split); otherwise ``segment.split_long`` measures each.
+    (only those are split); otherwise ``long_sentences.split_long`` measures each.
     """
     owner: list[int] = []
     units: list[str] = []
@@ -97,7 +97,7 @@ def split_units(
         if not text or (over is not None and not over[i]):
             chunks = [text]
         else:
-            chunks = segment.split_long(text, limit, count)
+            chunks = long_sentences.split_long(text, limit, count)
         for chunk in chunks:
             owner.append(i)
             units.append(chunk.strip())

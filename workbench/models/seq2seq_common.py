@@ -453,7 +453,7 @@ class Seq2SeqBase:
             return len(self._encode([ctl.prefix + text])[0])
 
         # One batched tokenizer call measures every text; only over-long ones are split
-        # (split_long would return [text] for the others after the same count), and a unit
+        # (long_sentences.split_long would return [text] for the others after the same count), and a unit
         # that is its text entire keeps that call's ids.
         whole = self._encode([ctl.prefix + t for t in texts])
         split = split_units(texts, limit, count, over=[len(w) > limit for w in whole])

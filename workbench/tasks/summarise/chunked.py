@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from workbench import segment, signature
+from workbench import long_sentences, signature
 from workbench.documents import Document
 from workbench.errors import WorkbenchError
 from workbench.results import SummaryResult
@@ -73,7 +73,9 @@ def _fit(units: list[str], count: Callable[[str], int], budget: int) -> list[str
         if count(unit) <= budget:
             out.append(unit)
         else:
-            out.extend(p.strip() for p in segment.split_long(unit, budget, count) if p.strip())
+            out.extend(
+                p.strip() for p in long_sentences.split_long(unit, budget, count) if p.strip()
+            )
     return out
 
 
